@@ -1,0 +1,139 @@
+"""Architecture-file models (version 1): a Simba-like package of chiplets.
+
+A package is a mesh of chiplets joined by a network-on-package (NoP); each
+chiplet has a global buffer and a mesh NoC of PEs; each PE has vector MAC units
+and weight, input and accumulation buffers. DRAM channels attach to chiplets.
+The full reference with units and defaults is docs/architecture.md.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictBool, StrictStr
+
+from simulator.config.tech import TechTable
+from simulator.config.types import Frozen, NonNegInt, PosFloat, PosInt
+
+
+class MeshSize(Frozen):
+    rows: PosInt
+    cols: PosInt
+
+    @property
+    def nodes(self) -> int:
+        return self.rows * self.cols
+
+
+class Link(Frozen):
+    """A mesh network: per-direction link width, router and wire latency per hop."""
+
+    link_width_bits: PosInt = Field(description="bits a link carries per cycle, per direction")
+    router_latency_cycles: NonNegInt = 1
+    link_latency_cycles: NonNegInt = 1
+
+    @property
+    def hop_cycles(self) -> int:
+        return self.router_latency_cycles + self.link_latency_cycles
+
+
+class NoP(Link):
+    """Network-on-package between chiplets."""
+
+
+class NoC(Link):
+    """Network-on-chip between the PEs of one chiplet."""
+
+    mesh: MeshSize
+    gb_node: tuple[NonNegInt, NonNegInt] = Field(
+        (0, 0), description="router [row, col] where the global buffer and the NoP port attach")
+
+
+class Buffer(Frozen):
+    """An SRAM buffer: capacity, banks and bank width (one access per bank per cycle)."""
+
+    size_bytes: PosInt
+    banks: PosInt = 1
+    bank_width_bits: PosInt = 64
+
+    @property
+    def bytes_per_cycle(self) -> int:
+        return self.banks * self.bank_width_bits // 8
+
+
+class AccumulationBuffer(Buffer):
+    entry_bits: PosInt = 24
+
+    @property
+    def entries(self) -> int:
+        return self.size_bytes * 8 // self.entry_bits
+
+
+class PE(Frozen):
+    vector_macs: PosInt = Field(description="vector MAC units per PE")
+    lanes: PosInt = Field(description="MAC lanes per vector MAC unit")
+    precision_bits: Literal[4, 8, 16] = 8
+    double_buffering: StrictBool = True
+    weight_buffer: Buffer
+    input_buffer: Buffer
+    accumulation_buffer: AccumulationBuffer
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.vector_macs * self.lanes
+
+
+class Chiplet(Frozen):
+    noc: NoC
+    global_buffer: Buffer
+    pe: PE
+
+    @property
+    def pes(self) -> int:
+        return self.noc.mesh.nodes
+
+
+class Dram(Frozen):
+    channels: PosInt = 1
+    channel_bandwidth_bytes_per_cycle: PosInt
+    latency_cycles: NonNegInt = 100
+    attach: list[tuple[NonNegInt, NonNegInt]] | None = Field(
+        None, description="chiplet [row, col] of each channel's port; default: west edge, row i for channel i")
+
+
+class Package(Frozen):
+    mesh: MeshSize
+    nop: NoP
+    dram: Dram
+
+
+class Arch(Frozen):
+    version: Literal[1]
+    name: StrictStr
+    description: StrictStr = ""
+    clock_ghz: PosFloat
+    tech: StrictStr = Field(description="technology/energy table, path relative to this file")
+    package: Package
+    chiplet: Chiplet
+    max_cycles: PosInt = Field(10**12, description="watchdog: a run longer than this is an error")
+    # Filled in by the loader (not read from the file):
+    tech_table: TechTable | None = Field(None, exclude=True)
+    source: StrictStr = Field("", exclude=True)
+
+    @property
+    def chiplets(self) -> int:
+        return self.package.mesh.nodes
+
+    @property
+    def total_pes(self) -> int:
+        return self.chiplets * self.chiplet.pes
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        return self.total_pes * self.chiplet.pe.macs_per_cycle
+
+    def dram_attach(self) -> list[tuple[int, int]]:
+        """Chiplet coordinates of each DRAM channel's port."""
+        if self.package.dram.attach is not None:
+            return [tuple(a) for a in self.package.dram.attach]
+        rows = self.package.mesh.rows
+        return [(i % rows, 0) for i in range(self.package.dram.channels)]

@@ -1,0 +1,36 @@
+"""Reading YAML input files with user-facing errors (file, line, what is wrong)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.errors import AxsimError, InputError, Problem
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a missing file or a syntax error becomes an AxsimError."""
+    path = Path(path)
+    if not path.is_file():
+        raise AxsimError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AxsimError(f"{path}: cannot be read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(path, [Problem(where, f"invalid YAML: {problem}")]) from None
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML file whose top level must be a mapping."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise InputError(path, [Problem("", f"top level is {kind}: must be a mapping of keys")])
+    return data
