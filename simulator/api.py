@@ -1,0 +1,104 @@
+"""Typed entry points: load inputs, generate layer traces, simulate, price.
+
+    from simulator import api
+    arch = api.load_arch("arch/simba.yaml")
+    workload = api.load_workload("workloads/resnet50.yaml")
+    result = api.simulate(arch, workload)
+    print(result.latency_ms, result.energy_pj)
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable, Mapping
+
+from simulator import __version__
+from simulator.config import Arch, config_hash, load_arch
+from simulator.energy.price import price_layer
+from simulator.engine.replay import Replayer
+from simulator.errors import AxsimError
+from simulator.hw.package import Package
+from simulator.hw.pe import EXACT, MacModel
+from simulator.mapping.trace import LayerTrace
+from simulator.mapping.weight_stationary import WeightStationaryMapper
+from simulator.results import LayerResult, RunResult
+from simulator.workload import Workload, load_workload
+
+__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan"]
+
+Progress = Callable[[int, int, str], None]
+
+
+class MacPlan:
+    """Which MAC configuration each layer uses: a default plus per-layer overrides."""
+
+    def __init__(self, default: MacModel = EXACT, per_layer: Mapping[str, MacModel] | None = None,
+                 label: str = "exact"):
+        self.default = default
+        self.per_layer = dict(per_layer or {})
+        self.label = label
+
+    def model_for(self, layer_name: str) -> MacModel:
+        return self.per_layer.get(layer_name, self.default)
+
+    def models(self) -> dict[str, MacModel]:
+        out = {self.default.name: self.default}
+        out.update({m.name: m for m in self.per_layer.values()})
+        return out
+
+    def describe(self) -> dict:
+        return {"label": self.label, "default": self.default.name,
+                "per_layer": {k: v.name for k, v in self.per_layer.items()}}
+
+
+def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None) -> Iterable[LayerTrace]:
+    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer)."""
+    plan = plan or MacPlan()
+    mapper = WeightStationaryMapper(arch)
+    for layer in workload.layers:
+        model = plan.model_for(layer.name)
+        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8)
+        yield trace
+
+
+def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
+             plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
+             on_txn: Callable | None = None) -> RunResult:
+    """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer."""
+    if (workload is None) == (traces is None):
+        raise AxsimError("simulate needs exactly one of: a workload, or traces to replay")
+    plan = plan or MacPlan()
+    tech = arch.tech_table
+    if tech is None:
+        raise AxsimError(f"architecture {arch.name!r} has no technology table loaded; use load_arch()")
+    started = time.perf_counter()
+    from simulator.stats.counters import Counters
+    counters = Counters()
+    package = Package(arch, counters, plan.models())
+    replayer = Replayer(package, arch.max_cycles)
+    replayer.on_txn = on_txn
+    source = generate_traces(arch, workload, plan) if workload is not None else traces
+    total = len(workload.layers) if workload is not None else None
+    instances = package.instances()
+    layers: list[LayerResult] = []
+    for index, trace in enumerate(source):
+        if progress:
+            progress(index, total or 0, trace.layer)
+        timing = replayer.run_layer(trace)
+        energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
+        layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
+                                  timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
+                                  energy, trace.meta))
+    if progress:
+        progress(len(layers), len(layers), "")
+    wl_name = workload.name if workload is not None else "trace"
+    digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+    return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
+                     replayer.events, time.perf_counter() - started,
+                     link_stats=_link_stats(package))
+
+
+def _link_stats(package: Package) -> dict:
+    """Per-link NoP statistics: bits carried and busy cycles."""
+    nop = package.nop
+    return {"nop": [{"from": list(a), "to": list(b), "bits": bits, "busy_cycles": busy}
+                    for (a, b), bits, busy in zip(nop.links, nop.link_bits, nop.link_busy)]}

@@ -1,0 +1,1 @@
+"""Hardware components: timing (reservation of bandwidth resources) and action counting."""

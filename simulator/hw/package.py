@@ -1,0 +1,117 @@
+"""The whole package: DRAM channels, the NoP, and per chiplet a NoC, global buffer and PE array.
+
+:meth:`Package.execute` performs one trace transaction at cycle ``ready``
+and returns the cycle it finishes; it also counts the actions under the
+technology table's keys.
+"""
+from __future__ import annotations
+
+from simulator.config.arch import Arch
+from simulator.errors import AxsimError
+from simulator.hw.mesh import Mesh
+from simulator.hw.pe import EXACT, MacModel, PEArray
+from simulator.hw.port import Port, ceil_div
+from simulator.mapping.trace import Txn
+from simulator.stats.counters import Counters
+
+PE_BUFFER = {"weights": "weight_buffer", "inputs": "input_buffer",
+             "outputs": "accumulation_buffer", "psums": "accumulation_buffer"}
+
+
+class Chiplet:
+    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters):
+        r, c = coord
+        self.name = f"chiplet[{r},{c}]"
+        chip = arch.chiplet
+        self.noc = Mesh(f"{self.name}.noc", chip.noc.mesh.rows, chip.noc.mesh.cols, chip.noc,
+                        "noc_link.bit", "noc_router.bit", counters)
+        self.gb = Port(f"{self.name}.gb")
+        self.gb_bytes_per_cycle = chip.global_buffer.bytes_per_cycle
+        self.pe = PEArray(f"{self.name}.pes", chip.pe, counters)
+
+
+class Package:
+    def __init__(self, arch: Arch, counters: Counters, mac_models: dict[str, MacModel] | None = None):
+        self.arch = arch
+        self.counters = counters
+        pkg = arch.package
+        self.nop = Mesh("nop", pkg.mesh.rows, pkg.mesh.cols, pkg.nop, "nop_link.bit", "nop_router.bit",
+                        counters)
+        self.dram = [Port(f"dram.ch{i}") for i in range(pkg.dram.channels)]
+        self.dram_bw = pkg.dram.channel_bandwidth_bytes_per_cycle
+        self.dram_latency = pkg.dram.latency_cycles
+        self.chiplets = {(r, c): Chiplet((r, c), arch, counters)
+                         for r in range(pkg.mesh.rows) for c in range(pkg.mesh.cols)}
+        self.mac_models = {"exact": EXACT, **(mac_models or {})}
+        self._gb_node = arch.chiplet.noc.gb_node
+
+    def mac_model(self, name: str) -> MacModel:
+        try:
+            return self.mac_models[name]
+        except KeyError:
+            raise AxsimError(f"MAC configuration {name!r} is not defined; known: "
+                             f"{', '.join(sorted(self.mac_models))}") from None
+
+    # -- one transaction --------------------------------------------------------
+    def execute(self, t: Txn, ready: int) -> int:
+        op = t.op
+        if op == "compute":
+            return self.chiplets[t.chiplet].pe.compute(ready, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops,
+                                                       self.mac_model(t.mac))
+        if op == "noc":
+            return self._noc(t, ready)
+        if op == "nop":
+            return self._nop(t, ready)
+        if op in ("dram_read", "dram_write"):
+            port = self.dram[t.channel]
+            dur = ceil_div(t.bytes, self.dram_bw)
+            start = port.reserve(ready, dur)
+            self.counters.add(port.name, "dram.read_bit" if op == "dram_read" else "dram.write_bit", t.bytes * 8)
+            return start + dur + self.dram_latency
+        if op == "sram":
+            chip = self.chiplets[t.chiplet]
+            dur = ceil_div(t.read_bytes + t.write_bytes, chip.gb_bytes_per_cycle)
+            start = chip.gb.reserve(ready, dur)
+            add = self.counters.add
+            add(chip.gb.name, "global_buffer.read_bit", t.read_bytes * 8)
+            add(chip.gb.name, "global_buffer.write_bit", t.write_bytes * 8)
+            if t.vector_ops:
+                add(chip.gb.name, "vector.op", t.vector_ops)
+            return start + dur
+        raise AxsimError(f"unknown transaction op {op!r}")
+
+    def _gb_access(self, chip: Chiplet, write: bool, nbytes: int) -> int:
+        self.counters.add(chip.gb.name, "global_buffer.write_bit" if write else "global_buffer.read_bit",
+                          nbytes * 8)
+        return ceil_div(nbytes, chip.gb_bytes_per_cycle)
+
+    def _nop(self, t: Txn, ready: int) -> int:
+        gather = t.mode == "gather"
+        extra = 0
+        if t.src_buf == "gb":  # written when gathering, read otherwise
+            total = t.bytes * len(t.dsts) if gather or t.mode == "scatter" else t.bytes
+            extra = max(extra, self._gb_access(self.chiplets[t.src], gather, total))
+        if t.dst_buf == "gb":
+            for d in t.dsts:
+                extra = max(extra, self._gb_access(self.chiplets[d], not gather, t.bytes))
+        return self.nop.transfer(ready, t.src, t.dsts, t.bytes, t.mode, "nop", extra)
+
+    def _noc(self, t: Txn, ready: int) -> int:
+        chip = self.chiplets[t.chiplet]
+        gather = t.mode == "gather"
+        n = len(t.dsts)
+        extra = 0
+        if t.src_buf == "gb":
+            total = t.bytes if t.mode == "multicast" else t.bytes * n
+            extra = self._gb_access(chip, gather, total)
+        if t.dst_buf == "pe":
+            key = f"{PE_BUFFER.get(t.ds, 'input_buffer')}.{'read' if gather else 'write'}_bit"
+            self.counters.add(chip.pe.component, key, t.bytes * 8 * n)
+        return chip.noc.transfer(ready, t.src, t.dsts, t.bytes, t.mode, chip.noc.name, extra)
+
+    # -- bookkeeping --------------------------------------------------------------
+    def instances(self) -> dict[str, int]:
+        """Number of instances per component class, for leakage."""
+        a = self.arch
+        return {"pe": a.total_pes, "global_buffer": a.chiplets, "nop_router": a.chiplets,
+                "dram": a.package.dram.channels}

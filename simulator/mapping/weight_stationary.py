@@ -1,0 +1,242 @@
+"""Weight-stationary mapping of one layer onto a Simba-like package: the layer trace.
+
+Data path: DRAM channel -> NoP -> chiplet global buffer (GB) -> NoC -> PE
+buffers; results go back PE -> NoC -> GB -> NoP -> DRAM. Each PE keeps a
+weight tile while the spatial tiles of the output stream through it. Inputs
+are multicast to every PE that shares them; partial sums of a split input-
+channel reduction are sent to the chiplet owning the first part and
+accumulated in its GB. Dependencies encode the buffer slots: with double
+buffering a load may overwrite the slot used two steps earlier, otherwise
+the slot of the previous step.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from math import ceil
+
+from simulator.config.arch import Arch
+from simulator.mapping.tiling import Partition, Shape, Tiling, partition, tile
+from simulator.mapping.trace import LayerTrace, Node
+from simulator.workload.layer import Layer
+
+
+def _sizes(total: int, step: int) -> list[int]:
+    return [min(step, total - i) for i in range(0, total, step)]
+
+
+class _Chiplet:
+    """The parts of the layer that one chiplet holds."""
+
+    def __init__(self, coord: Node, gb_node: Node):
+        self.coord = coord
+        self.gb = gb_node
+        self.nodes: list[Node] = []                         # PE routers in use
+        self.groups: dict[tuple[int, int], list[Node]] = defaultdict(list)  # (p, c) -> PE nodes
+        self.wgroups: dict[tuple[int, int], list[Node]] = defaultdict(list)  # (c, k) -> PE nodes
+        self.owners: dict[Node, int] = defaultdict(int)     # psum owner chiplet -> PEs sending
+        self.final_pes = 0                                   # PEs holding c == 0 parts
+        self.compute: list[int] = []                         # compute txn per step
+        self.gathers: list[int] = []                         # output gather txn per output tile
+        self.weight_users: list[int] = []                    # last compute using each weight load
+
+
+class WeightStationaryMapper:
+    def __init__(self, arch: Arch):
+        self.arch = arch
+        pkg, chip = arch.package, arch.chiplet
+        self.chip_cols = pkg.mesh.cols
+        self.noc_cols = chip.noc.mesh.cols
+        self.pes_per_chiplet = chip.pes
+        self.attach = arch.dram_attach()
+        self.db = chip.pe.double_buffering
+        self.entry_bytes = chip.pe.accumulation_buffer.entry_bits / 8
+        self._rr = 0
+
+    # -- helpers ---------------------------------------------------------------
+    def _channel_for(self, dst: Node | None) -> int:
+        if dst is None:  # shared data: spread over the channels
+            self._rr = (self._rr + 1) % len(self.attach)
+            return self._rr
+        dist = [abs(a[0] - dst[0]) + abs(a[1] - dst[1]) for a in self.attach]
+        return dist.index(min(dist))
+
+    def _slot_free(self, history: list[int]) -> list[int]:
+        """Dependency for reusing a buffer slot, given the users of earlier slots."""
+        back = 2 if self.db else 1
+        return [history[-back]] if len(history) >= back else []
+
+    def _load(self, trace: LayerTrace, ds: str, chips: list[_Chiplet], per_pe: dict[int, int],
+              nodes: dict[int, list[Node]], after: list[int], shared: bool) -> dict[int, list[int]]:
+        """DRAM -> NoP -> NoC for one tile; returns the NoC txn ids per chiplet index."""
+        done: dict[int, list[int]] = {}
+        if shared:  # one read, multicast to every chiplet of the group
+            nbytes = next(iter(per_pe.values()))
+            ch = self._channel_for(None)
+            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes)
+            nop = trace.add("nop", [rd], ds=ds, bytes=nbytes, src=self.attach[ch],
+                            dsts=tuple(c.coord for c in chips), mode="multicast", src_buf="dram", dst_buf="gb")
+            for i, chip in enumerate(chips):
+                done[i] = [trace.add("noc", [nop], ds=ds, bytes=nbytes, chiplet=chip.coord, src=chip.gb,
+                                     dsts=tuple(nodes[i]), mode="multicast", src_buf="gb", dst_buf="pe")]
+            return done
+        for i, chip in enumerate(chips):
+            n = len(nodes[i])
+            ch = self._channel_for(chip.coord)
+            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=per_pe[i] * n)
+            nop = trace.add("nop", [rd], ds=ds, bytes=per_pe[i] * n, src=self.attach[ch], dsts=(chip.coord,),
+                            mode="multicast", src_buf="dram", dst_buf="gb")
+            done[i] = [trace.add("noc", [nop], ds=ds, bytes=per_pe[i], chiplet=chip.coord, src=chip.gb,
+                                 dsts=tuple(nodes[i]), mode="scatter", src_buf="gb", dst_buf="pe")]
+        return done
+
+    def _shared_loads(self, trace: LayerTrace, ds: str, chips: list[_Chiplet],
+                      groups: dict[tuple[int, int], list[int]], attr: str, nbytes: int,
+                      after: list[int]) -> dict[int, list[int]]:
+        """One DRAM read per group of PEs that share a tile, multicast to the chiplets holding it."""
+        out: dict[int, list[int]] = defaultdict(list)
+        for g, members in groups.items():
+            sub = [chips[i] for i in members]
+            res = self._load(trace, ds, sub, {j: nbytes for j in range(len(sub))},
+                             {j: getattr(ch, attr)[g] for j, ch in enumerate(sub)}, after, shared=True)
+            for j, tids in res.items():
+                out[members[j]].extend(tids)
+        return out
+
+    # -- main ------------------------------------------------------------------
+    def map(self, layer: Layer, mac: str = "exact", weight_bytes: float = 1.0,
+            input_bytes: float = 1.0) -> LayerTrace:
+        """Trace of ``layer``; ``weight_bytes``/``input_bytes``: stored bytes per value."""
+        arch = self.arch
+        shape = Shape.of(layer)
+        part = partition(shape, arch.total_pes, arch.chiplet.pe.lanes, arch.chiplet.pe.vector_macs)
+        tiling = tile(shape, part, arch, max(weight_bytes, input_bytes))
+        chips = self._place(part)
+        trace = LayerTrace(layer.name, layer.kind, layer.macs,
+                           meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
+                                 "used_pes": part.used_pes, "chiplets": len(chips)})
+        self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes)
+        return trace
+
+    def _place(self, part: Partition) -> list[_Chiplet]:
+        gb = self.arch.chiplet.noc.gb_node
+        chips: dict[int, _Chiplet] = {}
+        for i in range(part.used_pes):
+            ci, li = divmod(i, self.pes_per_chiplet)
+            chip = chips.get(ci)
+            if chip is None:
+                chip = chips[ci] = _Chiplet(divmod(ci, self.chip_cols), gb)
+            node = divmod(li, self.noc_cols)
+            p, c, k = part.part(i)
+            chip.nodes.append(node)
+            chip.groups[(p, c)].append(node)
+            chip.wgroups[(c, k)].append(node)
+            if c == 0:
+                chip.final_pes += 1
+            else:
+                owner = (k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
+                chip.owners[divmod(owner, self.chip_cols)] += 1
+        return list(chips.values())
+
+    def _emit(self, trace: LayerTrace, shape: Shape, part: Partition, t: Tiling,
+              chips: list[_Chiplet], mac: str, wword: float, word: float) -> None:
+        shared_inputs = shape.has_weights and shape.k_per_group >= shape.k
+        by_group: dict[tuple[int, int], list[int]] = defaultdict(list)
+        by_wgroup: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, chip in enumerate(chips):
+            for g in chip.groups:
+                by_group[g].append(i)
+            for g in chip.wgroups:
+                by_wgroup[g].append(i)
+        split_c = part.c_parts > 1
+        out_tiles = 0
+        for kt in _sizes(part.k_pe, t.k_tile):
+            first_spatial = True
+            for rows in _sizes(part.p_pe, t.rows):
+                for cols in _sizes(shape.q, t.cols):
+                    pixels = rows * cols
+                    last = len(_sizes(part.c_pe, t.c_tile)) - 1
+                    for ci, ct in enumerate(_sizes(part.c_pe, t.c_tile)):
+                        # weights: once per k tile, or every step when the reduction is tiled
+                        wload: dict[int, list[int]] = {}
+                        if shape.has_weights and (first_spatial or t.c_tiles > 1):
+                            wbytes = ceil(kt * ct * shape.rs * wword)
+                            after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
+                            if part.p_parts == 1:  # every PE holds different weights
+                                wload = self._load(trace, "weights", chips,
+                                                   {i: wbytes for i in range(len(chips))},
+                                                   {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
+                            else:  # PEs with the same (c, k) part share weights: read once, multicast
+                                wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
+                                                           wbytes, after)
+                        first_spatial = False
+                        # inputs for this step
+                        ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
+                                     * shape.in_cols(cols) * word)
+                        after = [d for ch in chips for d in self._slot_free(ch.compute)]
+                        if shared_inputs:
+                            iload = self._shared_loads(trace, "inputs", chips, by_group, "groups", ibytes, after)
+                        else:
+                            iload = self._load(trace, "inputs", chips, {i: ibytes for i in range(len(chips))},
+                                               {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
+                        # compute
+                        for i, chip in enumerate(chips):
+                            deps = list(iload.get(i, ())) + list(wload.get(i, ()))
+                            if chip.compute:
+                                deps.append(chip.compute[-1])
+                            if ci == 0:
+                                deps += self._slot_free(chip.gathers)
+                            chip.compute.append(trace.add(
+                                "compute", deps, chiplet=chip.coord, pes=len(chip.nodes),
+                                k=kt if shape.has_weights else 0, c=ct if shape.has_weights else 0,
+                                rs=shape.rs if shape.has_weights else 0, pixels=pixels,
+                                vector_ops=0 if shape.has_weights else kt * pixels * shape.vector_ops_per_output,
+                                mac=mac))
+                            if i in wload:
+                                chip.weight_users.append(chip.compute[-1])
+                            elif chip.weight_users:
+                                chip.weight_users[-1] = chip.compute[-1]
+                        if ci == last:
+                            self._write_back(trace, chips, kt * pixels, split_c, word)
+                            out_tiles += 1
+        trace.meta["output_tiles"] = out_tiles
+
+    def _write_back(self, trace: LayerTrace, chips: list[_Chiplet], entries: int,
+                    split_c: bool, word: float) -> None:
+        """PE -> GB gather, partial-sum reduction across chiplets, GB -> DRAM."""
+        psum_bytes = ceil(entries * self.entry_bytes)
+        out_bytes = ceil(entries * word)
+        by_coord = {chip.coord: i for i, chip in enumerate(chips)}
+        gathers: dict[int, int] = {}
+        for i, chip in enumerate(chips):
+            per_pe = psum_bytes if split_c else out_bytes
+            gathers[i] = trace.add("noc", [chip.compute[-1]], ds="psums" if split_c else "outputs",
+                                   bytes=per_pe, chiplet=chip.coord, src=chip.gb, dsts=tuple(chip.nodes),
+                                   mode="gather", src_buf="gb", dst_buf="pe")
+            chip.gathers.append(gathers[i])
+        ready: dict[int, list[int]] = defaultdict(list)  # owner chiplet -> accumulations it waits for
+        if split_c:
+            for i, chip in enumerate(chips):
+                for owner, pes in chip.owners.items():
+                    j = by_coord[owner]
+                    deps = [gathers[i]]
+                    if owner != chip.coord:
+                        deps = [trace.add("nop", deps, ds="psums", bytes=pes * psum_bytes, src=chip.coord,
+                                          dsts=(owner,), mode="multicast", src_buf="gb", dst_buf="gb")]
+                    ready[j].append(trace.add("sram", deps + [gathers[j]], ds="psums", chiplet=owner,
+                                              read_bytes=pes * psum_bytes, write_bytes=pes * psum_bytes,
+                                              vector_ops=pes * entries))
+        for i, chip in enumerate(chips):
+            if not chip.final_pes:
+                continue
+            nbytes = chip.final_pes * out_bytes
+            ch = self._channel_for(chip.coord)
+            nop = trace.add("nop", [gathers[i]] + ready[i], ds="outputs", bytes=nbytes, src=chip.coord,
+                            dsts=(self.attach[ch],), mode="multicast", src_buf="gb", dst_buf="dram")
+            trace.add("dram_write", [nop], ds="outputs", channel=ch, bytes=nbytes)
+
+
+def map_layer(layer: Layer, arch: Arch, mac: str = "exact", weight_bytes: float = 1.0,
+              input_bytes: float = 1.0) -> LayerTrace:
+    """The layer trace of ``layer`` on ``arch`` under the weight-stationary mapping."""
+    return WeightStationaryMapper(arch).map(layer, mac, weight_bytes, input_bytes)

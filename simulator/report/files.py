@@ -1,0 +1,81 @@
+"""Writing a run folder.
+
+- ``summary.json``: totals (``latency_cycles``, ``latency_ms``, ``energy_pj``,
+  MACs, utilization), energy per component class, config hash, seed, version.
+- ``layers.csv``: one row per layer: latency, energy by component class,
+  MACs, bytes moved per level.
+- ``components.csv``: long format, one row per layer x component instance x
+  action: count and energy.
+- ``links.csv``: per NoP link: bits carried and busy cycles.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import platform
+from pathlib import Path
+
+from simulator import __version__
+from simulator.errors import AxsimError
+from simulator.results import RunResult
+
+
+def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
+    return {
+        "arch": result.arch,
+        "workload": result.workload,
+        "latency_cycles": result.latency_cycles,
+        "latency_ms": result.latency_ms,
+        "energy_pj": result.energy_pj,
+        "macs": result.macs,
+        "utilization": result.utilization,
+        "clock_ghz": result.clock_ghz,
+        "energy_pj_by_class": result.energy_by_class(),
+        "layers": len(result.layers),
+        "events": result.events,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "config_hash": result.config_hash,
+        "seed": result.seed,
+        "version": __version__,
+        "python": platform.python_version(),
+        **(extra or {}),
+    }
+
+
+def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None) -> Path:
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AxsimError(f"{out}: cannot create the output folder: {exc}") from None
+    (out / "summary.json").write_text(json.dumps(summary_dict(result, extra), indent=2) + "\n")
+    classes = sorted({k for layer in result.layers for k in layer.energy_by_class()})
+    level_keys = list(result.layers[0].bytes_moved()) if result.layers else []
+    with (out / "layers.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["index", "layer", "kind", "mac_config", "start_cycle", "latency_cycles", "macs",
+                    "utilization", "energy_pj", *[f"energy_pj_{c}" for c in classes], *level_keys])
+        for layer in result.layers:
+            by_class = layer.energy_by_class()
+            util = layer.macs / (layer.latency_cycles * result.peak_macs_per_cycle) if layer.latency_cycles else 0
+            moved = layer.bytes_moved()
+            w.writerow([layer.index, layer.name, layer.kind, layer.mac_config, layer.start_cycle,
+                        layer.latency_cycles, layer.macs, f"{util:.6f}", f"{layer.energy_pj:.3f}",
+                        *[f"{by_class.get(c, 0.0):.3f}" for c in classes],
+                        *[f"{moved[k]:.0f}" for k in level_keys]])
+    with (out / "components.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["layer", "component", "component_class", "action", "count", "energy_pj"])
+        for layer in result.layers:
+            for e in layer.energy:
+                w.writerow([layer.name, e.component, e.component_class, e.action, f"{e.count:.6g}",
+                            f"{e.energy_pj:.6g}"])
+    with (out / "links.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization"])
+        total = result.latency_cycles or 1
+        for net, links in result.link_stats.items():
+            for link in links:
+                w.writerow([net, "{},{}".format(*link["from"]), "{},{}".format(*link["to"]), link["bits"],
+                            link["busy_cycles"], f"{link['busy_cycles'] / total:.6f}"])
+    return out

@@ -1,0 +1,89 @@
+"""Results of a run: per layer timing, action counts and energy; totals."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.energy.price import ComponentEnergy
+
+
+@dataclass(slots=True)
+class LayerResult:
+    index: int
+    name: str
+    kind: str
+    macs: int
+    start_cycle: int
+    latency_cycles: int
+    events: int
+    mac_config: str
+    energy: list[ComponentEnergy]
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(e.energy_pj for e in self.energy)
+
+    def energy_by_class(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for e in self.energy:
+            key = "leakage" if e.component == "leakage" else e.component_class
+            out[key] = out.get(key, 0.0) + e.energy_pj
+        return out
+
+    def count(self, key_prefix: str) -> float:
+        """Sum of counts whose '<class>.<action>' starts with ``key_prefix``."""
+        return sum(e.count for e in self.energy
+                   if e.component != "leakage" and f"{e.component_class}.{e.action}".startswith(key_prefix))
+
+    def bytes_moved(self) -> dict[str, float]:
+        """Bytes per level: DRAM accesses, NoP/NoC byte-hops (bytes x links crossed), SRAM accesses."""
+        return {
+            "dram_bytes": self.count("dram.") / 8,
+            "nop_byte_hops": self.count("nop_link.") / 8,
+            "noc_byte_hops": self.count("noc_link.") / 8,
+            "global_buffer_bytes": self.count("global_buffer.") / 8,
+            "pe_buffer_bytes": (self.count("weight_buffer.") + self.count("input_buffer.")
+                                + self.count("accumulation_buffer.")) / 8,
+        }
+
+
+@dataclass(slots=True)
+class RunResult:
+    arch: str
+    workload: str
+    clock_ghz: float
+    peak_macs_per_cycle: int
+    seed: int
+    config_hash: str
+    layers: list[LayerResult]
+    events: int
+    wall_seconds: float
+    link_stats: dict = field(default_factory=dict)
+
+    @property
+    def latency_cycles(self) -> int:
+        return sum(layer.latency_cycles for layer in self.layers)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.latency_cycles / (self.clock_ghz * 1e6)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(layer.energy_pj for layer in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def utilization(self) -> float:
+        cycles = self.latency_cycles
+        return self.macs / (cycles * self.peak_macs_per_cycle) if cycles else 0.0
+
+    def energy_by_class(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for layer in self.layers:
+            for key, value in layer.energy_by_class().items():
+                out[key] = out.get(key, 0.0) + value
+        return dict(sorted(out.items()))
