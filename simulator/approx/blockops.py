@@ -15,8 +15,11 @@ All functions take integer arrays whose magnitudes fit in ``cfg.bits`` bits
     activation block ``i`` (or weight block ``j`` if that gives fewer groups):
     ``sum_i (A_i @ sum_{j:(i,j) in P} W_j 2**(Kj)) * 2**(Ki)``.
 
-  Both run on :func:`simulator.approx.intgemm.exact_int_gemm`, which splits the
+  Both run on :func:`simulator.approx.intgemm.gemm_operands`, which splits the
   reduction dimension so that float32 partial sums stay at most 2**24 (exact).
+  For ``bits <= 16`` every operand transform (mask, dynamic window, block
+  plane, sign) is tabulated over the value domain and applied with one gather,
+  which also yields the float operand directly.
 * :func:`blocked_conv2d`: the same through im2col (NCHW input, KCRS weights).
 """
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 
 from simulator.approx.blocked import BlockConfig
 from simulator.approx.conv import conv2d_via_gemm
-from simulator.approx.intgemm import exact_int_gemm
+from simulator.approx.intgemm import IntOperand, gemm_operands
 from simulator.errors import AxsimError
 
 METHODS = ("auto", "operands", "planes")
@@ -107,43 +110,92 @@ def blocked_multiply(a, w, cfg: BlockConfig) -> np.ndarray:
     return out
 
 
+TABLE_MAX_BITS = 16
+
+
+def checked(x, cfg: BlockConfig, what: str) -> np.ndarray:
+    """Integer array ``x`` after checking its values are in the configuration's range."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise AxsimError(f"{what}: dtype {x.dtype}: must be an integer array")
+    hi = cfg.max_magnitude
+    lo = -hi if cfg.signed else 0
+    info = np.iinfo(x.dtype)
+    if info.min >= lo and info.max <= hi:
+        return x
+    split_sign(x, cfg, what)  # scans and raises on the first bad value
+    return x
+
+
+def _operand(x: np.ndarray, cfg: BlockConfig, fn) -> IntOperand:
+    """``fn`` (elementwise on signed int64 values) applied to ``x``, tabulated if small."""
+    if cfg.bits > TABLE_MAX_BITS:
+        return IntOperand(values=fn(x.astype(np.int64)))
+    hi = cfg.max_magnitude
+    lo = -hi if cfg.signed else 0
+    table = fn(np.arange(lo, hi + 1, dtype=np.int64))
+    index = x if lo == 0 else x.astype(np.intp) - lo
+    return IntOperand(table=table, index=index)
+
+
+def _transform_fn(cfg: BlockConfig, which: str):
+    def fn(v: np.ndarray) -> np.ndarray:
+        sign, mag = np.where(v < 0, -1, 1), np.abs(v)
+        if cfg.policy == "static":
+            mag = mag & cfg.operand_mask(which)
+        else:
+            mag, _ = dynamic_window(mag, cfg.keep_a if which == "a" else cfg.keep_w, cfg)
+        return sign * mag
+    return fn
+
+
+def _combined_fn(cfg: BlockConfig, keep: int | None, blocks: list[int]):
+    """Signed value of the operand restricted to ``blocks`` (after a dynamic window)."""
+    k, m = cfg.block_bits, (1 << cfg.block_bits) - 1
+
+    def fn(v: np.ndarray) -> np.ndarray:
+        sign, mag = np.where(v < 0, -1, 1), np.abs(v)
+        if keep is not None:
+            mag, _ = dynamic_window(mag, keep, cfg)
+        return sign * sum(((mag >> (k * b)) & m) << (k * b) for b in blocks)
+    return fn
+
+
 def blocked_gemm(a, w, cfg: BlockConfig, method: str = "auto") -> np.ndarray:
     """``A (M x K) @ W (K x N)`` with blocked products, exact int64 result."""
     if method not in METHODS:
         raise AxsimError(f"method {method!r}: must be one of {', '.join(METHODS)}")
-    a, w = np.asarray(a), np.asarray(w)
+    a, w = checked(a, cfg, "activation"), checked(w, cfg, "weight")
     if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
         raise AxsimError(f"blocked_gemm shapes {a.shape} and {w.shape} do not match (need M x K and K x N)")
     if method == "auto":
         method = "operands" if cfg.keeps_whole_blocks() else "planes"
     if method == "operands":
-        return exact_int_gemm(transform_operand(a, cfg, "a"), transform_operand(w, cfg, "w"))
-    sa, ma = split_sign(a, cfg, "activation")
-    sw, mw = split_sign(w, cfg, "weight")
+        if not cfg.keeps_whole_blocks():
+            raise AxsimError(f"{cfg.name}: the pair set is not a product of block sets; "
+                             "operands cannot be transformed independently")
+        return gemm_operands(_operand(a, cfg, _transform_fn(cfg, "a")),
+                             _operand(w, cfg, _transform_fn(cfg, "w")))
+    n = cfg.n_blocks
     if cfg.policy == "dynamic":
-        ma, _ = dynamic_window(ma, cfg.keep_a, cfg)
-        mw, _ = dynamic_window(mw, cfg.keep_w, cfg)
-        pairs = [(i, j) for i in range(cfg.n_blocks) for j in range(cfg.n_blocks)]
+        pairs = [(i, j) for i in range(n) for j in range(n)]
+        keep_a, keep_w = cfg.keep_a, cfg.keep_w
     else:
         pairs = sorted(cfg.pairs)
-    pa = [p if sa is None else sa * p for p in block_planes(ma, cfg)]
-    pw = [p if sw is None else sw * p for p in block_planes(mw, cfg)]
+        keep_a = keep_w = None
     by_a = len({i for i, _ in pairs}) <= len({j for _, j in pairs})
-    k = cfg.block_bits
-    out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
     groups: dict[int, list[int]] = {}
     for i, j in pairs:
-        if by_a:
-            groups.setdefault(i, []).append(j)
-        else:
-            groups.setdefault(j, []).append(i)
+        groups.setdefault(i if by_a else j, []).append(j if by_a else i)
+    out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
     for key, others in sorted(groups.items()):
         if by_a:
-            comb = sum(pw[j] << (k * j) for j in others)
-            out += exact_int_gemm(pa[key], comb) << (k * key)
+            opa = _operand(a, cfg, _combined_fn(cfg, keep_a, [key]))
+            opw = _operand(w, cfg, _combined_fn(cfg, keep_w, others))
         else:
-            comb = sum(pa[i] << (k * i) for i in others)
-            out += exact_int_gemm(comb, pw[key]) << (k * key)
+            opa = _operand(a, cfg, _combined_fn(cfg, keep_a, others))
+            opw = _operand(w, cfg, _combined_fn(cfg, keep_w, [key]))
+        out += gemm_operands(opa, opw)
     return out
 
 

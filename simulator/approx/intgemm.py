@@ -50,31 +50,64 @@ def chunk_plan(k: int, max_a: int, max_w: int) -> tuple[type, int]:
     return np.float64, max(1, min(k, c64))
 
 
-def exact_int_gemm(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``a @ w`` for integer matrices (M x K, K x N), exact, as int64."""
-    a = np.asarray(a)
-    w = np.asarray(w)
-    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
+class IntOperand:
+    """An integer GEMM operand given as ``values`` or as ``table[index]``.
+
+    A table (a function of the operand value tabulated over its domain) lets the
+    conversion to floating point cost one gather pass; the shift and bound are
+    then taken over the whole table (a safe over-estimate of the data's).
+    """
+
+    def __init__(self, values: np.ndarray | None = None, table: np.ndarray | None = None,
+                 index: np.ndarray | None = None):
+        if (values is None) == (table is None) or (table is not None and index is None):
+            raise ValueError("give values, or table and index")
+        self.values, self.table, self.index = values, table, index
+        base = np.asarray(table if table is not None else values)
+        if not np.issubdtype(base.dtype, np.integer):
+            raise AxsimError(f"exact GEMM needs integer arrays, got {base.dtype}")
+        self.shift = _common_shift(base)
+        self.bound = _max_abs(base.astype(np.int64, copy=False) >> self.shift)
+        self.shape = (np.shape(index) if table is not None else base.shape)
+        self.mask = None  # table[i] == i & mask: apply with a bitwise AND instead of a gather
+        if table is not None and np.issubdtype(np.asarray(index).dtype, np.unsignedinteger):
+            ored = int(np.bitwise_or.reduce(base.astype(np.int64), axis=None)) if base.size else 0
+            if ored <= np.iinfo(index.dtype).max and np.array_equal(base, np.arange(base.size) & ored):
+                self.mask = ored
+
+    def as_float(self, dtype) -> np.ndarray:
+        if self.mask is not None:
+            idx = self.index
+            vals = idx if self.mask == np.iinfo(idx.dtype).max else np.bitwise_and(idx, idx.dtype.type(self.mask))
+            return (vals >> idx.dtype.type(self.shift) if self.shift else vals).astype(dtype)
+        if self.table is not None:
+            return (self.table.astype(np.int64) >> self.shift).astype(dtype)[self.index]
+        vals = self.values.astype(np.int64, copy=False) >> self.shift if self.shift else self.values
+        return vals.astype(dtype)
+
+
+def gemm_operands(a: IntOperand, w: IntOperand) -> np.ndarray:
+    """Exact ``a @ w`` (M x K, K x N) as int64 on float BLAS, chunking the K dimension."""
+    if len(a.shape) != 2 or len(w.shape) != 2 or a.shape[1] != w.shape[0]:
         raise AxsimError(f"GEMM shapes {a.shape} and {w.shape} do not match (need M x K and K x N)")
-    for arr in (a, w):
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise AxsimError(f"exact GEMM needs integer arrays, got {arr.dtype}")
-    m, k = a.shape
-    n = w.shape[1]
+    (m, k), n = a.shape, w.shape[1]
     out = np.zeros((m, n), dtype=np.int64)
-    sa, sw = _common_shift(a), _common_shift(w)
-    a = a.astype(np.int64) >> sa if sa else a
-    w = w.astype(np.int64) >> sw if sw else w
-    ma, mw = _max_abs(a), _max_abs(w)
-    if ma == 0 or mw == 0 or m == 0 or n == 0:
+    if a.bound == 0 or w.bound == 0 or m == 0 or n == 0 or k == 0:
         return out
-    dtype, chunk = chunk_plan(k, ma, mw)
-    af = a.astype(dtype)
-    wf = w.astype(dtype)
+    dtype, chunk = chunk_plan(k, a.bound, w.bound)
+    af, wf = a.as_float(dtype), w.as_float(dtype)
     if chunk >= k:
         out[...] = af @ wf
     else:
         for k0 in range(0, k, chunk):
             out += (af[:, k0:k0 + chunk] @ wf[k0:k0 + chunk]).astype(np.int64)
-    shift = sa + sw
+    shift = a.shift + w.shift
     return out << shift if shift else out
+
+
+def exact_int_gemm(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``a @ w`` for integer matrices (M x K, K x N), exact, as int64."""
+    a, w = np.asarray(a), np.asarray(w)
+    if a.ndim != 2 or w.ndim != 2:
+        raise AxsimError(f"GEMM shapes {a.shape} and {w.shape} do not match (need M x K and K x N)")
+    return gemm_operands(IntOperand(values=a), IntOperand(values=w))

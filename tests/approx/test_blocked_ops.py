@@ -163,3 +163,21 @@ def test_exact_int_gemm_chunks_stay_exact():
     sh_a, sh_w = (rng.integers(0, 16, (4, 50)) << 4), (rng.integers(-16, 16, (50, 3)) << 6)
     assert np.array_equal(exact_int_gemm(sh_a, sh_w), sh_a @ sh_w)
     assert np.array_equal(exact_int_gemm(np.zeros((2, 3), int), np.ones((3, 2), int)), np.zeros((2, 2)))
+
+
+def test_uint8_and_int8_inputs_give_the_same_gemm_as_int64():
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 256, (33, 70), dtype=np.uint8)
+    w = rng.integers(0, 256, (70, 9), dtype=np.uint8)
+    for cfg in CONFIGS:
+        ref = blocked_gemm(a.astype(np.int64), w.astype(np.int64), cfg, "planes")
+        assert np.array_equal(blocked_gemm(a, w, cfg), ref), cfg.name
+        if cfg.keeps_whole_blocks():
+            assert np.array_equal(blocked_gemm(a, w, cfg, "operands"), ref), cfg.name
+    s8 = rng.integers(-128, 128, (20, 40), dtype=np.int8)
+    t8 = rng.integers(-128, 128, (40, 6), dtype=np.int8)
+    cfg = _signed(B.presets()["msb3x3_k2"])
+    assert np.array_equal(blocked_gemm(s8, t8, cfg),
+                          brute_gemm(s8, t8, lambda x, y: brute_blocked(x, y, cfg)))
+    assert np.array_equal(blocked_gemm(s8, t8, B.exact(8, 4, signed=True)),
+                          s8.astype(np.int64) @ t8.astype(np.int64))
