@@ -17,7 +17,7 @@ from simulator.energy.price import price_layer
 from simulator.engine.replay import Replayer
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
-from simulator.hw.pe import EXACT, MacModel
+from simulator.hw.mac import MacPlan, exact_model
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult
@@ -28,31 +28,9 @@ __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan
 Progress = Callable[[int, int, str], None]
 
 
-class MacPlan:
-    """Which MAC configuration each layer uses: a default plus per-layer overrides."""
-
-    def __init__(self, default: MacModel = EXACT, per_layer: Mapping[str, MacModel] | None = None,
-                 label: str = "exact"):
-        self.default = default
-        self.per_layer = dict(per_layer or {})
-        self.label = label
-
-    def model_for(self, layer_name: str) -> MacModel:
-        return self.per_layer.get(layer_name, self.default)
-
-    def models(self) -> dict[str, MacModel]:
-        out = {self.default.name: self.default}
-        out.update({m.name: m for m in self.per_layer.values()})
-        return out
-
-    def describe(self) -> dict:
-        return {"label": self.label, "default": self.default.name,
-                "per_layer": {k: v.name for k, v in self.per_layer.items()}}
-
-
 def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None) -> Iterable[LayerTrace]:
     """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer)."""
-    plan = plan or MacPlan()
+    plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
     for layer in workload.layers:
         model = plan.model_for(layer.name)
@@ -66,7 +44,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer."""
     if (workload is None) == (traces is None):
         raise AxsimError("simulate needs exactly one of: a workload, or traces to replay")
-    plan = plan or MacPlan()
+    plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     tech = arch.tech_table
     if tech is None:
         raise AxsimError(f"architecture {arch.name!r} has no technology table loaded; use load_arch()")

@@ -44,11 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _plan(path: str | None) -> api.MacPlan | None:
+def _plan(path: str | None, arch, layer_names) -> api.MacPlan | None:
     if path is None:
         return None
-    from simulator.approx.plan import load_plan  # noqa: PLC0415 (optional feature)
-    return load_plan(path)
+    from simulator.approx.plan import load_approx, resolve
+    return resolve(load_approx(path), arch, layer_names)
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -56,14 +56,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from simulator.report.files import write_run
 
     arch = api.load_arch(args.arch)
-    plan = _plan(args.approx)
     if args.trace:
         from simulator.mapping.tracefile import read_traces
         _, traces = read_traces(args.trace, arch)
         workload, name = None, Path(args.trace).name.split(".")[0]
+        layer_names = [t.layer for t in traces]
     else:
         workload = api.load_workload(args.workload)
         traces, name = None, workload.name
+        layer_names = [layer.name for layer in workload.layers]
+    plan = _plan(args.approx, arch, layer_names)
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{name}_{time.strftime('%Y%m%d-%H%M%S')}"
     with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
         result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress)
@@ -84,14 +86,14 @@ def _kind_of(path: Path) -> str:
     data = read_mapping(path)
     if "package" in data or "chiplet" in data:
         return "arch"
+    if "configs" in data or "default" in data:
+        return "approx"
     if "layers" in data:
         return "workload"
     if "energy" in data:
         return "tech"
-    if "default" in data or "layers_override" in data or "multipliers" in data:
-        return "approx"
     raise AxsimError(f"{path}: cannot tell what kind of file this is (architecture files have 'package', "
-                     "workloads 'layers', technology tables 'energy', approximation files 'default')")
+                     "workloads 'layers', technology tables 'energy', approximation files 'configs')")
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -102,8 +104,9 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         path = Path(name)
         try:
             kind = _kind_of(path)
+            from simulator.approx.plan import load_approx
             {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
-             "trace": read_traces, "approx": _plan}[kind](path if kind != "approx" else str(path))
+             "trace": read_traces, "approx": load_approx}[kind](path)
             console.print(f"{path}: ok ({kind})")
         except AxsimError as exc:
             failed += 1
@@ -116,7 +119,7 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
     from simulator.mapping.tracefile import write_traces
     arch = api.load_arch(args.arch)
     workload = api.load_workload(args.workload)
-    plan = _plan(args.approx)
+    plan = _plan(args.approx, arch, [layer.name for layer in workload.layers])
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{workload.name}.trace.jsonl"
     header = {"arch": arch.name, "arch_hash": config_hash(arch), "workload": workload.name,
               "layers": len(workload.layers), "generator": f"axsim {__version__} weight-stationary"}

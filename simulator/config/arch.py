@@ -68,6 +68,15 @@ class AccumulationBuffer(Buffer):
         return self.size_bytes * 8 // self.entry_bits
 
 
+class BlockMac(Frozen):
+    """Block-wise reconfigurable multipliers (Ax-BxP): each MAC lane has
+    ``block_multipliers_per_lane`` multipliers of ``block_bits`` x ``block_bits`` bits."""
+
+    block_bits: PosInt
+    block_multipliers_per_lane: PosInt
+    reconfig_cycles: NonNegInt = Field(0, description="cycles to switch the PE array to another configuration")
+
+
 class PE(Frozen):
     vector_macs: PosInt = Field(description="vector MAC units per PE")
     lanes: PosInt = Field(description="MAC lanes per vector MAC unit")
@@ -76,6 +85,7 @@ class PE(Frozen):
     weight_buffer: Buffer
     input_buffer: Buffer
     accumulation_buffer: AccumulationBuffer
+    mac: BlockMac | None = Field(None, description="block-wise MACs; absent: fixed-precision multipliers")
 
     @property
     def macs_per_cycle(self) -> int:

@@ -129,6 +129,7 @@ class Tiling:
     c_tiles: int
     row_tiles: int
     col_tiles: int
+    c_outer: bool = False   # C tiles outside the spatial tiles (partial sums of all of them fit)
 
     @property
     def steps(self) -> int:
@@ -168,6 +169,8 @@ def tile(shape: Shape, part: Partition, arch: Arch, word_bytes: float = 1.0) -> 
     rows = part.p_pe
     while rows > 1 and (input_bytes(k_tile, c_tile, rows, cols) > i_cap or k_tile * rows * cols > a_cap):
         rows = ceil(rows / 2) if rows > 8 else rows - 1
+    c_tiles = ceil(part.c_pe / c_tile)
+    c_outer = c_tiles > 1 and k_tile * part.p_pe * shape.q <= pe.accumulation_buffer.entries
     return Tiling(k_tile, c_tile, rows, cols,
-                  k_tiles=ceil(part.k_pe / k_tile), c_tiles=ceil(part.c_pe / c_tile),
-                  row_tiles=ceil(part.p_pe / rows), col_tiles=ceil(shape.q / cols))
+                  k_tiles=ceil(part.k_pe / k_tile), c_tiles=c_tiles,
+                  row_tiles=ceil(part.p_pe / rows), col_tiles=ceil(shape.q / cols), c_outer=c_outer)

@@ -25,6 +25,26 @@ def _sizes(total: int, step: int) -> list[int]:
     return [min(step, total - i) for i in range(0, total, step)]
 
 
+def _steps(part: Partition, t: Tiling, q: int):
+    """The PE loop nest: (k, rows, cols, c, new weights?, first C tile?, last C tile?) per step.
+
+    Spatial tiles inside the C loop when the partial sums of all spatial tiles
+    fit the accumulation buffer (``t.c_outer``), so weights load once per
+    (k, c) tile; otherwise the C loop is innermost and weights reload per step.
+    """
+    spatial = [(r, c) for r in _sizes(part.p_pe, t.rows) for c in _sizes(q, t.cols)]
+    cs = _sizes(part.c_pe, t.c_tile)
+    for kt in _sizes(part.k_pe, t.k_tile):
+        if t.c_tiles == 1 or t.c_outer:
+            for ci, ct in enumerate(cs):
+                for si, (rows, cols) in enumerate(spatial):
+                    yield kt, rows, cols, ct, si == 0, ci == 0, ci == len(cs) - 1
+        else:
+            for rows, cols in spatial:
+                for ci, ct in enumerate(cs):
+                    yield kt, rows, cols, ct, True, ci == 0, ci == len(cs) - 1
+
+
 class _Chiplet:
     """The parts of the layer that one chiplet holds."""
 
@@ -150,55 +170,49 @@ class WeightStationaryMapper:
                 by_wgroup[g].append(i)
         split_c = part.c_parts > 1
         out_tiles = 0
-        for kt in _sizes(part.k_pe, t.k_tile):
-            first_spatial = True
-            for rows in _sizes(part.p_pe, t.rows):
-                for cols in _sizes(shape.q, t.cols):
-                    pixels = rows * cols
-                    last = len(_sizes(part.c_pe, t.c_tile)) - 1
-                    for ci, ct in enumerate(_sizes(part.c_pe, t.c_tile)):
-                        # weights: once per k tile, or every step when the reduction is tiled
-                        wload: dict[int, list[int]] = {}
-                        if shape.has_weights and (first_spatial or t.c_tiles > 1):
-                            wbytes = ceil(kt * ct * shape.rs * wword)
-                            after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
-                            if part.p_parts == 1:  # every PE holds different weights
-                                wload = self._load(trace, "weights", chips,
-                                                   {i: wbytes for i in range(len(chips))},
-                                                   {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
-                            else:  # PEs with the same (c, k) part share weights: read once, multicast
-                                wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
-                                                           wbytes, after)
-                        first_spatial = False
-                        # inputs for this step
-                        ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
-                                     * shape.in_cols(cols) * word)
-                        after = [d for ch in chips for d in self._slot_free(ch.compute)]
-                        if shared_inputs:
-                            iload = self._shared_loads(trace, "inputs", chips, by_group, "groups", ibytes, after)
-                        else:
-                            iload = self._load(trace, "inputs", chips, {i: ibytes for i in range(len(chips))},
-                                               {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
-                        # compute
-                        for i, chip in enumerate(chips):
-                            deps = list(iload.get(i, ())) + list(wload.get(i, ()))
-                            if chip.compute:
-                                deps.append(chip.compute[-1])
-                            if ci == 0:
-                                deps += self._slot_free(chip.gathers)
-                            chip.compute.append(trace.add(
-                                "compute", deps, chiplet=chip.coord, pes=len(chip.nodes),
-                                k=kt if shape.has_weights else 0, c=ct if shape.has_weights else 0,
-                                rs=shape.rs if shape.has_weights else 0, pixels=pixels,
-                                vector_ops=0 if shape.has_weights else kt * pixels * shape.vector_ops_per_output,
-                                mac=mac))
-                            if i in wload:
-                                chip.weight_users.append(chip.compute[-1])
-                            elif chip.weight_users:
-                                chip.weight_users[-1] = chip.compute[-1]
-                        if ci == last:
-                            self._write_back(trace, chips, kt * pixels, split_c, word)
-                            out_tiles += 1
+        for kt, rows, cols, ct, new_weights, first_c, last_c in _steps(part, t, shape.q):
+            pixels = rows * cols
+            # weights: once per k tile (and C tile), or every step when the C loop is innermost
+            wload: dict[int, list[int]] = {}
+            if shape.has_weights and new_weights:
+                wbytes = ceil(kt * ct * shape.rs * wword)
+                after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
+                if part.p_parts == 1:  # every PE holds different weights
+                    wload = self._load(trace, "weights", chips,
+                                       {i: wbytes for i in range(len(chips))},
+                                       {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
+                else:  # PEs with the same (c, k) part share weights: read once, multicast
+                    wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
+                                               wbytes, after)
+            # inputs for this step
+            ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
+                         * shape.in_cols(cols) * word)
+            after = [d for ch in chips for d in self._slot_free(ch.compute)]
+            if shared_inputs:
+                iload = self._shared_loads(trace, "inputs", chips, by_group, "groups", ibytes, after)
+            else:
+                iload = self._load(trace, "inputs", chips, {i: ibytes for i in range(len(chips))},
+                                   {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
+            # compute
+            for i, chip in enumerate(chips):
+                deps = list(iload.get(i, ())) + list(wload.get(i, ()))
+                if chip.compute:
+                    deps.append(chip.compute[-1])
+                if first_c:
+                    deps += self._slot_free(chip.gathers)
+                chip.compute.append(trace.add(
+                    "compute", deps, chiplet=chip.coord, pes=len(chip.nodes),
+                    k=kt if shape.has_weights else 0, c=ct if shape.has_weights else 0,
+                    rs=shape.rs if shape.has_weights else 0, pixels=pixels,
+                    vector_ops=0 if shape.has_weights else kt * pixels * shape.vector_ops_per_output,
+                    mac=mac))
+                if i in wload:
+                    chip.weight_users.append(chip.compute[-1])
+                elif chip.weight_users:
+                    chip.weight_users[-1] = chip.compute[-1]
+            if last_c:
+                self._write_back(trace, chips, kt * pixels, split_c, word)
+                out_tiles += 1
         trace.meta["output_tiles"] = out_tiles
 
     def _write_back(self, trace: LayerTrace, chips: list[_Chiplet], entries: int,

@@ -1,0 +1,172 @@
+"""Approximation files: which MAC configuration each layer uses (``axsim run --approx FILE``).
+
+Version 1::
+
+    version: 1
+    name: study-a
+    configs:                       # named MAC configurations
+      msb3:  {type: axbxp, block_bits: 2, msb_blocks: [3, 3]}     # activations x weights blocks
+      dyn22: {type: axbxp, block_bits: 2, policy: dynamic, keep_a: 2, keep_w: 2}
+      drum4: {type: lut, generator: {kind: drum, k: 4}, relative_power: 0.45}
+      evo:   {type: lut, table: tables/mul8u_2P7.bin, relative_power: 0.987}
+    default: msb3                  # a config name, or "exact"
+    layers:                        # overrides, first match wins: layer name or glob pattern
+      conv1: exact
+      "layer4.*": dyn22
+
+Data structures: an ``axbxp`` configuration gives activations and weights
+their own block counts (``msb_blocks: [Ma, Mw]``, ``keep_a``/``keep_w``) and
+so their own stored bits. Problems are reported with file and key path.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from simulator.approx.blocked import BlockConfig
+from simulator.config.arch import Arch
+from simulator.config.yamlio import read_mapping
+from simulator.errors import AxsimError, InputError, Problem, show
+from simulator.hw.mac import MacPlan, block_mac_model, exact_model, lut_mac_model
+from simulator.hw.pe import MacModel
+
+TOP_KEYS = ("version", "name", "description", "configs", "default", "layers")
+TYPES = ("axbxp", "lut", "exact")
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    name: str
+    type: str
+    block: BlockConfig | None = None
+    relative_power: float | None = None
+    lut: Any = None  # LutMultiplier, kept for functional evaluation
+
+
+@dataclass(frozen=True)
+class ApproxSpec:
+    file: str
+    name: str
+    configs: dict[str, ConfigSpec]
+    default: str
+    layers: tuple[tuple[str, str], ...]
+
+
+def _config(name: str, data: Any, file: Path, problems: list[Problem]) -> ConfigSpec | None:
+    path = f"configs.{name}"
+    if not isinstance(data, dict):
+        problems.append(Problem(path, f"{show(data)}: must be a mapping with a 'type' key"))
+        return None
+    kind = data.get("type")
+    if kind not in TYPES:
+        problems.append(Problem(f"{path}.type", f"{show(kind)}: must be one of {', '.join(TYPES)}"))
+        return None
+    rest = {k: v for k, v in data.items() if k != "type"}
+    try:
+        if kind == "exact":
+            if rest:
+                problems.append(Problem(path, f"keys {sorted(rest)}: an exact configuration takes none"))
+                return None
+            return ConfigSpec(name, kind)
+        if kind == "axbxp":
+            block = BlockConfig.from_dict({"name": name, **rest}, str(file), path)
+            return ConfigSpec(name, kind, block=block)
+        return _lut_config(name, rest, file, path, problems)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    except AxsimError as exc:
+        problems.append(Problem(path, str(exc)))
+    return None
+
+
+def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Problem]) -> ConfigSpec | None:
+    from simulator.approx import generators, lut  # noqa: PLC0415 (tables only when asked for)
+    allowed = ("table", "generator", "relative_power")
+    bad = [k for k in rest if k not in allowed]
+    for key in bad:
+        problems.append(Problem(f"{path}.{key}", f"unknown key; allowed: {', '.join(allowed)}"))
+    power = rest.get("relative_power")
+    if isinstance(power, bool) or not isinstance(power, (int, float)) or not 0 < power <= 4:
+        problems.append(Problem(f"{path}.relative_power", f"{show(power)}: must be a number in (0, 4]: the "
+                                "multiplier's power relative to the exact one (EvoApprox publishes it)"))
+    if ("table" in rest) == ("generator" in rest):
+        problems.append(Problem(path, "needs exactly one of 'table' (a file) or 'generator' (a built-in)"))
+    if bad or problems and any(p.path.startswith(path) for p in problems):
+        return None
+    if "table" in rest:
+        table = Path(rest["table"])
+        table = table if table.is_absolute() else file.parent / table
+        multiplier = lut.load_table(table, name=name, relative_power=float(power))
+    else:
+        multiplier = generators.generate(rest["generator"], str(file), f"{path}.generator")
+    return ConfigSpec(name, "lut", relative_power=float(power), lut=multiplier)
+
+
+def load_approx(path: str | Path) -> ApproxSpec:
+    path = Path(path)
+    data = read_mapping(path)
+    problems: list[Problem] = []
+    for key in data:
+        if key not in TOP_KEYS:
+            problems.append(Problem(str(key), f"unknown key; allowed keys: {', '.join(TOP_KEYS)}"))
+    if data.get("version") != 1:
+        problems.append(Problem("version", f"{show(data.get('version'))}: supported versions: 1"))
+    raw = data.get("configs") or {}
+    if not isinstance(raw, dict):
+        problems.append(Problem("configs", f"{show(raw)}: must be a mapping of name: configuration"))
+        raw = {}
+    configs = {}
+    for name, spec in raw.items():
+        if name == "exact":
+            problems.append(Problem("configs.exact", "'exact' is built in; choose another name"))
+            continue
+        cfg = _config(str(name), spec, path, problems)
+        if cfg is not None:
+            configs[str(name)] = cfg
+    known = ["exact", *raw]
+    default = data.get("default", "exact")
+    if default not in known:
+        problems.append(Problem("default", f"{show(default)}: must be one of the configs: {', '.join(known)}"))
+    layers = data.get("layers") or {}
+    if not isinstance(layers, dict):
+        problems.append(Problem("layers", f"{show(layers)}: must be a mapping of layer name or pattern: config"))
+        layers = {}
+    for pattern, name in layers.items():
+        if name not in known:
+            problems.append(Problem(f"layers.{pattern}", f"{show(name)}: must be one of the configs: "
+                                                         f"{', '.join(known)}"))
+    if problems:
+        raise InputError(path, problems)
+    return ApproxSpec(str(path), str(data.get("name", path.stem)), configs, default,
+                      tuple((str(k), str(v)) for k, v in layers.items()))
+
+
+def resolve(spec: ApproxSpec, arch: Arch, layer_names: Iterable[str]) -> MacPlan:
+    """The MAC plan of ``spec`` on ``arch`` for these layers (hardware and names checked)."""
+    pe = arch.chiplet.pe
+    models: dict[str, MacModel] = {"exact": exact_model(pe)}
+    problems: list[Problem] = []
+    for name, cfg in spec.configs.items():
+        try:
+            if cfg.type == "axbxp":
+                models[name] = block_mac_model(cfg.block, pe, name)
+            elif cfg.type == "lut":
+                models[name] = lut_mac_model(name, cfg.relative_power, pe)
+            else:
+                models[name] = models["exact"]
+        except AxsimError as exc:
+            problems.append(Problem(f"configs.{name}", f"{exc} ({arch.source or arch.name})"))
+    names = list(layer_names)
+    per_layer: dict[str, MacModel] = {}
+    for pattern, cfg_name in spec.layers:
+        hits = [n for n in names if n == pattern or fnmatch.fnmatchcase(n, pattern)]
+        if not hits:
+            problems.append(Problem(f"layers.{pattern}", "matches no layer of the workload "
+                                                         f"(first layers: {', '.join(names[:4])}, ...)"))
+        for n in hits:
+            per_layer.setdefault(n, models.get(cfg_name, models["exact"]))
+    if problems:
+        raise InputError(spec.file, problems)
+    return MacPlan(models[spec.default], per_layer, label=spec.name)
