@@ -137,8 +137,6 @@ def test_unknown_key_in_list_item_model(write_arch):
     assert "allowed keys: cols, rows" in line
 
 
-@pytest.mark.xfail(strict=True, reason="Arch accepts the loader-only fields 'source' and 'tech_table' as "
-                                         "file keys and lists them among the allowed keys")
 def test_loader_only_fields_are_not_file_keys(write_arch):
     path = write_arch({"source": "elsewhere.yaml"})
     err = load_error(path)
@@ -163,8 +161,6 @@ def test_missing_version(write_arch):
     assert "missing" in line and "supported versions: 1" in line
 
 
-@pytest.mark.xfail(strict=True, reason="version check uses `in (1,)`, so `version: true` (True == 1) is "
-                                         "accepted as version 1")
 def test_boolean_version_rejected(write_arch):
     load_error(write_arch({"version": True}))
 

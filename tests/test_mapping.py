@@ -266,9 +266,6 @@ def test_unmappable_layer_through_simulate(tiny_arch):
 
 
 # --------------------------------------------------------------------------- grouped convolutions
-@pytest.mark.xfail(strict=True, reason="Shape.in_channels_for assumes a k-range of k output channels "
-                                         "touches ceil(k / (K/groups)) groups; an unaligned range touches "
-                                         "more, so grouped (non-depthwise) input tiles are undersized")
 def test_grouped_conv_input_tile_holds_every_group_it_reads(simba_arch):
     # K = C = 24, groups = 8 (3 channels per group); simba gives each PE 8 output channels.
     # The PE with channels 8..15 reads groups 2..5, i.e. 4 x 3 = 12 input channels.

@@ -167,8 +167,6 @@ def test_unknown_key(tmp_path, trace_file, tiny_arch):
     assert "unknown key for op 'dram_read'" in problem.message and "bytes" in problem.message
 
 
-@pytest.mark.xfail(strict=True, reason="a rejected transaction is not counted, so every later transaction "
-                                         "of the layer also gets a false 'ids must count' problem")
 def test_one_bad_transaction_is_one_problem(tmp_path, trace_file, tiny_arch):
     n = first_txn_line(lines_of(trace_file), "dram_read")
     err = bad_trace(tmp_path, trace_file, set_field(n, pixels=3), tiny_arch)
@@ -228,8 +226,6 @@ def test_missing_transactions_before_next_layer(tmp_path, trace_file, tiny_arch,
                and traces[0].layer in p.message for p in err.problems)
 
 
-@pytest.mark.xfail(strict=True, reason="read_traces never reports a last layer with more transaction "
-                                         "lines than its record's 'txns' (only a shortfall is checked)")
 def test_extra_transactions_at_end(tmp_path, trace_file, tiny_arch, traces):
     def edit(lines):
         last = json.loads(lines[-1])

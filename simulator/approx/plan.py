@@ -98,7 +98,11 @@ def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Pro
     if "table" in rest:
         table = Path(rest["table"])
         table = table if table.is_absolute() else file.parent / table
-        multiplier = lut.load_table(table, name=name, relative_power=float(power))
+        try:
+            multiplier = lut.load_table(table, name=name, relative_power=float(power))
+        except AxsimError as exc:
+            problems.append(Problem(f"{path}.table", f"{show(rest['table'])}: cannot be used: {exc}"))
+            return None
     else:
         multiplier = generators.generate(rest["generator"], str(file), f"{path}.generator")
     return ConfigSpec(name, "lut", relative_power=float(power), lut=multiplier)

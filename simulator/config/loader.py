@@ -12,11 +12,12 @@ from simulator.config.yamlio import read_mapping
 from simulator.errors import InputError, Problem
 
 SUPPORTED_VERSIONS = (1,)
+LOADER_FIELDS = ("tech_table", "source")  # filled in by load_arch, never read from the file
 
 
 def _check_version(data: dict, file: Path) -> None:
     version = data.get("version")
-    if version not in SUPPORTED_VERSIONS:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         allowed = ", ".join(map(str, SUPPORTED_VERSIONS))
         what = "missing" if version is None else repr(version)
         raise InputError(file, [Problem("version", f"{what}: supported versions: {allowed}")])
@@ -96,6 +97,10 @@ def load_arch(path: str | Path) -> Arch:
     path = Path(path)
     data = read_mapping(path)
     _check_version(data, path)
+    internal = [k for k in data if k in LOADER_FIELDS]
+    if internal:
+        allowed = ", ".join(sorted(k for k in Arch.model_fields if k not in LOADER_FIELDS))
+        raise InputError(path, [Problem(k, f"unknown key; allowed keys: {allowed}") for k in internal])
     arch = validate_model(Arch, data, path)
     problems = cross_check(arch)
     tech_path = (path.parent / arch.tech).resolve()

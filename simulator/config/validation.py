@@ -67,7 +67,8 @@ def _message(model: type[BaseModel], error: dict[str, Any]) -> str:
         return "missing required key"
     if kind == "extra_forbidden":
         owner = _model_at(model, loc)
-        allowed = ", ".join(sorted(owner.model_fields)) if owner else "see the reference"
+        allowed = (", ".join(sorted(k for k, f in owner.model_fields.items() if not f.exclude))
+                   if owner else "see the reference")
         return f"unknown key (value {show(value)}); allowed keys: {allowed}"
     ctx = error.get("ctx") or {}
     bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}",

@@ -3,18 +3,22 @@
 Routing is dimension-ordered (X then Y). A transfer from ``src`` to a set of
 destinations occupies the links of the union of its XY routes (a multicast
 tree). Each link carries ``bits`` once for a multicast, and the sum over the
-destinations behind it for a scatter (or, reversed, a gather). The transfer
-reserves all its links at once, first come first served, for its
-serialization time ``ceil(link_bits / link_width_bits)``; it finishes
+destinations behind it for a scatter (or, reversed, a gather). Like a
+wormhole packet, the transfer uses the link at hop index ``j`` of its route
+from ``start + j·t_hop`` for its serialization time
+``ceil(link_bits / link_width_bits)``; links are reserved first come, first
+served into a calendar of busy intervals per link, so ``start`` is the
+earliest cycle at which every link is free when the transfer reaches it
+(earlier idle gaps are filled by later requests). It finishes at
 
     start + max_link(serialization) + hops_max x (router + link latency)
 
 which is the zero-load latency ``T0 = H (t_r + t_l) + L / b`` of Dally & Towles
-plus queueing behind earlier transfers on shared links (circuit-like
-whole-path reservation; wormhole pipelining inside a path is captured by
-charging the serialization once, not per hop).
+plus queueing behind earlier transfers on shared links.
 """
 from __future__ import annotations
+
+from bisect import bisect_right
 
 from simulator.config.arch import Link
 from simulator.hw.port import ceil_div
@@ -41,11 +45,12 @@ class Mesh:
                     if 0 <= nr < rows and 0 <= nc < cols:
                         self._index[((r, c), (nr, nc))] = len(self.links)
                         self.links.append(((r, c), (nr, nc)))
-        self.free_at = [0] * len(self.links)
+        self._starts: list[list[int]] = [[] for _ in self.links]  # busy intervals per link, sorted
+        self._ends: list[list[int]] = [[] for _ in self.links]
         self.link_bits = [0] * len(self.links)
         self.link_busy = [0] * len(self.links)
         self._routes: dict[tuple[Node, Node], tuple[int, ...]] = {}
-        self._trees: dict[tuple[Node, tuple[Node, ...], str], tuple[dict[int, int], int, int]] = {}
+        self._trees: dict[tuple[Node, tuple[Node, ...], str], tuple[dict[int, int], dict[int, int], int, int]] = {}
 
     def check_node(self, node: Node) -> bool:
         return 0 <= node[0] < self.rows and 0 <= node[1] < self.cols
@@ -69,46 +74,88 @@ class Mesh:
         self._routes[key] = out = tuple(path)
         return out
 
-    def _tree(self, src: Node, dsts: tuple[Node, ...], mode: str) -> tuple[dict[int, int], int, int]:
-        """Per-link multiplicity, max hops and router traversals (in destination units)."""
+    def _tree(self, src: Node, dsts: tuple[Node, ...], mode: str
+              ) -> tuple[dict[int, int], dict[int, int], int, int]:
+        """Per-link multiplicity and depth (hop index), max hops, router traversals."""
         key = (src, dsts, mode)
         hit = self._trees.get(key)
         if hit is not None:
             return hit
         mult: dict[int, int] = {}
+        depth: dict[int, int] = {}
         hops = 0
         for dst in dsts:
             path = self.route(src, dst)
             hops = max(hops, len(path))
-            for lid in path:
+            for j, lid in enumerate(path):
                 mult[lid] = mult.get(lid, 0) + 1
+                depth[lid] = j
         if mode == "multicast":
             mult = dict.fromkeys(mult, 1)
             routers = len(mult) + 1  # every tree link enters a router, plus the source router
         else:
             routers = sum(mult.values()) + len(dsts)
-        self._trees[key] = out = (mult, hops, routers)
+        self._trees[key] = out = (mult, depth, hops, routers)
         return out
 
-    def transfer(self, ready: int, src: Node, dsts: tuple[Node, ...], nbytes: int, mode: str,
-                 component: str, extra_cycles: int = 0) -> int:
-        """Reserve the links of one transfer; return its finish cycle. Counts link and router bits."""
-        bits = nbytes * 8
-        mult, hops, routers = self._tree(src, dsts, mode)
+    def _earliest(self, ready: int, plan: list[tuple[int, int, int]], now: int) -> int:
+        """Earliest start >= ready at which every link is free for its window [start+offset, +ser)."""
         start = ready
-        free_at = self.free_at
-        for lid in mult:
-            if free_at[lid] > start:
-                start = free_at[lid]
-        longest = extra_cycles
+        starts, ends = self._starts, self._ends
+        moved = True
+        while moved:
+            moved = False
+            for lid, offset, ser in plan:
+                st, en = starts[lid], ends[lid]
+                if not st:
+                    continue
+                if en[0] <= now:  # forget intervals that ended before the present
+                    keep = bisect_right(en, now)
+                    del st[:keep], en[:keep]
+                    if not st:
+                        continue
+                a = start + offset
+                i = bisect_right(st, a) - 1
+                if i >= 0 and en[i] > a:
+                    start, moved = en[i] - offset, True
+                elif i + 1 < len(st) and st[i + 1] < a + ser:
+                    start, moved = en[i + 1] - offset, True
+        return start
+
+    def _book(self, lid: int, a: int, b: int) -> None:
+        """Insert the busy interval [a, b) into link ``lid``'s calendar (merging neighbours)."""
+        st, en = self._starts[lid], self._ends[lid]
+        if not st or a >= en[-1]:  # the common case: after everything booked so far
+            if st and a == en[-1]:
+                en[-1] = b
+            else:
+                st.append(a)
+                en.append(b)
+            return
+        i = bisect_right(st, a)
+        st.insert(i, a)
+        en.insert(i, b)
+
+    def transfer(self, ready: int, src: Node, dsts: tuple[Node, ...], nbytes: int, mode: str,
+                 component: str, extra_cycles: int = 0, now: int | None = None) -> int:
+        """Reserve the links of one transfer; return its finish cycle. Counts link and router bits.
+
+        ``now`` (default ``ready``): no later transfer will be requested before this cycle, so
+        reservations that ended earlier are forgotten.
+        """
+        bits = nbytes * 8
+        mult, depth, hops, routers = self._tree(src, dsts, mode)
+        hop = self.hop_cycles
         width = self.width
+        plan = [(lid, depth[lid] * hop, ceil_div(bits * m, width)) for lid, m in mult.items()]
+        start = self._earliest(ready, plan, ready if now is None else now)
+        longest = extra_cycles
         link_bits = 0
-        for lid, m in mult.items():
-            ser = ceil_div(bits * m, width)
-            free_at[lid] = start + ser
+        for lid, offset, ser in plan:
+            self._book(lid, start + offset, start + offset + ser)
             self.link_busy[lid] += ser
-            self.link_bits[lid] += bits * m
-            link_bits += bits * m
+            self.link_bits[lid] += bits * mult[lid]
+            link_bits += bits * mult[lid]
             if ser > longest:
                 longest = ser
         if not mult:  # source and destination share a router

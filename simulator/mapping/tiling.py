@@ -38,6 +38,7 @@ class Shape:
     k: int                 # output channels
     c_red: int             # reduction channels per output channel (C/groups; 1 for pool/add)
     k_per_group: int       # output channels sharing the same inputs (K/groups; 1 for pool/add)
+    groups: int            # groups (pool/add: K, channel by channel)
     rs: int                # kernel window R*S
     r: int
     s: int
@@ -58,6 +59,7 @@ class Shape:
             k=layer.out_channels,
             c_red=layer.channels_per_group if compute else 1,
             k_per_group=layer.out_channels_per_group if compute else 1,
+            groups=layer.groups if compute else layer.out_channels,
             rs=layer.kernel_h * layer.kernel_w, r=layer.kernel_h, s=layer.kernel_w,
             stride_h=layer.stride_h, stride_w=layer.stride_w,
             h=layer.in_h + 2 * layer.pad_h, w=layer.in_w + 2 * layer.pad_w,
@@ -75,10 +77,14 @@ class Shape:
         return min(self.w, (cols - 1) * self.stride_w + self.s)
 
     def in_channels_for(self, k: int, c: int) -> int:
-        """Input channels a PE needs for ``k`` output channels and ``c`` reduction channels."""
-        if self.k_per_group >= k:
+        """Input channels a PE needs for ``k`` consecutive output channels and ``c`` reduction channels.
+
+        A range of k channels that does not start on a group boundary can touch
+        ``ceil((k - 1) / (K/g)) + 1`` groups; the tile is sized for that worst case.
+        """
+        if self.groups == 1 or k == 1:
             return c
-        return ceil(k / self.k_per_group) * c
+        return min(self.groups, ceil((k - 1) / self.k_per_group) + 1) * c
 
 
 @dataclass(frozen=True, slots=True)

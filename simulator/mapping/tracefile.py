@@ -128,7 +128,7 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
     problems: list[Problem] = []
     traces: list[LayerTrace] = []
     header: dict = {}
-    expected = 0
+    expected = seen = 0
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             where = f"line {lineno}"
@@ -150,8 +150,8 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
                                                     f"supported trace versions: {VERSION}")])
                 continue
             if "layer" in obj:
-                if expected:
-                    problems.append(Problem(where, f"new layer while {expected} transactions of "
+                if seen < expected:
+                    problems.append(Problem(where, f"new layer while {expected - seen} transactions of "
                                                    f"{traces[-1].layer!r} are still missing"))
                 count = obj.get("txns")
                 if type(count) is not int or count < 0:
@@ -159,22 +159,26 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
                     count = 0
                 traces.append(LayerTrace(str(obj["layer"]), str(obj.get("kind", "")),
                                          int(obj.get("macs", 0) or 0), meta=obj.get("meta") or {}))
-                expected = count
+                expected, seen = count, 0
                 continue
             if not traces:
                 problems.append(Problem(where, "transaction before the first layer record"))
                 continue
+            seen += 1
+            if seen > expected:
+                problems.append(Problem(where, f"more transactions than the {expected} announced by "
+                                               f"layer {traces[-1].layer!r}"))
+                continue
             txn = _parse_txn(obj, where, problems)
             if txn is not None:
-                if txn.id != len(traces[-1].txns):
+                if txn.id != seen - 1:
                     problems.append(Problem(f"{where}.id", f"{txn.id}: ids must count 0, 1, 2, ... "
-                                                           f"within a layer (expected {len(traces[-1].txns)})"))
+                                                           f"within a layer (expected {seen - 1})"))
                 traces[-1].txns.append(txn)
-            expected -= 1
             if len(problems) > 50:
                 break
-    if expected > 0:
-        problems.append(Problem("end of file", f"{expected} transactions of {traces[-1].layer!r} missing"))
+    if seen < expected:
+        problems.append(Problem("end of file", f"{expected - seen} transactions of {traces[-1].layer!r} missing"))
     if not traces and not problems:
         problems.append(Problem("", "no layers in the trace"))
     if arch is not None and not problems:
