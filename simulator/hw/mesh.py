@@ -19,12 +19,19 @@ plus queueing behind earlier transfers on shared links.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import NamedTuple
 
 from simulator.config.arch import Link
-from simulator.hw.port import ceil_div
 from simulator.stats.counters import Counters
 
 Node = tuple[int, int]
+
+
+class _Tree(NamedTuple):
+    links: tuple[tuple[int, int, int], ...]  # (link id, hop offset in cycles, multiplicity)
+    hops: int
+    routers: int       # router traversals per bit
+    link_loads: int    # sum of multiplicities: link traversals per bit
 
 
 class Mesh:
@@ -50,7 +57,7 @@ class Mesh:
         self.link_bits = [0] * len(self.links)
         self.link_busy = [0] * len(self.links)
         self._routes: dict[tuple[Node, Node], tuple[int, ...]] = {}
-        self._trees: dict[tuple[Node, tuple[Node, ...], str], tuple[dict[int, int], dict[int, int], int, int]] = {}
+        self._trees: dict[tuple[Node, tuple[Node, ...], str], _Tree] = {}
 
     def check_node(self, node: Node) -> bool:
         return 0 <= node[0] < self.rows and 0 <= node[1] < self.cols
@@ -74,9 +81,8 @@ class Mesh:
         self._routes[key] = out = tuple(path)
         return out
 
-    def _tree(self, src: Node, dsts: tuple[Node, ...], mode: str
-              ) -> tuple[dict[int, int], dict[int, int], int, int]:
-        """Per-link multiplicity and depth (hop index), max hops, router traversals."""
+    def _tree(self, src: Node, dsts: tuple[Node, ...], mode: str) -> _Tree:
+        """Links of the transfer with their hop offset and multiplicity, max hops, router traversals."""
         key = (src, dsts, mode)
         hit = self._trees.get(key)
         if hit is not None:
@@ -95,7 +101,8 @@ class Mesh:
             routers = len(mult) + 1  # every tree link enters a router, plus the source router
         else:
             routers = sum(mult.values()) + len(dsts)
-        self._trees[key] = out = (mult, depth, hops, routers)
+        links = tuple((lid, depth[lid] * self.hop_cycles, m) for lid, m in mult.items())
+        self._trees[key] = out = _Tree(links, hops, routers, sum(mult.values()))
         return out
 
     def _earliest(self, ready: int, plan: list[tuple[int, int, int]], now: int) -> int:
@@ -144,22 +151,20 @@ class Mesh:
         reservations that ended earlier are forgotten.
         """
         bits = nbytes * 8
-        mult, depth, hops, routers = self._tree(src, dsts, mode)
-        hop = self.hop_cycles
+        tree = self._tree(src, dsts, mode)
         width = self.width
-        plan = [(lid, depth[lid] * hop, ceil_div(bits * m, width)) for lid, m in mult.items()]
+        plan = [(lid, offset, -(-bits * m // width)) for lid, offset, m in tree.links]  # ser = ceil
         start = self._earliest(ready, plan, ready if now is None else now)
         longest = extra_cycles
-        link_bits = 0
-        for lid, offset, ser in plan:
-            self._book(lid, start + offset, start + offset + ser)
-            self.link_busy[lid] += ser
-            self.link_bits[lid] += bits * mult[lid]
-            link_bits += bits * mult[lid]
+        busy, carried, book = self.link_busy, self.link_bits, self._book
+        for (lid, offset, ser), (_, _, m) in zip(plan, tree.links):
+            book(lid, start + offset, start + offset + ser)
+            busy[lid] += ser
+            carried[lid] += bits * m
             if ser > longest:
                 longest = ser
-        if not mult:  # source and destination share a router
-            longest = max(longest, ceil_div(bits, width))
-        self.counters.add(component, self.link_key, link_bits)
-        self.counters.add(component, self.router_key, bits * routers)
-        return start + longest + hops * self.hop_cycles
+        if not plan:  # source and destination share a router
+            longest = max(longest, -(-bits // width))
+        self.counters.add(component, self.link_key, bits * tree.link_loads)
+        self.counters.add(component, self.router_key, bits * tree.routers)
+        return start + longest + tree.hops * self.hop_cycles
