@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run folder (default traces/<arch>_<workload>_<time>)")
     run.add_argument("--seed", type=int, default=0, help="run seed for every random draw (default 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bar, totals only")
+    run.add_argument("--events", action="store_true",
+                     help="also write events.json (Chrome trace-event format, opens in Perfetto)")
 
     val = sub.add_parser("validate", help="check input files (architecture, workload, technology, trace)")
     val.add_argument("files", nargs="+")
@@ -67,11 +69,18 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         layer_names = [layer.name for layer in workload.layers]
     plan = _plan(args.approx, arch, layer_names)
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    recorder = None
+    if args.events:
+        from simulator.report.events import EventRecorder
+        recorder = EventRecorder(arch.clock_ghz)
     with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
-        result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress)
+        result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
+                              on_txn=recorder)
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx}
     write_run(result, out, extra)
+    if recorder is not None:
+        recorder.write(out / "events.json")
     print_summary(console, result, per_layer=not args.quiet)
     console.print(f"run folder: {out}")
     return 0
@@ -131,6 +140,8 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
+    if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
+        console = Console(width=140)
     try:
         return {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace}[args.command](args, console)
     except AxsimError as exc:

@@ -72,7 +72,7 @@ def test_route_example():
        nbytes=st.integers(1, 5000), ready=st.integers(0, 1000))
 @settings(max_examples=60, deadline=None)
 def test_zero_load_latency_closed_form(src, dst, nbytes, ready):
-    """DESIGN section 5: T0 = hops x (router + link) + ceil(bits / width)."""
+    """Zero-load latency (Dally & Towles): T0 = hops x (router + link) + ceil(bits / width)."""
     mesh, _ = make_mesh(4, 5)
     finish = mesh.transfer(ready, src, (dst,), nbytes, "multicast", "c")
     assert finish - ready == manhattan(src, dst) * HOP + ceil(nbytes * 8 / WIDTH)

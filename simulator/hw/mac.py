@@ -37,7 +37,7 @@ def block_mac_model(cfg: BlockConfig, pe: PE, name: str | None = None) -> MacMod
         raise AxsimError("block-wise MAC configurations need PEs with block multipliers "
                          "(chiplet.pe.mac in the architecture file, e.g. arch/simba_axbxp.yaml)")
     if cfg.block_bits != hw.block_bits or cfg.bits != pe.precision_bits:
-        raise AxsimError(f"configuration {cfg.name or name!r} uses {cfg.bits}-bit operands in "
+        raise AxsimError(f"configuration {name or cfg.name!r} uses {cfg.bits}-bit operands in "
                          f"{cfg.block_bits}-bit blocks; the PEs multiply {pe.precision_bits}-bit operands "
                          f"in {hw.block_bits}-bit blocks")
     products = cfg.products_per_mac

@@ -16,7 +16,7 @@ Buffer accesses counted per step (weights held in the MAC units' registers
 for the whole step): weight buffer reads ``k·c·rs`` words; input buffer reads
 ``ceil(k/vector_macs)·c·rs·pixels`` words (one input vector is broadcast to all
 vector units); accumulation buffer read + write of one entry per output and
-per ``lanes``-channel chunk and kernel position.
+per ``lanes·f``-channel chunk and kernel position.
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ class PEArray:
             add(comp, key, macs * per)
         add(comp, "weight_buffer.read_bit", pes * k * c * rs * model.weight_bits)
         add(comp, "input_buffer.read_bit", pes * ceil_div(k, self.vm) * c * rs * pixels * model.input_bits)
-        acc = pes * k * pixels * ceil_div(c, self.lanes) * rs * self.entry_bits
+        acc = pes * k * pixels * ceil_div(c, self.lanes * model.lane_factor) * rs * self.entry_bits
         add(comp, "accumulation_buffer.read_bit", acc)
         add(comp, "accumulation_buffer.write_bit", acc)
         return start + cycles
