@@ -33,8 +33,8 @@ layers:
 # Regression goldens for this scenario (tiny arch, the workload above, exact MACs),
 # recorded from a run of the current model. They are not reference values: update
 # them deliberately, with the reason, when the mapping or the hardware model changes.
-GOLDEN_LATENCY_CYCLES = 10417
-GOLDEN_ENERGY_PJ = 2720188.172
+GOLDEN_LATENCY_CYCLES = 10727
+GOLDEN_ENERGY_PJ = 2721521.172
 
 
 @pytest.fixture(scope="module")

@@ -80,34 +80,39 @@ class Package:
             return start + dur
         raise AxsimError(f"unknown transaction op {op!r}")
 
-    def _gb_access(self, chip: Chiplet, write: bool, nbytes: int) -> int:
+    def _gb_access(self, chip: Chiplet, write: bool, nbytes: int, ready: int) -> tuple[int, int]:
+        """Count a global-buffer access and reserve its port; return (start, duration)."""
         self.counters.add(chip.gb.name, "global_buffer.write_bit" if write else "global_buffer.read_bit",
                           nbytes * 8)
-        return ceil_div(nbytes, chip.gb_bytes_per_cycle)
+        dur = ceil_div(nbytes, chip.gb_bytes_per_cycle)
+        return chip.gb.reserve(ready, dur), dur
 
     def _nop(self, t: Txn, ready: int) -> int:
         gather = t.mode == "gather"
-        extra = 0
+        start, extra = ready, 0
+        accesses = []
         if t.src_buf == "gb":  # written when gathering, read otherwise
             total = t.bytes * len(t.dsts) if gather or t.mode == "scatter" else t.bytes
-            extra = max(extra, self._gb_access(self.chiplets[t.src], gather, total))
+            accesses.append((self.chiplets[t.src], gather, total))
         if t.dst_buf == "gb":
-            for d in t.dsts:
-                extra = max(extra, self._gb_access(self.chiplets[d], not gather, t.bytes))
-        return self.nop.transfer(ready, t.src, t.dsts, t.bytes, t.mode, "nop", extra)
+            accesses += [(self.chiplets[d], not gather, t.bytes) for d in t.dsts]
+        for chip, write, nbytes in accesses:
+            s, d = self._gb_access(chip, write, nbytes, ready)
+            start, extra = max(start, s), max(extra, d)
+        return self.nop.transfer(start, t.src, t.dsts, t.bytes, t.mode, "nop", extra, now=ready)
 
     def _noc(self, t: Txn, ready: int) -> int:
         chip = self.chiplets[t.chiplet]
         gather = t.mode == "gather"
         n = len(t.dsts)
-        extra = 0
+        start, extra = ready, 0
         if t.src_buf == "gb":
             total = t.bytes if t.mode == "multicast" else t.bytes * n
-            extra = self._gb_access(chip, gather, total)
+            start, extra = self._gb_access(chip, gather, total, ready)
         if t.dst_buf == "pe":
             key = f"{PE_BUFFER.get(t.ds, 'input_buffer')}.{'read' if gather else 'write'}_bit"
             self.counters.add(chip.pe.component, key, t.bytes * 8 * n)
-        return chip.noc.transfer(ready, t.src, t.dsts, t.bytes, t.mode, chip.noc.name, extra)
+        return chip.noc.transfer(start, t.src, t.dsts, t.bytes, t.mode, chip.noc.name, extra, now=ready)
 
     # -- bookkeeping --------------------------------------------------------------
     def instances(self) -> dict[str, int]:
