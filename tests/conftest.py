@@ -36,6 +36,12 @@ def simba_arch():
     return load_arch(ARCH_DIR / "simba.yaml")
 
 
+@pytest.fixture(scope="session")
+def axbxp_arch():
+    """Simba with block-wise (Ax-BxP) PEs."""
+    return load_arch(ARCH_DIR / "simba_axbxp.yaml")
+
+
 def small_layers() -> tuple[Layer, ...]:
     """Three quick layers: a padded 3x3 conv, a 2x2/2 max pool and an fc."""
     return (

@@ -22,13 +22,8 @@ from conftest import ARCH_DIR
 
 
 @pytest.fixture(scope="module")
-def axbxp_arch():
-    return load_arch(ARCH_DIR / "simba_axbxp.yaml")
-
-
-@pytest.fixture(scope="module")
-def simba():
-    return load_arch(ARCH_DIR / "simba.yaml")
+def simba(simba_arch):
+    return simba_arch
 
 
 @pytest.fixture

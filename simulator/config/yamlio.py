@@ -9,15 +9,23 @@ import yaml
 from simulator.errors import AxsimError, InputError, Problem
 
 
+def read_text(path: str | Path, what: str = "file", encoding: str = "utf-8") -> str:
+    """The text of an input file; a missing or unreadable file becomes an AxsimError."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise AxsimError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AxsimError(f"{path}: cannot read {what}: {exc}") from None
+
+
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file; a missing file or a syntax error becomes an AxsimError."""
     path = Path(path)
     if not path.is_file():
         raise AxsimError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AxsimError(f"{path}: cannot be read: {exc}") from None
+    text = read_text(path)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ..config.yamlio import read_text
 from ..errors import AxsimError, InputError, Problem, show
 from .layer import Layer, Workload
 
@@ -111,10 +112,4 @@ def parse_scalesim_csv(text: str, source: str | Path) -> Workload:
 def load_scalesim_csv(path: str | Path) -> Workload:
     """Read and validate a SCALE-Sim topology CSV file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AxsimError(f"{path}: workload file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AxsimError(f"{path}: cannot read workload file: {exc}") from None
-    return parse_scalesim_csv(text, path)
+    return parse_scalesim_csv(read_text(path, "workload file", "utf-8-sig"), path)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..config.yamlio import read_text
 from ..errors import AxsimError, InputError, Problem, join_path, show
 from .layer import LAYER_KINDS, POOL_MODES, Layer, Workload
 
@@ -313,13 +314,7 @@ def parse_yaml_workload(text: str, source: str | Path) -> Workload:
 def load_yaml_workload(path: str | Path) -> Workload:
     """Read and validate a YAML workload file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AxsimError(f"{path}: workload file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AxsimError(f"{path}: cannot read workload file: {exc}") from None
-    return parse_yaml_workload(text, path)
+    return parse_yaml_workload(read_text(path, "workload file", "utf-8"), path)
 
 
 # --------------------------------------------------------------------------- writer
