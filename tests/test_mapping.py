@@ -18,7 +18,6 @@ with P = 7 split into 3 parts of 3 rows); we assert <= 1.3 there.
 from __future__ import annotations
 
 from functools import lru_cache
-from math import ceil
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings

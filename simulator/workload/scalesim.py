@@ -18,7 +18,7 @@ import csv
 from pathlib import Path
 
 from ..config.yamlio import read_text
-from ..errors import AxsimError, InputError, Problem, show
+from ..errors import InputError, Problem, show
 from .layer import Layer, Workload
 
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",

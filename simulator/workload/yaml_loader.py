@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ..config.yamlio import read_text
-from ..errors import AxsimError, InputError, Problem, join_path, show
+from ..errors import InputError, Problem, join_path, show
 from .layer import LAYER_KINDS, POOL_MODES, Layer, Workload
 
 SUPPORTED_VERSIONS = (1,)
