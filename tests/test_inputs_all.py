@@ -41,3 +41,34 @@ def test_every_bundled_input_loads_and_validates(capsys):
     for name in every:
         assert Path(name).name in out, name
     assert out.count(": ok (") == len(every)
+
+
+EXAMPLES_DIR = ARCH_DIR.parent / "examples"
+TRACE_EXAMPLES = ARCH_DIR.parent / "traces" / "examples"
+
+
+def test_examples_validate(capsys):
+    files = [*sorted(EXAMPLES_DIR.rglob("*.yaml")), *sorted(TRACE_EXAMPLES.glob("*.jsonl"))]
+    assert len(files) >= 3
+    capsys.readouterr()
+    assert main(["validate", *map(str, files)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count(": ok (") == len(files)
+
+
+def test_example_trace_is_current(tiny_arch):
+    """The shipped example trace equals what the mapper produces now
+    (regenerate with: axsim trace --arch arch/tiny.yaml --workload examples/small.yaml
+    --out traces/examples/tiny_small.trace.jsonl)."""
+    from simulator import api
+    from simulator.mapping.tracefile import read_traces
+
+    _, shipped = read_traces(TRACE_EXAMPLES / "tiny_small.trace.jsonl", tiny_arch)
+    fresh = list(api.generate_traces(tiny_arch, load_workload(EXAMPLES_DIR / "small.yaml")))
+    assert [t.layer for t in shipped] == [t.layer for t in fresh]
+    for a, b in zip(shipped, fresh):
+        assert [x.to_dict() for x in a.txns] == [x.to_dict() for x in b.txns]
+    replay = api.simulate(tiny_arch, traces=shipped)
+    direct = api.simulate(tiny_arch, load_workload(EXAMPLES_DIR / "small.yaml"))
+    assert replay.latency_cycles == direct.latency_cycles
+    assert replay.energy_pj == direct.energy_pj
