@@ -21,6 +21,7 @@ from simulator.hw.mac import MacPlan, exact_model
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult
+from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
 __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan"]
@@ -41,7 +42,11 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None) -> RunResult:
-    """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer."""
+    """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
+
+    If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
+    exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
+    """
     if (workload is None) == (traces is None):
         raise AxsimError("simulate needs exactly one of: a workload, or traces to replay")
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
@@ -49,7 +54,6 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     if tech is None:
         raise AxsimError(f"architecture {arch.name!r} has no technology table loaded; use load_arch()")
     started = time.perf_counter()
-    from simulator.stats.counters import Counters
     counters = Counters()
     package = Package(arch, counters, plan.models())
     replayer = Replayer(package, arch.max_cycles)
@@ -58,21 +62,29 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
     layers: list[LayerResult] = []
-    for index, trace in enumerate(source):
-        if progress:
-            progress(index, total or 0, trace.layer)
-        timing = replayer.run_layer(trace)
-        energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
-        layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
-                                  timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                  energy, trace.meta))
+
+    def result(complete: bool) -> RunResult:
+        wl_name = workload.name if workload is not None else "trace"
+        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+        return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
+                         replayer.events, time.perf_counter() - started,
+                         link_stats=_link_stats(package), complete=complete)
+
+    try:
+        for index, trace in enumerate(source):
+            if progress:
+                progress(index, total or 0, trace.layer)
+            timing = replayer.run_layer(trace)
+            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
+            layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
+                                      timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
+                                      energy, trace.meta))
+    except (AxsimError, KeyboardInterrupt) as exc:
+        exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
+        raise
     if progress:
         progress(len(layers), len(layers), "")
-    wl_name = workload.name if workload is not None else "trace"
-    digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
-    return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
-                     replayer.events, time.perf_counter() - started,
-                     link_stats=_link_stats(package))
+    return result(complete=True)
 
 
 def _link_stats(package: Package) -> dict:

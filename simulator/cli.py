@@ -68,22 +68,40 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         traces, name = None, workload.name
         layer_names = [layer.name for layer in workload.layers]
     plan = _plan(args.approx, arch, layer_names)
-    out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else _fresh_folder(Path("traces") / f"{arch.name}_{name}_"
+                                                        f"{time.strftime('%Y%m%d-%H%M%S')}")
     recorder = None
     if args.events:
         from simulator.report.events import EventRecorder
         recorder = EventRecorder(arch.clock_ghz)
-    with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
-        result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
-                              on_txn=recorder)
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx}
+    try:
+        with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
+            result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
+                                  on_txn=recorder)
+    except (AxsimError, KeyboardInterrupt) as exc:
+        partial = getattr(exc, "partial_result", None)
+        if partial is not None and partial.layers:
+            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__})
+            print(f"the run stopped after {len(partial.layers)} layers; their results are in {out}",
+                  file=sys.stderr)
+        raise
     write_run(result, out, extra)
     if recorder is not None:
         recorder.write(out / "events.json")
     print_summary(console, result, per_layer=not args.quiet)
     console.print(f"run folder: {out}")
     return 0
+
+
+def _fresh_folder(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``, ... if it exists: never overwrite an earlier run."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
 
 
 def _kind_of(path: Path) -> str:

@@ -59,6 +59,7 @@ class RunResult:
     events: int
     wall_seconds: float
     link_stats: dict = field(default_factory=dict)
+    complete: bool = True  # False: the run stopped early; only the finished layers are here
 
     @property
     def latency_cycles(self) -> int:

@@ -208,3 +208,27 @@ def test_python_dash_m_validate():
     assert proc.returncode == 0, proc.stderr
     assert "arch/tiny.yaml" in proc.stdout and "ok" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_stopped_run_keeps_finished_layers(tmp_path, capsys, write_arch, workload_file):
+    """The watchdog stops a later layer; the layers that finished are written, marked incomplete."""
+    from simulator import api as _api
+    full = _api.simulate(load_arch(TINY), load_workload(workload_file))
+    first = full.layers[0].latency_cycles
+    arch = write_arch({"max_cycles": first + 1}, base="tiny")
+    out = tmp_path / "run"
+    assert main(["run", "--arch", str(arch), "--workload", str(workload_file), "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "max_cycles" in err and "Traceback" not in err and str(out) in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is False and "max_cycles" in summary["stopped_by"]
+    assert summary["layers"] >= 1 and summary["latency_cycles"] <= first + 1
+
+
+def test_default_run_folders_never_overwrite(tmp_path, monkeypatch, workload_file):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--arch", str(TINY), "--workload", str(workload_file), "--quiet"]
+    assert main(args) == 0 and main(args) == 0
+    folders = sorted(p.name for p in (tmp_path / "traces").iterdir())
+    assert len(folders) == 2 and all((tmp_path / "traces" / f / "summary.json").is_file() for f in folders)

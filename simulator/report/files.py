@@ -32,6 +32,7 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
         "clock_ghz": result.clock_ghz,
         "energy_pj_by_class": result.energy_by_class(),
         "layers": len(result.layers),
+        "complete": result.complete,
         "events": result.events,
         "wall_seconds": round(result.wall_seconds, 3),
         "config_hash": result.config_hash,
