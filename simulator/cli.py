@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check input files (architecture, workload, technology, trace)")
     val.add_argument("files", nargs="+")
 
+    pl = sub.add_parser("plot", help="draw the figures of a run folder (energy and latency per layer, NoP links)")
+    pl.add_argument("run_dir")
+    pl.add_argument("--format", default="png", help="png (default), svg or pdf")
+
     tr = sub.add_parser("trace", help="write the layer traces of a workload mapped on an architecture")
     tr.add_argument("--arch", default=DEFAULT_ARCH)
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD)
@@ -155,13 +159,21 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace, console: Console) -> int:
+    from simulator.plots import plot_run
+    for path in plot_run(args.run_dir, args.format):
+        console.print(f"figure: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
-        return {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace}[args.command](args, console)
+        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot}
+        return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return 2

@@ -216,3 +216,25 @@ def test_check_node():
 def test_serialization_rounds_up(width):
     mesh, _ = make_mesh(width=width)
     assert mesh.transfer(0, (0, 0), ((0, 1),), 13, "multicast", "c") == HOP + ceil(104 / width)
+
+
+def test_xy_routes_are_shortest_paths_in_the_mesh_graph():
+    """networkx as an independent oracle: every XY route is a shortest path of the grid graph."""
+    import networkx as nx
+
+    from simulator.config.arch import Link
+    from simulator.hw.mesh import Mesh
+    from simulator.stats.counters import Counters
+
+    rows, cols = 4, 5
+    mesh = Mesh("m", rows, cols, Link(link_width_bits=64), "noc_link.bit", "noc_router.bit", Counters())
+    graph = nx.grid_2d_graph(rows, cols)
+    lengths = dict(nx.all_pairs_shortest_path_length(graph))
+    for src in graph.nodes:
+        for dst in graph.nodes:
+            route = mesh.route(src, dst)
+            assert len(route) == lengths[src][dst]
+            hops = [mesh.links[lid] for lid in route]
+            assert all(graph.has_edge(a, b) for a, b in hops)
+            assert [a for a, _ in hops][:1] == ([src] if route else [])
+            assert all(hops[i][1] == hops[i + 1][0] for i in range(len(hops) - 1))

@@ -1,0 +1,125 @@
+"""Figures from a run folder's CSV files (reads only finished results).
+
+- ``energy_by_layer``: stacked bars of each layer's energy by component class;
+- ``latency_by_layer``: each layer's latency in cycles, with its MAC utilization;
+- ``nop_links``: the chiplet mesh with each network-on-package link coloured by
+  its utilization (busy cycles / run latency), for packages of several chiplets.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+
+from simulator.errors import AxsimError  # noqa: E402
+
+FORMATS = ("png", "svg", "pdf")
+
+
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise AxsimError(f"{path}: not found; is {path.parent} a run folder written by 'axsim run'?")
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _energy_by_layer(layers: list[dict], title: str, out: Path) -> Path:
+    classes = [k for k in layers[0] if k.startswith("energy_pj_")]
+    names = [r["layer"] for r in layers]
+    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.18), 4.5))
+    bottom = [0.0] * len(names)
+    cmap = colormaps["tab20"]
+    for i, cls in enumerate(sorted(classes, key=lambda c: -sum(float(r[c]) for r in layers))):
+        values = [float(r[cls]) / 1e6 for r in layers]
+        if not any(values):
+            continue
+        ax.bar(range(len(names)), values, bottom=bottom, color=cmap(i % 20), label=cls[len("energy_pj_"):],
+               width=0.85)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+    ax.set_ylabel("energy (uJ)")
+    ax.set_title(f"{title}: energy per layer by component class")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _latency_by_layer(layers: list[dict], title: str, out: Path) -> Path:
+    names = [r["layer"] for r in layers]
+    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.18), 4.5))
+    ax.bar(range(len(names)), [int(r["latency_cycles"]) for r in layers], color="tab:blue", width=0.85)
+    ax.set_ylabel("latency (cycles)")
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+    util = ax.twinx()
+    util.plot(range(len(names)), [100 * float(r["utilization"]) for r in layers], "o-", color="tab:red",
+              markersize=2, linewidth=0.8)
+    util.set_ylabel("MAC utilization (%)", color="tab:red")
+    ax.set_title(f"{title}: latency per layer")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _nop_links(links: list[dict], title: str, out: Path) -> Path | None:
+    nop = [r for r in links if r["network"] == "nop"]
+    if not nop:
+        return None
+    coords = [tuple(map(int, r[end].split(","))) for r in nop for end in ("from", "to")]
+    rows, cols = max(c[0] for c in coords) + 1, max(c[1] for c in coords) + 1
+    util = [float(r["utilization"]) for r in nop]
+    norm = Normalize(0, max(max(util), 1e-9))
+    cmap = colormaps["viridis"]
+    fig, ax = plt.subplots(figsize=(1.2 * cols + 2, 1.2 * rows + 1))
+    for r, u in zip(nop, util):
+        (r0, c0), (r1, c1) = (tuple(map(int, r[e].split(","))) for e in ("from", "to"))
+        # the two directions of a link are drawn side by side
+        dx, dy = (0.06 * (r1 - r0), 0.06 * (c0 - c1))
+        ax.annotate("", xy=(c1 + dx, r1 + dy), xytext=(c0 + dx, r0 + dy),
+                    arrowprops={"arrowstyle": "->", "color": cmap(norm(u)), "lw": 2.5})
+    ax.scatter([c for c in range(cols) for _ in range(rows)], [r for _ in range(cols) for r in range(rows)],
+               s=300, color="lightgray", zorder=0)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_xlabel("chiplet column")
+    ax.set_ylabel("chiplet row")
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="link utilization")
+    ax.set_title(f"{title}: network-on-package links")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def plot_run(run_dir: str | Path, fmt: str = "png") -> list[Path]:
+    """Write the run's figures into ``run_dir``; return their paths."""
+    run = Path(run_dir)
+    if fmt not in FORMATS:
+        raise AxsimError(f"plot format {fmt!r}: must be one of {', '.join(FORMATS)}")
+    if not run.is_dir():
+        raise AxsimError(f"{run}: no such run folder")
+    layers = _rows(run / "layers.csv")
+    if not layers:
+        raise AxsimError(f"{run / 'layers.csv'}: no layers to plot")
+    summary_path = run / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    title = f"{summary.get('workload', run.name)} on {summary.get('arch', '?')}"
+    made = [_energy_by_layer(layers, title, run / f"energy_by_layer.{fmt}"),
+            _latency_by_layer(layers, title, run / f"latency_by_layer.{fmt}")]
+    links = run / "links.csv"
+    if links.is_file():
+        path = _nop_links(_rows(links), title, run / f"nop_links.{fmt}")
+        if path:
+            made.append(path)
+    return made
