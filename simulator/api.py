@@ -35,7 +35,7 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
     mapper = WeightStationaryMapper(arch)
     for layer in workload.layers:
         model = plan.model_for(layer.name)
-        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8)
+        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch)
         yield trace
 
 

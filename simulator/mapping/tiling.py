@@ -53,7 +53,9 @@ class Shape:
     vector_ops_per_output: int  # pool: R*S, add: 1, conv/fc: 0
 
     @classmethod
-    def of(cls, layer: Layer) -> "Shape":
+    def of(cls, layer: Layer, batch: int = 1) -> "Shape":
+        """The layer's shape; a batch stacks its samples along the output rows (P x batch),
+        so weights stay stationary across the samples (halos at sample boundaries are ignored)."""
         compute = layer.kind in ("conv", "fc")
         return cls(
             k=layer.out_channels,
@@ -62,8 +64,8 @@ class Shape:
             groups=layer.groups if compute else layer.out_channels,
             rs=layer.kernel_h * layer.kernel_w, r=layer.kernel_h, s=layer.kernel_w,
             stride_h=layer.stride_h, stride_w=layer.stride_w,
-            h=layer.in_h + 2 * layer.pad_h, w=layer.in_w + 2 * layer.pad_w,
-            p=layer.out_h, q=layer.out_w,
+            h=(layer.in_h + 2 * layer.pad_h) * batch, w=layer.in_w + 2 * layer.pad_w,
+            p=layer.out_h * batch, q=layer.out_w,
             in_tensors=2 if layer.kind == "add" else 1,
             has_weights=compute,
             vector_ops_per_output=(layer.kernel_h * layer.kernel_w if layer.kind == "pool"

@@ -125,16 +125,16 @@ class WeightStationaryMapper:
 
     # -- main ------------------------------------------------------------------
     def map(self, layer: Layer, mac: str = "exact", weight_bytes: float = 1.0,
-            input_bytes: float = 1.0) -> LayerTrace:
+            input_bytes: float = 1.0, batch: int = 1) -> LayerTrace:
         """Trace of ``layer``; ``weight_bytes``/``input_bytes``: stored bytes per value."""
         arch = self.arch
-        shape = Shape.of(layer)
+        shape = Shape.of(layer, batch)
         part = partition(shape, arch.total_pes, arch.chiplet.pe.lanes, arch.chiplet.pe.vector_macs)
         tiling = tile(shape, part, arch, max(weight_bytes, input_bytes))
         chips = self._place(part)
-        trace = LayerTrace(layer.name, layer.kind, layer.macs,
+        trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
-                                 "used_pes": part.used_pes, "chiplets": len(chips)})
+                                 "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips)})
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes)
         return trace
 
@@ -251,6 +251,6 @@ class WeightStationaryMapper:
 
 
 def map_layer(layer: Layer, arch: Arch, mac: str = "exact", weight_bytes: float = 1.0,
-              input_bytes: float = 1.0) -> LayerTrace:
+              input_bytes: float = 1.0, batch: int = 1) -> LayerTrace:
     """The layer trace of ``layer`` on ``arch`` under the weight-stationary mapping."""
-    return WeightStationaryMapper(arch).map(layer, mac, weight_bytes, input_bytes)
+    return WeightStationaryMapper(arch).map(layer, mac, weight_bytes, input_bytes, batch)
