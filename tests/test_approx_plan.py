@@ -270,7 +270,8 @@ def test_lut_without_relative_power(write):
     """))
     probs = _problems(err)
     assert set(probs) == {"configs.drum.relative_power", "configs.neg.relative_power"}
-    assert "None" in probs["configs.drum.relative_power"] and "(0, 4]" in probs["configs.drum.relative_power"]
+    assert "missing" in probs["configs.drum.relative_power"] and "power_from" in probs["configs.drum.relative_power"]
+    assert "(0, 4]" in probs["configs.neg.relative_power"]
 
 
 def test_lut_with_table_and_generator_or_neither(write, tmp_path):

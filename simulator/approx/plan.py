@@ -20,6 +20,7 @@ so their own stored bits. Problems are reported with file and key path.
 """
 from __future__ import annotations
 
+import csv
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,14 +84,23 @@ def _config(name: str, data: Any, file: Path, problems: list[Problem]) -> Config
 
 def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Problem]) -> ConfigSpec | None:
     from simulator.approx import generators, lut  # noqa: PLC0415 (tables only when asked for)
-    allowed = ("table", "generator", "relative_power")
+    allowed = ("table", "generator", "relative_power", "power_from")
     bad = [k for k in rest if k not in allowed]
     for key in bad:
         problems.append(Problem(f"{path}.{key}", f"unknown key; allowed: {', '.join(allowed)}"))
-    power = rest.get("relative_power")
-    if isinstance(power, bool) or not isinstance(power, (int, float)) or not 0 < power <= 4:
-        problems.append(Problem(f"{path}.relative_power", f"{show(power)}: must be a number in (0, 4]: the "
-                                "multiplier's power relative to the exact one (EvoApprox publishes it)"))
+    if ("relative_power" in rest) == ("power_from" in rest):
+        where = path if "power_from" in rest else f"{path}.relative_power"
+        problems.append(Problem(where, ("missing: " if "power_from" not in rest else "") +
+                                "needs exactly one of 'relative_power' (a number) or 'power_from' "
+                                "({csv: FILE, name: MULTIPLIER}, an EvoApprox-style power table)"))
+        power = None
+    elif "power_from" in rest:
+        power = _power_from(rest["power_from"], file, f"{path}.power_from", problems)
+    else:
+        power = rest["relative_power"]
+        if isinstance(power, bool) or not isinstance(power, (int, float)) or not 0 < power <= 4:
+            problems.append(Problem(f"{path}.relative_power", f"{show(power)}: must be a number in (0, 4]: the "
+                                    "multiplier's power relative to the exact one (EvoApprox publishes it)"))
     if ("table" in rest) == ("generator" in rest):
         problems.append(Problem(path, "needs exactly one of 'table' (a file) or 'generator' (a built-in)"))
     if bad or problems and any(p.path.startswith(path) for p in problems):
@@ -106,6 +116,45 @@ def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Pro
     else:
         multiplier = generators.generate(rest["generator"], str(file), f"{path}.generator")
     return ConfigSpec(name, "lut", relative_power=float(power), lut=multiplier)
+
+
+EXACT_MULTIPLIER = "mul8u_1JFF"  # EvoApprox's exact 8x8 unsigned multiplier, the power reference
+
+
+def _power_from(spec: Any, file: Path, path: str, problems: list[Problem]) -> float | None:
+    """Relative power of a named multiplier from a CSV with columns ``name`` and ``power_*``
+    (EvoApproxLib's published data): power(name) / power(mul8u_1JFF)."""
+    if not isinstance(spec, dict) or set(spec) != {"csv", "name"}:
+        problems.append(Problem(path, f"{show(spec)}: must be {{csv: FILE, name: MULTIPLIER}}"))
+        return None
+    csv_path = Path(str(spec["csv"]))
+    csv_path = csv_path if csv_path.is_absolute() else file.parent / csv_path
+    try:
+        with csv_path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        problems.append(Problem(f"{path}.csv", f"{show(spec['csv'])}: cannot be read: {exc}"))
+        return None
+    columns = [c for c in (rows[0] if rows else {}) if c.startswith("power")]
+    if not rows or "name" not in rows[0] or not columns:
+        problems.append(Problem(f"{path}.csv", f"{csv_path}: needs a 'name' column and a 'power...' column"))
+        return None
+    power = {r["name"]: r[columns[0]] for r in rows}
+    for wanted, key in ((spec["name"], "name"), (EXACT_MULTIPLIER, "csv")):
+        if wanted not in power:
+            problems.append(Problem(f"{path}.{key}", f"{show(wanted)}: not in {csv_path} "
+                                                     f"({len(power)} multipliers, e.g. {', '.join(list(power)[:3])})"))
+            return None
+    try:
+        value = float(power[spec["name"]]) / float(power[EXACT_MULTIPLIER])
+    except (ValueError, ZeroDivisionError):
+        problems.append(Problem(f"{path}.name", f"{csv_path}: power of {spec['name']!r} or of "
+                                                f"{EXACT_MULTIPLIER} is not a positive number"))
+        return None
+    if not 0 < value <= 4:
+        problems.append(Problem(f"{path}.name", f"relative power {value:.3g} of {spec['name']!r}: must be in (0, 4]"))
+        return None
+    return value
 
 
 def load_approx(path: str | Path) -> ApproxSpec:
