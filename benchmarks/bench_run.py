@@ -5,6 +5,9 @@
 Prints one line per repetition and the median. Peak memory is the process's
 maximum resident set size (getrusage), which includes the interpreter and
 the imported libraries.
+
+Goals (2-core machine, ResNet-50 on simba): under 5 s wall and 200 MB, i.e.
+interactive; a sweep of 100 configurations then fits in minutes.
 """
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulator import api  # noqa: E402
+
+GOAL_WALL_S = 5.0
+GOAL_PEAK_MB = 200.0
 
 
 def main() -> None:
@@ -41,6 +47,8 @@ def main() -> None:
     med = statistics.median(walls)
     print(f"{workload.name} on {arch.name}: median {med:.2f} s wall, {result.events:,} events, "
           f"{result.events / med:,.0f} events/s, peak memory {peak_mb:.0f} MB")
+    print(f"goal (< {GOAL_WALL_S:.0f} s, < {GOAL_PEAK_MB:.0f} MB): "
+          f"{'met' if med < GOAL_WALL_S and peak_mb < GOAL_PEAK_MB else 'MISSED'}")
 
 
 if __name__ == "__main__":
