@@ -86,12 +86,15 @@ class WeightStationaryMapper:
         back = 2 if self.db else 1
         return [history[-back]] if len(history) >= back else []
 
-    def _load(self, trace: LayerTrace, ds: str, chips: list[_Chiplet], per_pe: dict[int, int],
-              nodes: dict[int, list[Node]], after: list[int], shared: bool) -> dict[int, list[int]]:
-        """DRAM -> NoP -> NoC for one tile; returns the NoC txn ids per chiplet index."""
+    def _load(self, trace: LayerTrace, ds: str, chips: list[_Chiplet], nbytes: int,
+              nodes: list[list[Node]], after: list[int], shared: bool) -> dict[int, list[int]]:
+        """DRAM -> NoP -> NoC of one tile of ``nbytes`` per PE; the NoC txn ids per chiplet index.
+
+        ``shared``: every PE of every chiplet gets the same tile (one read, multicast);
+        otherwise each PE gets its own tile (one read per chiplet, scattered to its PEs).
+        """
         done: dict[int, list[int]] = {}
-        if shared:  # one read, multicast to every chiplet of the group
-            nbytes = next(iter(per_pe.values()))
+        if shared:
             ch = self._channel_for(None)
             rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes)
             nop = trace.add("nop", [rd], ds=ds, bytes=nbytes, src=self.attach[ch],
@@ -103,10 +106,10 @@ class WeightStationaryMapper:
         for i, chip in enumerate(chips):
             n = len(nodes[i])
             ch = self._channel_for(chip.coord)
-            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=per_pe[i] * n)
-            nop = trace.add("nop", [rd], ds=ds, bytes=per_pe[i] * n, src=self.attach[ch], dsts=(chip.coord,),
+            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes * n)
+            nop = trace.add("nop", [rd], ds=ds, bytes=nbytes * n, src=self.attach[ch], dsts=(chip.coord,),
                             mode="multicast", src_buf="dram", dst_buf="gb")
-            done[i] = [trace.add("noc", [nop], ds=ds, bytes=per_pe[i], chiplet=chip.coord, src=chip.gb,
+            done[i] = [trace.add("noc", [nop], ds=ds, bytes=nbytes, chiplet=chip.coord, src=chip.gb,
                                  dsts=tuple(nodes[i]), mode="scatter", src_buf="gb", dst_buf="pe")]
         return done
 
@@ -117,8 +120,7 @@ class WeightStationaryMapper:
         out: dict[int, list[int]] = defaultdict(list)
         for g, members in groups.items():
             sub = [chips[i] for i in members]
-            res = self._load(trace, ds, sub, {j: nbytes for j in range(len(sub))},
-                             {j: getattr(ch, attr)[g] for j, ch in enumerate(sub)}, after, shared=True)
+            res = self._load(trace, ds, sub, nbytes, [getattr(ch, attr)[g] for ch in sub], after, shared=True)
             for j, tids in res.items():
                 out[members[j]].extend(tids)
         return out
@@ -178,9 +180,8 @@ class WeightStationaryMapper:
                 wbytes = ceil(kt * ct * shape.rs * wword)
                 after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
                 if part.p_parts == 1:  # every PE holds different weights
-                    wload = self._load(trace, "weights", chips,
-                                       {i: wbytes for i in range(len(chips))},
-                                       {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
+                    wload = self._load(trace, "weights", chips, wbytes, [ch.nodes for ch in chips], after,
+                                       shared=False)
                 else:  # PEs with the same (c, k) part share weights: read once, multicast
                     wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
                                                wbytes, after)
@@ -191,8 +192,8 @@ class WeightStationaryMapper:
             if shared_inputs:
                 iload = self._shared_loads(trace, "inputs", chips, by_group, "groups", ibytes, after)
             else:
-                iload = self._load(trace, "inputs", chips, {i: ibytes for i in range(len(chips))},
-                                   {i: ch.nodes for i, ch in enumerate(chips)}, after, shared=False)
+                iload = self._load(trace, "inputs", chips, ibytes, [ch.nodes for ch in chips], after,
+                                   shared=False)
             # compute
             for i, chip in enumerate(chips):
                 deps = list(iload.get(i, ())) + list(wload.get(i, ()))
