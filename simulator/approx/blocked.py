@@ -15,6 +15,11 @@ computes only a subset of the ``N**2`` block products
   non-zero block and going down; the start index of the window is stored beside
   the operand on ``ceil(log2(N - keep + 1))`` bits. All products between kept
   blocks are computed.
+* ``policy='mixed'``: each operand has its own policy (``policy_a`` /
+  ``policy_w``, one ``'static'`` and one ``'dynamic'``). The static operand
+  keeps a fixed block set (``static_blocks_a`` / ``static_blocks_w``, all
+  blocks if not given), the dynamic one a window of ``keep_a`` / ``keep_w``
+  blocks; all products between kept blocks are computed.
 
 Signed operands use sign-magnitude: ``bits`` is the width of the magnitude
 (values lie in ``[-(2**bits - 1), 2**bits - 1]``, so int8 data fits in
@@ -25,14 +30,12 @@ The arithmetic (multiply, GEMM, convolution) is in :mod:`simulator.approx.blocko
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
 
-from simulator.errors import AxsimError, InputError, Problem, join_path, show
-
-POLICIES = ("static", "dynamic")
-_DICT_KEYS = ("bits", "block_bits", "signed", "policy", "pairs", "top", "msb_blocks",
-              "keep_a", "keep_w", "name")
+from simulator.approx.blocked_parse import (OPERAND_POLICIES, OPERANDS, POLICIES,  # noqa: F401 (re-exported)
+                                            check_config, is_int, parse_problems, read_policy, sizes_ok)
+from simulator.errors import AxsimError, InputError
 
 
 def _index_bits(n_blocks: int, keep: int) -> int:
@@ -43,7 +46,14 @@ def _index_bits(n_blocks: int, keep: int) -> int:
 
 @dataclass(frozen=True)
 class BlockConfig:
-    """One Ax-BxP configuration (validated on construction; raises AxsimError)."""
+    """One Ax-BxP configuration (validated on construction; raises AxsimError).
+
+    ``policy_a`` / ``policy_w`` (the policy of each operand) default to
+    ``policy`` and are set after construction; they differ only under
+    ``policy='mixed'``, where ``static_blocks_a`` / ``static_blocks_w`` give the
+    block set of the static operand (default: all blocks) and ``keep_a`` /
+    ``keep_w`` the window of the dynamic one.
+    """
 
     bits: int = 8
     block_bits: int = 4
@@ -53,10 +63,15 @@ class BlockConfig:
     keep_a: int | None = None
     keep_w: int | None = None
     name: str = ""
+    policy_a: str | None = None
+    policy_w: str | None = None
+    static_blocks_a: frozenset | None = None
+    static_blocks_w: frozenset | None = None
 
     def __post_init__(self) -> None:
-        errors = _check(self.bits, self.block_bits, self.signed, self.policy,
-                        self.pairs, self.keep_a, self.keep_w)
+        errors = check_config(self.bits, self.block_bits, self.signed, self.policy, self.pairs,
+                              self.keep_a, self.keep_w, self.policy_a, self.policy_w,
+                              self.static_blocks_a, self.static_blocks_w)
         if errors:
             raise AxsimError("invalid block configuration: " +
                              "; ".join(f"{p.path}: {p.message}" for p in errors))
@@ -67,6 +82,14 @@ class BlockConfig:
             object.__setattr__(self, "pairs", pairs)
         else:
             object.__setattr__(self, "pairs", None)
+        if self.policy != "mixed":
+            object.__setattr__(self, "policy_a", self.policy)
+            object.__setattr__(self, "policy_w", self.policy)
+        for x in OPERANDS:
+            blocks = getattr(self, f"static_blocks_{x}")
+            if self.operand_policy(x) == "static" and self.policy == "mixed":
+                blocks = frozenset(range(n) if blocks is None else (int(b) for b in blocks))
+                object.__setattr__(self, f"static_blocks_{x}", blocks)
         if not self.name:
             object.__setattr__(self, "name", self._default_name())
 
@@ -75,33 +98,46 @@ class BlockConfig:
     def n_blocks(self) -> int:
         return self.bits // self.block_bits
 
+    def operand_policy(self, which: str) -> str:
+        """``'static'`` or ``'dynamic'``: the selection policy of operand ``'a'`` or ``'w'``."""
+        return self.policy_a if which == "a" else self.policy_w
+
+    def operand_keep(self, which: str) -> int | None:
+        """Blocks kept per value of a dynamic operand (None for a static one)."""
+        if self.operand_policy(which) != "dynamic":
+            return None
+        return self.keep_a if which == "a" else self.keep_w
+
     @property
     def products_per_mac(self) -> int:
         """Block products (K x K bit multiplies) computed per multiplication."""
         if self.policy == "static":
             return len(self.pairs)
-        return self.keep_a * self.keep_w
+        return len(self.blocks_a) * len(self.blocks_w)
 
     @property
     def index_bits_a(self) -> int:
-        return 0 if self.policy == "static" else _index_bits(self.n_blocks, self.keep_a)
+        return 0 if self.policy_a == "static" else _index_bits(self.n_blocks, self.keep_a)
 
     @property
     def index_bits_w(self) -> int:
-        return 0 if self.policy == "static" else _index_bits(self.n_blocks, self.keep_w)
+        return 0 if self.policy_w == "static" else _index_bits(self.n_blocks, self.keep_w)
 
     @property
     def blocks_a(self) -> tuple[int, ...]:
         """Activation blocks that are ever used (static) or kept per value (dynamic: count)."""
-        if self.policy == "static":
-            return tuple(sorted({i for i, _ in self.pairs}))
-        return tuple(range(self.keep_a))
+        return self._blocks("a")
 
     @property
     def blocks_w(self) -> tuple[int, ...]:
+        return self._blocks("w")
+
+    def _blocks(self, which: str) -> tuple[int, ...]:
         if self.policy == "static":
-            return tuple(sorted({j for _, j in self.pairs}))
-        return tuple(range(self.keep_w))
+            return tuple(sorted({p[0 if which == "a" else 1] for p in self.pairs}))
+        if self.operand_policy(which) == "static":
+            return tuple(sorted(self.static_blocks_a if which == "a" else self.static_blocks_w))
+        return tuple(range(self.operand_keep(which)))
 
     @property
     def stored_bits_a(self) -> int:
@@ -117,24 +153,26 @@ class BlockConfig:
         n = self.n_blocks
         if self.policy == "static":
             return len(self.pairs) == n * n
-        return self.keep_a >= n and self.keep_w >= n
+        return len(self.blocks_a) == n and len(self.blocks_w) == n
 
     def keeps_whole_blocks(self) -> bool:
         """True when the product equals an exact product of transformed operands.
 
         Static: the pair set is a Cartesian product ``S_a x S_w`` (the operands
-        are masked to their blocks in ``S_a`` / ``S_w``). Dynamic: always (each
-        operand keeps a window of whole blocks chosen from its own value).
+        are masked to their blocks in ``S_a`` / ``S_w``). Dynamic and mixed:
+        always (each operand keeps a window of whole blocks chosen from its own
+        value, or its fixed block set).
         """
-        if self.policy == "dynamic":
+        if self.policy != "static":
             return True
         sa, sw = set(self.blocks_a), set(self.blocks_w)
         return len(self.pairs) == len(sa) * len(sw)
 
     def operand_mask(self, which: str) -> int:
-        """Static only: bit mask of the blocks of operand ``'a'`` or ``'w'`` in use."""
-        if self.policy != "static":
-            raise AxsimError("operand_mask is defined for static configurations only")
+        """Bit mask of the blocks of a static operand ``'a'`` or ``'w'`` in use."""
+        if self.operand_policy(which) != "static":
+            raise AxsimError(f"operand_mask is defined for static operands only ({self.name}: "
+                             f"the {OPERANDS.get(which, which)} are dynamic)")
         blocks = self.blocks_a if which == "a" else self.blocks_w
         full = (1 << self.block_bits) - 1
         return sum(full << (self.block_bits * b) for b in blocks)
@@ -150,9 +188,16 @@ class BlockConfig:
                                "policy": self.policy}
         if self.policy == "static":
             out["pairs"] = [list(p) for p in sorted(self.pairs)]
-        else:
+        elif self.policy == "dynamic":
             out["keep_a"] = self.keep_a
             out["keep_w"] = self.keep_w
+        else:
+            out["policy"] = {"activations": self.policy_a, "weights": self.policy_w}
+            for x in OPERANDS:
+                if self.operand_policy(x) == "dynamic":
+                    out[f"keep_{x}"] = self.operand_keep(x)
+                else:
+                    out[f"static_blocks_{x}"] = list(self._blocks(x))
         return out
 
     @classmethod
@@ -161,14 +206,18 @@ class BlockConfig:
 
         Static pairs are given by exactly one of ``pairs: [[i, j], ...]``,
         ``top: L`` (the L most significant products) or ``msb_blocks: [Ma, Mw]``;
-        none of them means all pairs (exact).
+        none of them means all pairs (exact). Per-operand policies are given as
+        ``policy: {activations: P_a, weights: P_w}``; the static operand's
+        blocks as ``static_blocks_a/_w: [...]`` or ``msb_blocks_a/_w: M`` (the
+        M most significant; neither means all), the dynamic one's ``keep_a/_w``.
         """
-        problems = _parse_problems(data, path)
+        problems = parse_problems(data, path)
         if problems:
             raise InputError(file, problems)
         assert isinstance(data, Mapping)
         bits, kb = data.get("bits", 8), data.get("block_bits", 4)
         n = bits // kb
+        (policy, policy_a, policy_w), _ = read_policy(data.get("policy", "static"), path)
         pairs = None
         if "pairs" in data:
             pairs = [tuple(p) for p in data["pairs"]]
@@ -177,10 +226,14 @@ class BlockConfig:
         elif "msb_blocks" in data:
             ma, mw = data["msb_blocks"]
             pairs = msb_pairs(n, ma, mw)
+        static = {x: data.get(f"static_blocks_{x}") for x in OPERANDS}
+        for x in OPERANDS:
+            if f"msb_blocks_{x}" in data:
+                static[x] = range(n - data[f"msb_blocks_{x}"], n)
         return cls(bits=bits, block_bits=kb, signed=data.get("signed", False),
-                   policy=data.get("policy", "static"), pairs=pairs,
-                   keep_a=data.get("keep_a"), keep_w=data.get("keep_w"),
-                   name=data.get("name", ""))
+                   policy=policy, pairs=pairs, keep_a=data.get("keep_a"), keep_w=data.get("keep_w"),
+                   name=data.get("name", ""), policy_a=policy_a, policy_w=policy_w,
+                   static_blocks_a=static["a"], static_blocks_w=static["w"])
 
     def _default_name(self) -> str:
         head = f"{'s' if self.signed else 'u'}{self.bits}k{self.block_bits}"
@@ -188,8 +241,19 @@ class BlockConfig:
             return f"exact_{head}"
         if self.policy == "dynamic":
             return f"dyn_{head}_a{self.keep_a}w{self.keep_w}"
+        if self.policy == "mixed":
+            return f"mix_{head}_a{self._operand_label('a')}_w{self._operand_label('w')}"
         body = "_".join(f"{i}{j}" for i, j in sorted(self.pairs))
         return f"static_{head}_p{body}"
+
+    def _operand_label(self, which: str) -> str:
+        """Name part of one operand of a mixed configuration: dyn2, msb3 or b013."""
+        if self.operand_policy(which) == "dynamic":
+            return f"dyn{self.operand_keep(which)}"
+        blocks, n = self._blocks(which), self.n_blocks
+        if blocks == tuple(range(n - len(blocks), n)):
+            return f"msb{len(blocks)}"
+        return "b" + ("" if n <= 10 else "-").join(str(b) for b in blocks)
 
 
 # ---- pair-set helpers -------------------------------------------------------
@@ -237,8 +301,37 @@ def dynamic(keep_a: int, keep_w: int, bits: int = 8, block_bits: int = 2,
     return BlockConfig(bits, block_bits, signed, "dynamic", keep_a=keep_a, keep_w=keep_w)
 
 
-def presets() -> dict[str, BlockConfig]:
-    """Named configurations (8-bit magnitudes)."""
+def mixed(*, keep_a: int | None = None, msb_a: int | None = None, keep_w: int | None = None,
+          msb_w: int | None = None, bits: int = 8, block_bits: int = 2, signed: bool = False) -> BlockConfig:
+    """Selection per operand: each gets either ``keep_*`` (dynamic: a window of that
+    many blocks) or ``msb_*`` (static: its that many most significant blocks).
+
+    One of each gives a ``'mixed'`` configuration; the same kind for both gives
+    the plain ``dynamic(keep_a, keep_w)`` or ``static_msb(msb_a, msb_w)``.
+    """
+    if not sizes_ok(bits, block_bits):
+        return BlockConfig(bits, block_bits, signed)  # raises with what is allowed
+    n = bits // block_bits
+    sel = {}
+    for x, keep, msb in (("a", keep_a, msb_a), ("w", keep_w, msb_w)):
+        if (keep is None) == (msb is None):
+            raise AxsimError(f"mixed: give exactly one of keep_{x} (dynamic) or msb_{x} (static) "
+                             f"for the {OPERANDS[x]} (got keep_{x}={keep}, msb_{x}={msb})")
+        if msb is not None and not (is_int(msb) and 1 <= msb <= n):
+            raise AxsimError(f"mixed: msb_{x}={msb}: must be an integer in 1..{n}")
+        sel[x] = ("dynamic", None) if keep is not None else ("static", range(n - msb, n))
+    if sel["a"][0] == sel["w"][0] == "dynamic":
+        return dynamic(keep_a, keep_w, bits, block_bits, signed)
+    if sel["a"][0] == sel["w"][0] == "static":
+        return static_msb(msb_a, msb_w, bits, block_bits, signed)
+    return BlockConfig(bits, block_bits, signed, "mixed", None, keep_a, keep_w,
+                       policy_a=sel["a"][0], policy_w=sel["w"][0],
+                       static_blocks_a=sel["a"][1], static_blocks_w=sel["w"][1])
+
+
+def presets(include_mixed: bool = False) -> dict[str, BlockConfig]:
+    """Named configurations (8-bit magnitudes); ``include_mixed`` adds the ones
+    with per-operand policies (activations and weights selected differently)."""
     cfgs = {
         "exact_k4": exact(8, 4),
         "exact_k2": exact(8, 2),
@@ -251,104 +344,11 @@ def presets() -> dict[str, BlockConfig]:
         "dyn3x3_k2": dynamic(3, 3, 8, 2),
         "dyn1x1_k4": dynamic(1, 1, 8, 4),
     }
+    if include_mixed:
+        cfgs["dyn2xmsb3_k2"] = mixed(keep_a=2, msb_w=3, bits=8, block_bits=2)
+        cfgs["msb3xdyn2_k2"] = mixed(msb_a=3, keep_w=2, bits=8, block_bits=2)
     return {name: _renamed(cfg, name) for name, cfg in cfgs.items()}
 
 
 def _renamed(cfg: BlockConfig, name: str) -> BlockConfig:
-    return BlockConfig(cfg.bits, cfg.block_bits, cfg.signed, cfg.policy, cfg.pairs,
-                       cfg.keep_a, cfg.keep_w, name)
-
-
-# ---- validation -------------------------------------------------------------
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _check(bits, kb, signed, policy, pairs, keep_a, keep_w, path: str = "") -> list[Problem]:
-    p: list[Problem] = []
-    at = lambda key: join_path(path, key) if path else key  # noqa: E731
-    if not _is_int(bits) or not 1 <= bits <= 32:
-        p.append(Problem(at("bits"), f"{show(bits)}: must be an integer in 1..32"))
-    if not _is_int(kb) or kb < 1:
-        p.append(Problem(at("block_bits"), f"{show(kb)}: must be a positive integer"))
-    if p:
-        return p
-    if bits % kb:
-        p.append(Problem(at("block_bits"), f"{kb}: must divide bits ({bits}); "
-                         f"allowed: {[k for k in range(1, bits + 1) if bits % k == 0]}"))
-        return p
-    n = bits // kb
-    if not isinstance(signed, bool):
-        p.append(Problem(at("signed"), f"{show(signed)}: must be true or false"))
-    if policy not in POLICIES:
-        p.append(Problem(at("policy"), f"{show(policy)}: must be one of {', '.join(POLICIES)}"))
-    elif policy == "static":
-        if keep_a is not None or keep_w is not None:
-            p.append(Problem(at("keep_a"), "keep_a/keep_w are only allowed with policy 'dynamic'"))
-        if pairs is not None:
-            p.extend(_check_pairs(pairs, n, at("pairs")))
-    else:
-        if pairs is not None:
-            p.append(Problem(at("pairs"), "pairs are only allowed with policy 'static'"))
-        for key, v in (("keep_a", keep_a), ("keep_w", keep_w)):
-            if not _is_int(v) or not 1 <= v <= n:
-                p.append(Problem(at(key), f"{show(v)}: must be an integer in 1..{n} (number of blocks)"))
-    return p
-
-
-def _check_pairs(pairs: Any, n: int, path: str) -> list[Problem]:
-    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
-        return [Problem(path, f"{show(pairs)}: must be a list of [i, j] block index pairs")]
-    items = list(pairs)
-    if not items:
-        return [Problem(path, "[]: must contain at least one [i, j] pair")]
-    p: list[Problem] = []
-    seen = set()
-    for k, item in enumerate(items):
-        where = f"{path}[{k}]"
-        ok = (isinstance(item, (list, tuple)) and len(item) == 2
-              and all(_is_int(x) for x in item))
-        if not ok:
-            p.append(Problem(where, f"{show(item)}: must be a pair [i, j] of integers"))
-        elif not all(0 <= x < n for x in item):
-            p.append(Problem(where, f"{show(list(item))}: block indices must be in 0..{n - 1}"))
-        elif tuple(item) in seen:
-            p.append(Problem(where, f"{show(list(item))}: duplicate pair"))
-        else:
-            seen.add(tuple(item))
-    return p
-
-
-def _parse_problems(data: Any, path: str) -> list[Problem]:
-    if not isinstance(data, Mapping):
-        return [Problem(path, f"{show(data)}: must be a mapping with keys {', '.join(_DICT_KEYS)}")]
-    p = [Problem(join_path(path, str(k)) if path else str(k),
-                 f"unknown key; allowed: {', '.join(_DICT_KEYS)}")
-         for k in data if k not in _DICT_KEYS]
-    at = lambda key: join_path(path, key) if path else key  # noqa: E731
-    given = [k for k in ("pairs", "top", "msb_blocks") if k in data]
-    if len(given) > 1:
-        p.append(Problem(at(given[1]), f"give only one of pairs, top, msb_blocks (got {', '.join(given)})"))
-    name = data.get("name", "")
-    if not isinstance(name, str):
-        p.append(Problem(at("name"), f"{show(name)}: must be a string"))
-    bits, kb = data.get("bits", 8), data.get("block_bits", 4)
-    policy = data.get("policy", "static")
-    base = _check(bits, kb, data.get("signed", False), policy,
-                  data.get("pairs"), data.get("keep_a"), data.get("keep_w"), path)
-    p.extend(base)
-    if base or policy != "static" or len(given) > 1:
-        if policy != "static" and any(k in data for k in ("top", "msb_blocks")):
-            p.append(Problem(at("policy"), f"{show(policy)}: top/msb_blocks need policy 'static'"))
-        return p
-    n = bits // kb
-    if "top" in data:
-        top = data["top"]
-        if not _is_int(top) or not 1 <= top <= n * n:
-            p.append(Problem(at("top"), f"{show(top)}: must be an integer in 1..{n * n}"))
-    if "msb_blocks" in data:
-        mb = data["msb_blocks"]
-        if not (isinstance(mb, (list, tuple)) and len(mb) == 2
-                and all(_is_int(x) and 1 <= x <= n for x in mb)):
-            p.append(Problem(at("msb_blocks"), f"{show(mb)}: must be [Ma, Mw] with integers in 1..{n}"))
-    return p
+    return replace(cfg, name=name)

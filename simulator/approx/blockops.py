@@ -10,7 +10,8 @@ All functions take integer arrays whose magnitudes fit in ``cfg.bits`` bits
   - ``'operands'`` (fast path, when ``cfg.keeps_whole_blocks()``): the product
     equals the exact product of transformed operands (static: operands masked to
     their used blocks; dynamic: each value reduced to its window of kept
-    blocks), so the result is one exact integer GEMM on float32 BLAS.
+    blocks; mixed: each operand by its own policy), so the result is one exact
+    integer GEMM on float32 BLAS.
   - ``'planes'``: a sum of GEMMs on signed block planes. Pairs are grouped by
     activation block ``i`` (or weight block ``j`` if that gives fewer groups):
     ``sum_i (A_i @ sum_{j:(i,j) in P} W_j 2**(Kj)) * 2**(Ki)``.
@@ -70,6 +71,14 @@ def dynamic_window(mag: np.ndarray, keep: int, cfg: BlockConfig) -> tuple[np.nda
     return mag & mask, start
 
 
+def kept_magnitude(mag: np.ndarray, cfg: BlockConfig, which: str) -> np.ndarray:
+    """Magnitude reduced to the blocks operand ``which`` keeps under its own policy
+    (static: its block mask; dynamic: its window); needs ``cfg.keeps_whole_blocks()``."""
+    if cfg.operand_policy(which) == "static":
+        return mag & cfg.operand_mask(which)
+    return dynamic_window(mag, cfg.operand_keep(which), cfg)[0]
+
+
 def transform_operand(x, cfg: BlockConfig, which: str) -> np.ndarray:
     """Signed operand reduced to the blocks the configuration keeps (``which``: 'a'/'w').
 
@@ -80,10 +89,7 @@ def transform_operand(x, cfg: BlockConfig, which: str) -> np.ndarray:
         raise AxsimError(f"{cfg.name}: the pair set is not a product of block sets; "
                          "operands cannot be transformed independently")
     sign, mag = split_sign(x, cfg, "activation" if which == "a" else "weight")
-    if cfg.policy == "static":
-        mag = mag & cfg.operand_mask(which)
-    else:
-        mag, _ = dynamic_window(mag, cfg.keep_a if which == "a" else cfg.keep_w, cfg)
+    mag = kept_magnitude(mag, cfg, which)
     return mag if sign is None else sign * mag
 
 
@@ -96,10 +102,8 @@ def blocked_multiply(a, w, cfg: BlockConfig) -> np.ndarray:
     """Elementwise blocked product of activations ``a`` and weights ``w`` (broadcasting)."""
     sa, ma = split_sign(a, cfg, "activation")
     sw, mw = split_sign(w, cfg, "weight")
-    if cfg.policy == "dynamic":
-        ma, _ = dynamic_window(ma, cfg.keep_a, cfg)
-        mw, _ = dynamic_window(mw, cfg.keep_w, cfg)
-        out = ma * mw
+    if cfg.policy != "static":  # dynamic or mixed: each operand keeps whole blocks
+        out = kept_magnitude(ma, cfg, "a") * kept_magnitude(mw, cfg, "w")
     else:
         pa, pw = block_planes(ma, cfg), block_planes(mw, cfg)
         out = np.zeros(np.broadcast_shapes(ma.shape, mw.shape), dtype=np.int64)
@@ -141,11 +145,7 @@ def _operand(x: np.ndarray, cfg: BlockConfig, fn) -> IntOperand:
 def _transform_fn(cfg: BlockConfig, which: str):
     def fn(v: np.ndarray) -> np.ndarray:
         sign, mag = np.where(v < 0, -1, 1), np.abs(v)
-        if cfg.policy == "static":
-            mag = mag & cfg.operand_mask(which)
-        else:
-            mag, _ = dynamic_window(mag, cfg.keep_a if which == "a" else cfg.keep_w, cfg)
-        return sign * mag
+        return sign * kept_magnitude(mag, cfg, which)
     return fn
 
 
@@ -176,13 +176,14 @@ def blocked_gemm(a, w, cfg: BlockConfig, method: str = "auto") -> np.ndarray:
                              "operands cannot be transformed independently")
         return gemm_operands(_operand(a, cfg, _transform_fn(cfg, "a")),
                              _operand(w, cfg, _transform_fn(cfg, "w")))
-    n = cfg.n_blocks
-    if cfg.policy == "dynamic":
-        pairs = [(i, j) for i in range(n) for j in range(n)]
-        keep_a, keep_w = cfg.keep_a, cfg.keep_w
-    else:
+    if cfg.policy == "static":
         pairs = sorted(cfg.pairs)
-        keep_a = keep_w = None
+    else:  # a dynamic operand may keep any block, a static one its fixed set
+        n = cfg.n_blocks
+        rows = range(n) if cfg.policy_a == "dynamic" else cfg.blocks_a
+        cols = range(n) if cfg.policy_w == "dynamic" else cfg.blocks_w
+        pairs = [(i, j) for i in rows for j in cols]
+    keep_a, keep_w = cfg.operand_keep("a"), cfg.operand_keep("w")
     by_a = len({i for i, _ in pairs}) <= len({j for _, j in pairs})
     groups: dict[int, list[int]] = {}
     for i, j in pairs:
