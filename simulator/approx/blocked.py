@@ -329,7 +329,7 @@ def mixed(*, keep_a: int | None = None, msb_a: int | None = None, keep_w: int | 
                        static_blocks_a=sel["a"][1], static_blocks_w=sel["w"][1])
 
 
-def presets(include_mixed: bool = False) -> dict[str, BlockConfig]:
+def presets(include_mixed: bool = True) -> dict[str, BlockConfig]:
     """Named configurations (8-bit magnitudes); ``include_mixed`` adds the ones
     with per-operand policies (activations and weights selected differently)."""
     cfgs = {

@@ -13,14 +13,22 @@ def brute_blocked(a: int, w: int, cfg) -> int:
     n, k = cfg.n_blocks, cfg.block_bits
     sign = (-1 if a < 0 else 1) * (-1 if w < 0 else 1)
     xa, xw = blocks_of(abs(a), n, k), blocks_of(abs(w), n, k)
+    def window(blocks, keep):
+        lead = max([i for i, b in enumerate(blocks) if b] or [0])
+        start = max(lead - keep + 1, 0)
+        return range(start, min(start + keep, n))
+
+    def kept(blocks, which):
+        """Blocks an operand keeps under its own policy (dynamic window or static set)."""
+        if cfg.operand_policy(which) == "dynamic":
+            return window(blocks, cfg.operand_keep(which))
+        chosen = cfg.static_blocks_a if which == "a" else cfg.static_blocks_w
+        return range(n) if chosen is None else sorted(chosen)
+
     if cfg.policy == "static":
         pairs = cfg.pairs
-    else:
-        def window(blocks, keep):
-            lead = max([i for i, b in enumerate(blocks) if b] or [0])
-            start = max(lead - keep + 1, 0)
-            return range(start, min(start + keep, n))
-        pairs = [(i, j) for i in window(xa, cfg.keep_a) for j in window(xw, cfg.keep_w)]
+    else:  # dynamic, or mixed (one operand static, the other dynamic)
+        pairs = [(i, j) for i in kept(xa, "a") for j in kept(xw, "w")]
     total = 0
     for i in range(n):
         for j in range(n):

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -39,7 +41,13 @@ def vectorised_reference(a, w, cfg):
             lead = np.where(x[i] > 0, i, lead)
         start = np.maximum(lead - keep + 1, 0)
         return [np.where((i >= start) & (i < start + keep), x[i], 0) for i in range(n)]
-    ya, yw = window(xa, cfg.keep_a), window(xw, cfg.keep_w)
+
+    def kept(x, which):  # per-operand policy: a dynamic window or a static block set
+        if cfg.operand_policy(which) == "dynamic":
+            return window(x, cfg.operand_keep(which))
+        chosen = cfg.static_blocks_a if which == "a" else cfg.static_blocks_w
+        return [x[i] if chosen is None or i in chosen else 0 * x[i] for i in range(n)]
+    ya, yw = kept(xa, "a"), kept(xw, "w")
     return sa * sw * sum(ya[i] * yw[j] * base ** (i + j) for i in range(n) for j in range(n))
 
 
@@ -98,7 +106,7 @@ def test_out_of_range_and_bad_dtype_are_rejected():
 
 
 def _signed(cfg):
-    return B.BlockConfig(cfg.bits, cfg.block_bits, True, cfg.policy, cfg.pairs, cfg.keep_a, cfg.keep_w)
+    return dataclasses.replace(cfg, signed=True, name="")
 
 
 CFG_STRATEGY = st.sampled_from(CONFIGS + [_signed(c) for c in CONFIGS[:6]])
