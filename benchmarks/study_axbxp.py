@@ -73,6 +73,7 @@ STUDIES = (
     Study("dynamic keep 3/3", blocked.dynamic(3, 3)),
     Study("dynamic keep 2/2", blocked.dynamic(2, 2)),
     Study("dynamic keep 2/2 + exact ends", blocked.dynamic(2, 2), exact_ends=True),
+    Study("mixed: activations dynamic 2, weights msb 3", blocked.mixed(keep_a=2, msb_w=3)),
 )
 
 
