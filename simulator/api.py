@@ -88,7 +88,16 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
 
 
 def _link_stats(package: Package) -> dict:
-    """Per-link NoP statistics: bits carried and busy cycles."""
-    nop = package.nop
-    return {"nop": [{"from": list(a), "to": list(b), "bits": bits, "busy_cycles": busy}
-                    for (a, b), bits, busy in zip(nop.links, nop.link_bits, nop.link_busy)]}
+    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel."""
+    def rows(mesh):
+        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy}
+                for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
+    out = {"nop": rows(package.nop)}
+    for chip in package.chiplets.values():
+        if any(chip.noc.link_bits):
+            out[chip.noc.name] = rows(chip.noc)
+    attach = package.arch.dram_attach()
+    out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),
+                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles}
+                   for i, port in enumerate(package.dram)]
+    return out

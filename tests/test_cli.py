@@ -85,7 +85,17 @@ def test_run_writes_the_run_folder(run_dir, workload_file):
         header = next(csv.reader(fh))
         rows = list(csv.reader(fh))
     assert header == ["network", "from", "to", "bits", "busy_cycles", "utilization"]
-    assert rows == []  # tiny has a single chiplet: no NoP links
+    nets = {row[0] for row in rows}
+    assert "nop" not in nets  # tiny has a single chiplet: no NoP links
+    assert nets == {"chiplet[0,0].noc", "dram"}
+    noc = [row for row in rows if row[0] == "chiplet[0,0].noc"]
+    assert len(noc) == 8  # 2x2 mesh: 4 bidirectional links
+    assert sum(int(row[3]) for row in noc) == sum(
+        float(r["count"]) for r in components if r["component_class"] == "noc_link")
+    dram = [row for row in rows if row[0] == "dram"]
+    assert [row[1:3] for row in dram] == [["ch0", "0,0"]]
+    assert int(dram[0][3]) == sum(float(r["count"]) for r in components if r["component_class"] == "dram")
+    assert all(0 <= float(row[5]) <= 1 for row in rows)
 
 
 def test_golden_and_physical_bounds(run_dir, workload_file):

@@ -38,6 +38,7 @@ class Package:
         self.nop = Mesh("nop", pkg.mesh.rows, pkg.mesh.cols, pkg.nop, "nop_link.bit", "nop_router.bit",
                         counters)
         self.dram = [Port(f"dram.ch{i}") for i in range(pkg.dram.channels)]
+        self.dram_bits = [0] * pkg.dram.channels
         self.dram_bw = pkg.dram.channel_bandwidth_bytes_per_cycle
         self.dram_latency = pkg.dram.latency_cycles
         self.chiplets = {(r, c): Chiplet((r, c), arch, counters)
@@ -67,6 +68,7 @@ class Package:
             dur = ceil_div(t.bytes, self.dram_bw)
             start = port.reserve(ready, dur)
             self.counters.add(port.name, "dram.read_bit" if op == "dram_read" else "dram.write_bit", t.bytes * 8)
+            self.dram_bits[t.channel] += t.bytes * 8
             return start + dur + self.dram_latency
         if op == "sram":
             chip = self.chiplets[t.chiplet]

@@ -6,7 +6,9 @@
   MACs, bytes moved per level.
 - ``components.csv``: long format, one row per layer x component instance x
   action: count and energy.
-- ``links.csv``: per NoP link: bits carried and busy cycles.
+- ``links.csv``: per link of the NoP and of every chiplet NoC that carried data,
+  and per DRAM channel (``network`` = ``dram``, from the channel to the chiplet
+  it attaches to): bits carried, busy cycles, utilization.
 """
 from __future__ import annotations
 
@@ -77,6 +79,6 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None)
         total = result.latency_cycles or 1
         for net, links in result.link_stats.items():
             for link in links:
-                w.writerow([net, "{},{}".format(*link["from"]), "{},{}".format(*link["to"]), link["bits"],
-                            link["busy_cycles"], f"{link['busy_cycles'] / total:.6f}"])
+                w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
+                            f"{link['busy_cycles'] / total:.6f}"])
     return out
