@@ -200,7 +200,8 @@ def test_unmappable_layer(tmp_path, capsys):
     wl.write_text("version: 1\nlayers:\n  - {name: big, type: conv, input: [1, 40, 40], out_channels: 4, "
                   "kernel: 33}\n")
     expect_user_error(capsys, ["run", "--arch", TINY, "--workload", str(wl), "--out", str(tmp_path / "o"),
-                               "--quiet"], "no tile fits")
+                               "--quiet"], "layer 'big' (conv, 1x40x40 -> 4x8x8, kernel 33x33) cannot be mapped "
+                                           "on 'tiny': no tile fits")
 
 
 def test_validate_reports_every_bad_file(tmp_path, capsys, write_arch):

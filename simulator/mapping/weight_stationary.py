@@ -16,7 +16,7 @@ from dataclasses import asdict
 from math import ceil
 
 from simulator.config.arch import Arch
-from simulator.mapping.tiling import Partition, Shape, Tiling, partition, tile
+from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling, partition, tile
 from simulator.mapping.trace import LayerTrace, Node
 from simulator.workload.layer import Layer
 
@@ -132,7 +132,13 @@ class WeightStationaryMapper:
         arch = self.arch
         shape = Shape.of(layer, batch)
         part = partition(shape, arch.total_pes, arch.chiplet.pe.lanes, arch.chiplet.pe.vector_macs)
-        tiling = tile(shape, part, arch, max(weight_bytes, input_bytes))
+        try:
+            tiling = tile(shape, part, arch, max(weight_bytes, input_bytes))
+        except MappingError as exc:
+            raise MappingError(f"layer {layer.name!r} ({layer.kind}, {layer.in_channels}x{layer.in_h}x"
+                               f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
+                               f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
+                               "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
         chips = self._place(part)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
