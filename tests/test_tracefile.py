@@ -287,3 +287,17 @@ def test_several_problems_reported_at_once(tmp_path, trace_file, tiny_arch):
 def test_missing_trace_file(tmp_path):
     with pytest.raises(AxsimError, match="no such trace file"):
         read_traces(tmp_path / "none.jsonl")
+
+
+def test_compute_on_more_pes_than_a_chiplet_has(tmp_path, tiny_arch):
+    from simulator.errors import InputError
+    from simulator.mapping.trace import LayerTrace
+    from simulator.mapping.tracefile import read_traces, write_traces
+
+    trace = LayerTrace("l", "conv", 10)
+    trace.add("compute", chiplet=(0, 0), pes=5, k=1, c=1, rs=1, pixels=1)
+    path = write_traces(tmp_path / "t.jsonl", [trace], {})
+    with pytest.raises(InputError) as err:
+        read_traces(path, tiny_arch)
+    assert "txn 0.pes: 5: must be between 1 and the 4 PEs of a chiplet of 'tiny'" in str(err.value)
+    assert str(path) in str(err.value)

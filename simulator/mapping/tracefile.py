@@ -115,6 +115,8 @@ def check_against(trace: LayerTrace, arch: Arch, where: str) -> list[Problem]:
                 for node in (t.src, *t.dsts):
                     if node[0] >= noc.mesh.rows or node[1] >= noc.mesh.cols:
                         bad = ("src/dsts", list(node), f"inside the {noc.mesh.rows}x{noc.mesh.cols} PE mesh")
+            elif t.op == "compute" and not 1 <= t.pes <= arch.chiplet.pes:
+                bad = ("pes", t.pes, f"between 1 and the {arch.chiplet.pes} PEs of a chiplet")
         if bad:
             out.append(Problem(f"{where} txn {t.id}.{bad[0]}", f"{bad[1]}: must be {bad[2]} of {arch.name!r}"))
     return out
