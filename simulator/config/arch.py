@@ -106,7 +106,7 @@ class Dram(Frozen):
     channels: PosInt = 1
     channel_bandwidth_bytes_per_cycle: PosInt
     latency_cycles: NonNegInt = 100
-    attach: list[tuple[NonNegInt, NonNegInt]] | None = Field(
+    attach: tuple[tuple[NonNegInt, NonNegInt], ...] | None = Field(
         None, description="chiplet [row, col] of each channel's port; default: west edge, row i for channel i")
 
 
