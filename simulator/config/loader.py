@@ -67,10 +67,9 @@ def cross_check(arch: Arch) -> list[Problem]:
     if acc.entry_bits < 2 * pe.precision_bits:
         out.append(Problem("chiplet.pe.accumulation_buffer.entry_bits",
                            f"{acc.entry_bits}: must be >= 2 x precision_bits ({2 * pe.precision_bits})"))
-    if pe.mac is not None:
-        if pe.precision_bits % pe.mac.block_bits:
-            out.append(Problem("chiplet.pe.mac.block_bits",
-                               f"{pe.mac.block_bits}: must divide precision_bits ({pe.precision_bits})"))
+    if pe.mac is not None and pe.precision_bits % pe.mac.block_bits:
+        out.append(Problem("chiplet.pe.mac.block_bits",
+                           f"{pe.mac.block_bits}: must divide precision_bits ({pe.precision_bits})"))
     for path, buf in (("chiplet.global_buffer", chip.global_buffer),
                       ("chiplet.pe.weight_buffer", pe.weight_buffer),
                       ("chiplet.pe.input_buffer", pe.input_buffer),

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 
 class Port:
-    __slots__ = ("name", "free_at", "busy_cycles", "uses")
+    __slots__ = ("name", "free_at", "busy_cycles")
 
     def __init__(self, name: str):
         self.name = name
         self.free_at = 0
         self.busy_cycles = 0
-        self.uses = 0
 
     def reserve(self, ready: int, duration: int) -> int:
         """Reserve ``duration`` cycles from ``ready`` on; return the start cycle."""
         start = ready if ready > self.free_at else self.free_at
         self.free_at = start + duration
         self.busy_cycles += duration
-        self.uses += 1
         return start
 
 

@@ -79,8 +79,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "compute": ("chiplet", "pes", "k", "c", "rs", "pixels", "vector_ops", "mac"),
     "sram": ("ds", "chiplet", "read_bytes", "write_bytes", "vector_ops"),
 }
-_DEFAULTS = {f.name: (f.default if f.default is not None else None)
-             for f in Txn.__dataclass_fields__.values()}  # type: ignore[attr-defined]
+_DEFAULTS = {f.name: f.default for f in Txn.__dataclass_fields__.values()}  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
