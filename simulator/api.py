@@ -9,12 +9,17 @@
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from typing import Callable, Iterable
 
 from simulator import __version__
 from simulator.config import Arch, config_hash, load_arch
 from simulator.energy.price import price_layer
 from simulator.engine.replay import Replayer
+from simulator.faults import flips
+from simulator.faults.journeys import Journeys
+from simulator.faults.rates import ErrorRates, zero_rates
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan, exact_model
@@ -41,8 +46,13 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
 
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
-             on_txn: Callable | None = None) -> RunResult:
+             on_txn: Callable | None = None, rates: ErrorRates | None = None,
+             exposure: bool | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
+
+    ``rates``: the per-bit error rates of links and SRAM (default: the architecture's operating
+    points). ``exposure``: compute the error exposure of every element group (default: only when
+    some rate is not zero; a nominal run skips it and reports zero expected flips).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -62,19 +72,26 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
     layers: list[LayerResult] = []
+    rates = rates if rates is not None else arch_rates(arch)
+    if exposure is None:
+        exposure = not flips.is_zero(rates, arch)
+    journeys = Journeys(arch) if exposure else None
 
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else "trace"
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+        found = flips.compute(journeys, rates, seed) if journeys is not None and layers else None
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
-                         link_stats=_link_stats(package), complete=complete)
+                         link_stats=_link_stats(package, rates, found), complete=complete, exposure=found)
 
     try:
         for index, trace in enumerate(source):
             if progress:
                 progress(index, total or 0, trace.layer)
             timing = replayer.run_layer(trace)
+            if journeys is not None:
+                journeys.add_layer(trace)
             energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
@@ -87,10 +104,25 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     return result(complete=True)
 
 
-def _link_stats(package: Package) -> dict:
-    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel."""
+def arch_rates(arch: Arch) -> ErrorRates:
+    """The error rates of the architecture's operating points."""
+    try:
+        from simulator.faults.operating import error_rates
+    except ImportError:  # this build has no operating points in architecture files: nominal
+        return zero_rates()
+    return error_rates(arch)
+
+
+def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:
+    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel:
+    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions) and
+    expected flips of the tensor bits it carried (when the exposure was computed)."""
+    expected = found.links if found is not None else {}
+
     def rows(mesh):
-        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy}
+        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
+                 "ber": float(np.mean(rates.link(mesh.name, a, b))),
+                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1]}
                 for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():
@@ -98,6 +130,7 @@ def _link_stats(package: Package) -> dict:
             out[chip.noc.name] = rows(chip.noc)
     attach = package.arch.dram_attach()
     out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),
-                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles}
+                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles, "ber": 0.0,
+                    "expected_flips": 0.0}
                    for i, port in enumerate(package.dram)]
     return out

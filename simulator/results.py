@@ -60,6 +60,12 @@ class RunResult:
     wall_seconds: float
     link_stats: dict = field(default_factory=dict)
     complete: bool = True  # False: the run stopped early; only the finished layers are here
+    exposure: object = None  # simulator.faults.flips.Flips when the error exposure was computed
+
+    def expected_flips(self) -> dict[str, float]:
+        """Expected bit flips per data structure (zero when the exposure was not computed)."""
+        found = self.exposure.by_ds if self.exposure is not None else {}
+        return {ds: float(found.get(ds, 0.0)) for ds in ("weights", "inputs", "outputs", "psums")}
 
     @property
     def latency_cycles(self) -> int:

@@ -8,7 +8,12 @@
   action: count and energy.
 - ``links.csv``: per link of the NoP and of every chiplet NoC that carried data,
   and per DRAM channel (``network`` = ``dram``, from the channel to the chiplet
-  it attaches to): bits carried, busy cycles, utilization.
+  it attaches to): bits carried, busy cycles, utilization, ``ber`` (flip
+  probability per bit and traversal, mean over the bit positions) and
+  ``expected_flips`` (of the tensor bits it carried over the run).
+- ``flips.csv`` and ``exposure.npz`` (when the error exposure was computed):
+  expected flips per layer, data structure and link or buffer; the exposure of
+  every element group (format: :mod:`simulator.faults.exposure`).
 """
 from __future__ import annotations
 
@@ -39,6 +44,9 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
         "wall_seconds": round(result.wall_seconds, 3),
         "config_hash": result.config_hash,
         "seed": result.seed,
+        "expected_flips": result.expected_flips(),
+        "exposure": ("exposure.npz" if result.exposure is not None
+                     else "not computed (every error rate of the operating point is zero)"),
         "version": __version__,
         "python": platform.python_version(),
         **(extra or {}),
@@ -75,10 +83,25 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None)
                             f"{e.energy_pj:.6g}"])
     with (out / "links.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization"])
+        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips"])
         total = result.latency_cycles or 1
         for net, links in result.link_stats.items():
             for link in links:
                 w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
-                            f"{link['busy_cycles'] / total:.6f}"])
+                            f"{link['busy_cycles'] / total:.6f}", f"{link.get('ber', 0.0):.6g}",
+                            f"{link.get('expected_flips', 0.0):.6g}"])
+    if result.exposure is not None:
+        write_exposure_files(result.exposure, out)
     return out
+
+
+def write_exposure_files(found, out: Path) -> None:
+    """``flips.csv`` (expected flips per layer, data structure, link or buffer) and ``exposure.npz``."""
+    from simulator.faults.exposure import write_exposure
+    with (out / "flips.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["layer", "ds", "kind", "where", "from", "to", "bits", "expected_flips"])
+        for row in found.rows:
+            if row[-1]:
+                w.writerow([*row[:-1], f"{row[-1]:.6g}"])
+    write_exposure(out / "exposure.npz", found.data)
