@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar, totals only")
     run.add_argument("--events", action="store_true",
                      help="also write events.json (Chrome trace-event format, opens in Perfetto)")
+    run.add_argument("--no-exposure", action="store_true",
+                     help="skip the error exposure (computed when some link or SRAM error rate is not zero)")
 
     val = sub.add_parser("validate", help="check input files (architecture, workload, technology, trace)")
     val.add_argument("files", nargs="+")
@@ -83,7 +85,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
-                                  on_txn=recorder)
+                                  on_txn=recorder, exposure=False if args.no_exposure else None)
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
