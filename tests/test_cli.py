@@ -84,7 +84,10 @@ def test_run_writes_the_run_folder(run_dir, workload_file):
     with (run_dir / "links.csv").open() as fh:
         header = next(csv.reader(fh))
         rows = list(csv.reader(fh))
-    assert header == ["network", "from", "to", "bits", "busy_cycles", "utilization"]
+    assert header == ["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips"]
+    assert all(float(row[6]) == 0.0 and float(row[7]) == 0.0 for row in rows)  # nominal: nothing flips
+    assert summary["expected_flips"] == {"weights": 0.0, "inputs": 0.0, "outputs": 0.0, "psums": 0.0}
+    assert not (run_dir / "exposure.npz").exists()
     nets = {row[0] for row in rows}
     assert "nop" not in nets  # tiny has a single chiplet: no NoP links
     assert nets == {"chiplet[0,0].noc", "dram"}
