@@ -80,7 +80,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else "trace"
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
-        found = flips.compute(journeys, rates, seed) if journeys is not None and layers else None
+        found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
                          link_stats=_link_stats(package, rates, found), complete=complete, exposure=found)

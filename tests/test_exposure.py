@@ -241,7 +241,7 @@ def test_run_folder_with_exposure(tiny_arch, tmp_path):
     assert res.latency_cycles == api.simulate(tiny_arch, w).latency_cycles  # errors never change timing
     write_run(res, tmp_path / "a")
     write_run(again, tmp_path / "b")
-    for name in ("flips.csv", "links.csv"):
+    for name in ("flips.csv", "links.csv", "exposure.npz"):  # same inputs and seed: byte-identical
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["exposure"] == "exposure.npz"
@@ -255,3 +255,16 @@ def test_run_folder_with_exposure(tiny_arch, tmp_path):
     assert back.layers == ["conv", "pool"]
     np.testing.assert_array_equal(back.p_flip, res.exposure.data.p_flip)
     np.testing.assert_array_equal(back.work_inputs, res.exposure.data.work_inputs)
+
+
+def test_a_trace_without_identity_cannot_be_exposed(tiny_arch):
+    """Version-1 traces replay, but an exposure needs the slices: a clear error says how to regenerate."""
+    from simulator.errors import AxsimError
+
+    traces = list(api.generate_traces(tiny_arch, Workload("w", (CONV,), "test")))
+    for tr in traces:
+        for t in tr.txns:
+            t.data = ()
+    assert api.simulate(tiny_arch, traces=traces).exposure is None
+    with pytest.raises(AxsimError, match="carries no tensor slices .* regenerate the trace with: axsim trace"):
+        api.simulate(tiny_arch, traces=traces, rates=OneLink())
