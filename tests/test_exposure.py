@@ -268,3 +268,44 @@ def test_a_trace_without_identity_cannot_be_exposed(tiny_arch):
     assert api.simulate(tiny_arch, traces=traces).exposure is None
     with pytest.raises(AxsimError, match="carries no tensor slices .* regenerate the trace with: axsim trace"):
         api.simulate(tiny_arch, traces=traces, rates=OneLink())
+
+
+@pytest.mark.parametrize("layer", [
+    CONV,
+    Layer("s2", "conv", 12, 9, 9, 8, 3, 3, 2, 2, 1, 1),
+    RELOAD,  # C split into tiles, weights reloaded every step
+])
+def test_the_exposure_is_enough_to_compute_every_pe_output(tiny_arch, layer):
+    """An inference engine computes each PE's work from that PE's own copies (named by the work
+    records); without corruption the result is the convolution itself (a brute-force oracle)."""
+    w = Workload("w", (layer,), "test")
+    d = api.simulate(tiny_arch, w, exposure=True).exposure.data
+    rng = np.random.default_rng(2)
+    weights = rng.integers(-8, 8, size=(layer.out_channels, layer.in_channels, 3, 3)).astype(np.int32)
+    x = rng.integers(-8, 8, size=(1, layer.in_channels, layer.in_h, layer.in_w)).astype(np.int32)
+    from simulator.faults.exposure import input_tensor
+    xin = input_tensor(x, 1, layer.pad_h, layer.pad_w)
+    wcopies = pe_copies(d, 0, "weights", weights, rng)
+    icopies = pe_copies(d, 0, "inputs", xin, rng)
+    out = np.zeros((layer.out_channels, layer.out_h, layer.out_w), np.int64)
+    sh, sw = layer.stride_h, layer.stride_w
+    for i in range(len(d.work_layer)):
+        k0, k1, c0, c1, y0, y1, x0, x1 = d.work_slice[i]
+        if k1 <= k0 or y1 <= y0:
+            continue
+        wg, ig = int(d.work_weights[i]), int(d.work_inputs[i])
+        wk0, _, wc0 = d.group_slice[wg][:3]
+        ic0, ya, xa = d.group_slice[ig][4], d.group_slice[ig][6], d.group_slice[ig][8]
+        wc = wcopies[wg][k0 - wk0:k1 - wk0, c0 - wc0:c1 - wc0]
+        xc = icopies[ig][0, 0, c0 - ic0:c1 - ic0]
+        for r in range(3):
+            for s in range(3):
+                win = xc[:, y0 * sh + r - ya:(y1 - 1) * sh + r - ya + 1:sh, x0 * sw + s - xa:(x1 - 1) * sw + s - xa + 1:sw]
+                out[k0:k1, y0:y1, x0:x1] += np.einsum("kc,cyx->kyx", wc[:, :, r, s], win)
+    xp = np.pad(x[0], ((0, 0), (1, 1), (1, 1)))
+    want = np.zeros_like(out)
+    for k in range(layer.out_channels):
+        for y in range(layer.out_h):
+            for xx in range(layer.out_w):
+                want[k, y, xx] = np.sum(weights[k] * xp[:, y * sh:y * sh + 3, xx * sw:xx * sw + 3])
+    np.testing.assert_array_equal(out, want)
