@@ -40,11 +40,10 @@ def instance_rng(seed: int, path: str) -> np.random.Generator:
     return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, stable_hash(path)])
 
 
-def is_zero(rates: ErrorRates, journeys_or_arch) -> bool:
-    """True when no link or buffer of the architecture can flip a bit (nominal operating point)."""
-    arch = getattr(journeys_or_arch, "arch", journeys_or_arch)
-    j = journeys_or_arch if isinstance(journeys_or_arch, Journeys) else Journeys(arch)
-    for lid, (a, b) in enumerate(j.nop.links):
+def is_zero(rates: ErrorRates, arch) -> bool:
+    """True when no link or buffer of ``arch`` can flip a bit (a nominal operating point)."""
+    j = Journeys(arch)
+    for a, b in j.nop.links:
         if np.any(rates.link("nop", a, b)):
             return False
     for r in range(arch.package.mesh.rows):

@@ -36,11 +36,6 @@ HALO = ("halo_rows", "halo_cols")  # trailing extras of an inputs slice
 Slice = tuple[int, ...]
 
 
-def slice_len(ds: str) -> int:
-    """Length of the flat tuple of a slice of ``ds``."""
-    return 2 * len(DIMS[ds]) + (2 if ds == "inputs" else 0)
-
-
 def ranges(ds: str, s: Slice) -> list[tuple[int, int]]:
     n = len(DIMS[ds])
     return [(s[2 * i], s[2 * i + 1]) for i in range(n)]
