@@ -309,3 +309,25 @@ def test_the_exposure_is_enough_to_compute_every_pe_output(tiny_arch, layer):
             for xx in range(layer.out_w):
                 want[k, y, xx] = np.sum(weights[k] * xp[:, y * sh:y * sh + 3, xx * sw:xx * sw + 3])
     np.testing.assert_array_equal(out, want)
+
+
+def test_placements_wrap_around_the_buffer(tiny_arch):
+    """A copy placed near the end of a buffer continues at its start; one larger than the buffer
+    meets a cell once per wrap. Hand-placed cells in the 4096-byte weight buffer of PE (0,0)."""
+    j = Journeys(tiny_arch)
+    j.layers.append("x")
+    inst = j.instance("chiplet[0,0].pe[0,0].weight_buffer", "weight_buffer")
+    near_end = j._group(0, "weights", (0, 1, 0, 100, 0, 1, 0, 1), (0, 0), (0, 0), 0, 100, 1, [],
+                        [(inst, 4096 - 40, 1, 0, "weights")])
+    larger = j._group(0, "weights", (0, 1, 0, 10000, 0, 1, 0, 1), (0, 0), (0, 0), 1, 10000, 1, [],
+                      [(inst, 0, 1, 0, "weights")])
+
+    def cells(rng, n_bytes, p):
+        assert n_bytes == 4096
+        return np.array([4090, 5, 59, 60, 7]), np.array([1, 2, 3, 4, 5]), np.array([1, 0, 1, 1, 0])
+
+    d = flips.compute(j, stuck_rates(), seed=0, stuck_cells=cells).data
+    got = {(int(g), int(e), int(b)) for g, e, b in zip(d.stuck_group, d.stuck_element, d.stuck_bit)}
+    # base 4056: byte 4090 -> element 34, then bytes 0.. hold elements 40..: 5 -> 45, 7 -> 47, 59 -> 99
+    assert {(e, b) for g, e, b in got if g == near_end} == {(34, 1), (45, 2), (47, 5), (99, 3)}
+    assert {(e, b) for g, e, b in got if g == larger and b == 5} == {(7, 5), (4103, 5), (8199, 5)}

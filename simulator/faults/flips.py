@@ -184,14 +184,19 @@ def compute(j: Journeys, rates: ErrorRates, seed: int, stuck_cells: StuckCells |
         if cells is None:
             continue
         byte, bit, val, size = cells
-        lo = base % size
-        hi = lo + j.g_elements[gid] * eb
-        for a, b, shift in ((lo, min(hi, size), -lo), (0, max(0, hi - size), size - lo)):
-            for k in range(np.searchsorted(byte, a), np.searchsorted(byte, b)):
-                off = int(byte[k]) + shift
-                hits.append((gid, off // eb, (off % eb) * BYTE_BITS + int(bit[k]), int(val[k]), stg))
-                inst, buf = j.instances[iid]
-                stuck_bits[(j.g_layer[gid], DS[g_ds[gid]], buf, inst)] += 1
+        span = j.g_elements[gid] * eb
+        inst, buf = j.instances[iid]
+        if span <= size:  # the bytes [base, base + span) modulo the size: at most two runs
+            ks = np.r_[np.searchsorted(byte, base):np.searchsorted(byte, min(base + span, size)),
+                       0:np.searchsorted(byte, base + span - size)]
+            found = [(k, (int(byte[k]) - base) % size) for k in ks]
+        else:  # a copy larger than the buffer wraps around more than once (streaming ring)
+            rel = (byte - base) % size
+            found = [(k, int(rel[k]) + m * size) for m in range(-(-span // size))
+                     for k in np.flatnonzero(rel + m * size < span)]
+        for k, off in found:
+            hits.append((gid, off // eb, (off % eb) * BYTE_BITS + int(bit[k]), int(val[k]), stg))
+            stuck_bits[(j.g_layer[gid], DS[g_ds[gid]], buf, inst)] += 1
     for (li, ds, buf, inst), count in stuck_bits.items():
         by_ds[ds] += 0.5 * count
         rows.append((j.layers[li], ds, "sram_stuck", buf, inst, "", count, 0.5 * count))
