@@ -10,7 +10,7 @@ kernel skips: those are allowed, never more often than needed ones); inputs are 
 
 Default run: every layer of every bundled network on simba, and MobileNetV2 (every
 layer kind: conv, depthwise, pool, add, fc) plus grouped convolutions on tiny. The
-sweep of all networks on tiny generates about 9 M transactions (about 2 minutes);
+sweep of all networks on tiny generates about 9 M transactions (100 s of CPU);
 run it with ``AXSIM_FULL_COVERAGE=1``.
 """
 from __future__ import annotations
@@ -183,7 +183,7 @@ def test_coverage_of_every_layer(arch_name, net):
 
 def test_full_sweep_is_available():
     if not FULL:
-        pytest.skip("all networks on tiny take about 2 minutes: set AXSIM_FULL_COVERAGE=1")
+        pytest.skip("all networks on tiny take about 100 s of CPU: set AXSIM_FULL_COVERAGE=1")
 
 
 @pytest.mark.parametrize("layer", [
