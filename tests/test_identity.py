@@ -37,19 +37,36 @@ def arch(name: str):
     return load_arch(ARCH_DIR / f"{name}.yaml")
 
 
+def box_count(shape: tuple[int, ...], lo, hi, weight=None) -> tuple[list[np.ndarray], np.ndarray]:
+    """How many boxes [lo, hi) (weighted) cover each cell, on the grid compressed to the box
+    edges (coverage is constant between edges, so a 4096 x 25088 weight tensor needs a grid of
+    a few tiles): per axis the edges, and the counts per compressed cell. Vectorised: a
+    difference array with +-w at the 2^d corners of every box, then a cumulative sum per axis."""
+    d = len(shape)
+    lo, hi = np.asarray(lo, np.int64).reshape(-1, d), np.asarray(hi, np.int64).reshape(-1, d)
+    w = np.ones(len(lo), np.int64) if weight is None else np.asarray(weight, np.int64)
+    keep = (hi > lo).all(axis=1)
+    lo, hi, w = lo[keep], hi[keep], w[keep]
+    edges = [np.unique(np.concatenate([[0, shape[i]], lo[:, i], hi[:, i]])) for i in range(d)]
+    li = [np.searchsorted(edges[i], lo[:, i]) for i in range(d)]
+    hi_ = [np.searchsorted(edges[i], hi[:, i]) for i in range(d)]
+    diff = np.zeros(tuple(len(e) for e in edges), np.int64)
+    for corner in range(2 ** d):
+        pick = [(corner >> i) & 1 for i in range(d)]
+        np.add.at(diff, tuple(hi_[i] if pick[i] else li[i] for i in range(d)), w * (-1) ** sum(pick))
+    for axis in range(d):
+        diff = np.cumsum(diff, axis=axis)
+    return edges, diff[tuple(slice(0, len(e) - 1) for e in edges)]
+
+
+def per_cell(values: np.ndarray, edges: np.ndarray, how) -> np.ndarray:
+    """``how`` (np.minimum / np.maximum / np.logical_or) of ``values`` over each compressed cell."""
+    return how.reduceat(values, edges[:-1])
+
+
 def box(ds: str, s) -> tuple[slice, ...]:
     n = len(DIMS[ds])
     return tuple(slice(s[2 * i], s[2 * i + 1]) for i in range(n))
-
-
-def own_box(s) -> tuple[slice, ...]:
-    """An inputs slice without its trailing halo rows/cols."""
-    t0, t1, g0, g1, c0, c1, y0, y1, x0, x1, hr, hc = s
-    return (slice(t0, t1), slice(g0, g1), slice(c0, c1), slice(y0, y1 - hr), slice(x0, x1 - hc))
-
-
-def in_bounds(ds: str, s, dims: tuple[int, ...]) -> bool:
-    return all(0 <= s[2 * i] <= s[2 * i + 1] <= d for i, d in enumerate(dims))
 
 
 def needed(extent: int, outputs: int, stride: int, kernel: int) -> np.ndarray:
@@ -89,71 +106,84 @@ def check_layer(layer: Layer, a) -> None:
     t = tr.meta["tiling"]
 
     # -- DRAM loads and writes: coverage counts ------------------------------------------
-    w_cnt = np.zeros(w_dims, np.int32)
-    i_cnt = np.zeros(i_dims, np.int32)
-    o_cnt = np.zeros(o_dims, np.int32)
+    loads: dict[str, list] = {"weights": [], "inputs": [], "outputs": []}
     for txn in tr.txns:
         if txn.op not in ("dram_read", "dram_write"):
             continue
         assert txn.data, f"{where}: txn {txn.id} has no identity"
-        for s in txn.data:
-            if txn.ds == "weights":
-                assert in_bounds("weights", s, w_dims), (where, s)
-                w_cnt[box("weights", s)] += 1
-            elif txn.ds == "inputs":
-                assert in_bounds("inputs", s, i_dims), (where, s)
-                i_cnt[own_box(s)] += 1
-            else:
-                assert txn.ds == "outputs" and txn.op == "dram_write"
-                assert in_bounds("outputs", s, o_dims), (where, s)
-                o_cnt[box("outputs", s)] += 1
-    # weights: once per (k, c) tile, or once per spatial tile with the C loop innermost
+        assert (txn.ds == "outputs") == (txn.op == "dram_write"), (where, txn.id)
+        loads[txn.ds].extend(txn.data)
+    counts = {}
+    for ds, dims in (("weights", w_dims), ("inputs", i_dims), ("outputs", o_dims)):
+        n = len(DIMS[ds])
+        sl = np.asarray(loads[ds], np.int64).reshape(-1, 2 * n + (2 if ds == "inputs" else 0))
+        lo, hi = sl[:, 0:2 * n:2], sl[:, 1:2 * n:2].copy()
+        assert (lo >= 0).all() and (lo <= hi).all() and (hi <= np.asarray(dims)).all(), f"{where}: {ds} out of bounds"
+        if ds == "inputs":  # count the own part: without the trailing halo rows and cols
+            hi[:, 3] -= sl[:, 2 * n]
+            hi[:, 4] -= sl[:, 2 * n + 1]
+        counts[ds] = box_count(dims, lo, hi)
+    # weights: once per (k, c) tile, or once per spatial tile when the C loop is innermost
     if compute:
         reload = 1 if t["c_tiles"] == 1 or t["c_outer"] else t["row_tiles"] * t["col_tiles"]
-        assert (w_cnt == reload).all(), f"{where}: weight loads {np.unique(w_cnt)} != {reload}"
+        assert (counts["weights"][1] == reload).all(), f"{where}: weight loads {np.unique(counts['weights'][1])}"
     else:
-        assert not w_cnt.any()
-    # inputs: every needed element once per k tile whose channels need it; others never
+        assert not counts["weights"][1].any()
+    # inputs: every needed element once per k tile whose channels need it; others at most as often
     rows = needed(hp, layer.out_h, layer.stride_h, layer.kernel_h)
     cols = needed(wp, layer.out_w, layer.stride_w, layer.kernel_w)
-    per_group = np.zeros(groups, np.int32)
+    per_group = np.zeros(groups, np.int64)
     if groups == 1:  # one load per step, multicast to every k part
         per_group[0] = t["k_tiles"]
     else:  # each PE loads the groups its k tile touches
         for a0, b0 in k_ranges(layer, tr.meta):
             per_group[a0 // kpg:(b0 - 1) // kpg + 1] += 1
-    need = np.broadcast_to((rows[:, None] & cols[None, :])[None, None, None], i_dims)
-    expected = np.broadcast_to(per_group[None, :, None, None, None], i_dims)
+    (et, eg, ec, ey, ex), i_cnt = counts["inputs"]
+    lo_g, hi_g = per_cell(per_group, eg, np.minimum), per_cell(per_group, eg, np.maximum)
+    assert (lo_g == hi_g).all()
+    expected = lo_g[None, :, None, None, None]
+    need = (per_cell(rows, ey, np.logical_or)[:, None] & per_cell(cols, ex, np.logical_or)[None, :])
+    need = np.broadcast_to(need[None, None, None], i_cnt.shape)
+    expected = np.broadcast_to(expected, i_cnt.shape)
     bad = need & (i_cnt != expected)
-    assert not bad.any(), f"{where}: input coverage differs at {np.argwhere(bad)[:3]}"
+    assert not bad.any(), f"{where}: input coverage differs in cells {np.argwhere(bad)[:3]}"
     # rows/cols inside a window that no output needs (stride > kernel) ride along, at most as often
-    assert (i_cnt[~need] <= expected[~need]).all(), f"{where}: unneeded inputs loaded too often"
-    assert (o_cnt == 1).all(), f"{where}: output writes {np.unique(o_cnt)}"
+    assert (i_cnt <= expected).all(), f"{where}: unneeded inputs loaded too often"
+    assert (counts["outputs"][1] == 1).all(), f"{where}: output writes {np.unique(counts['outputs'][1])}"
 
     # -- every PE computes with exactly the slices it needs -------------------------------
     noc_cols = a.chiplet.noc.mesh.cols
     latest: dict[tuple, tuple] = {}  # (chiplet, PE node, ds) -> slice of the last copy delivered
-    work_cnt = np.zeros(o_dims, np.int64)  # reduction channels computed per output
+    works, got_w, got_i = [], [], []
     for txn in tr.txns:
         if txn.op == "noc" and txn.dst_buf == "pe" and txn.mode != "gather":
             for j, node in enumerate(txn.dsts):
                 latest[(txn.chiplet, node, txn.ds)] = txn.data[j if txn.mode == "scatter" else 0]
         elif txn.op == "compute":
             for i, w in enumerate(txn.data):
-                k0, k1, c0, c1, y0, y1, x0, x1 = w
-                if k1 <= k0 or y1 <= y0:
+                if w[1] <= w[0] or w[5] <= w[4]:
                     continue
                 node = divmod(i, noc_cols)
-                work_cnt[k0:k1, y0:y1, x0:x1] += c1 - c0
-                if compute:
-                    assert latest[(txn.chiplet, node, "weights")][:4] == (k0, k1, c0, c1), (where, txn.id, i)
-                    assert latest[(txn.chiplet, node, "weights")][4:] == (0, layer.kernel_h, 0, layer.kernel_w)
-                inp = latest[(txn.chiplet, node, "inputs")]
-                g0, g1 = (0, 1) if groups == 1 else (k0 // kpg, (k1 - 1) // kpg + 1)
-                want = (0, tensors, g0, g1, c0 if compute else 0, c1 if compute else 1,
-                        y0 * layer.stride_h, (y1 - 1) * layer.stride_h + layer.kernel_h,
-                        x0 * layer.stride_w, (x1 - 1) * layer.stride_w + layer.kernel_w)
-                assert inp[:10] == want, f"{where}: txn {txn.id} PE {node} inputs {inp} != {want}"
+                works.append(w)
+                got_w.append(latest[(txn.chiplet, node, "weights")] if compute else (0,) * 8)
+                got_i.append(latest[(txn.chiplet, node, "inputs")][:10])
+    wk = np.asarray(works, np.int64).reshape(-1, 8)
+    k0, k1, c0, c1, y0, y1, x0, x1 = wk.T
+    # the latest weights a PE received are exactly the (k, c) ranges of its work, all of R x S
+    if compute:
+        gw = np.asarray(got_w, np.int64)
+        assert (gw[:, :4] == wk[:, :4]).all(), f"{where}: a PE computes with other weights than it received"
+        assert (gw[:, 4:] == [0, layer.kernel_h, 0, layer.kernel_w]).all()
+    # the latest inputs are exactly its work's window (computed here from the layer)
+    g0, g1 = (np.zeros_like(k0), np.ones_like(k0)) if groups == 1 else (k0 // kpg, (k1 - 1) // kpg + 1)
+    want = np.stack([np.zeros_like(k0), np.full_like(k0, tensors), g0, g1,
+                     c0 if compute else np.zeros_like(k0), c1 if compute else np.ones_like(k0),
+                     y0 * layer.stride_h, (y1 - 1) * layer.stride_h + layer.kernel_h,
+                     x0 * layer.stride_w, (x1 - 1) * layer.stride_w + layer.kernel_w], axis=1)
+    bad = np.flatnonzero((np.asarray(got_i, np.int64) != want).any(axis=1))
+    assert not len(bad), f"{where}: work {wk[bad[0]]} received inputs {got_i[bad[0]]}, needs {want[bad[0]]}"
+    # the work of all PEs adds up to every reduction channel of every output, once
+    _, work_cnt = box_count(o_dims, wk[:, [0, 4, 6]], wk[:, [1, 5, 7]], c1 - c0)
     assert (work_cnt == cpg).all(), f"{where}: work per output {np.unique(work_cnt)} != {cpg}"
     # slices never exceed the bytes the mapper moves
     for txn in tr.txns:
