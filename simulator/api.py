@@ -13,6 +13,8 @@ from typing import Callable, Iterable
 
 from simulator import __version__
 from simulator.config import Arch, config_hash, load_arch
+from simulator.config.identity import hardware_hash
+from simulator.energy.operating import OperatingScales
 from simulator.energy.price import price_layer
 from simulator.engine.replay import Replayer
 from simulator.errors import AxsimError
@@ -61,6 +63,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     source = generate_traces(arch, workload, plan) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
+    scales = OperatingScales.from_arch(arch)
     layers: list[LayerResult] = []
 
     def result(complete: bool) -> RunResult:
@@ -68,17 +71,20 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
-                         link_stats=_link_stats(package), complete=complete)
+                         link_stats=_link_stats(package), complete=complete, instances=instances,
+                         hardware_hash=hardware_hash(arch))
 
     try:
         for index, trace in enumerate(source):
             if progress:
                 progress(index, total or 0, trace.layer)
             timing = replayer.run_layer(trace)
-            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
+            link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
+            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
+                                 op=scales, link_bits=link_bits, sram_bits=sram_bits)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                      energy, trace.meta))
+                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits))
     except (AxsimError, KeyboardInterrupt) as exc:
         exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
         raise
