@@ -16,6 +16,7 @@ from simulator.config import Arch, config_hash, load_arch
 from simulator.config.identity import hardware_hash
 from simulator.energy.operating import OperatingScales
 from simulator.energy.price import price_layer
+from simulator.energy.reprice import Priced, RunCounts
 from simulator.engine.replay import Replayer
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
@@ -26,7 +27,7 @@ from simulator.results import LayerResult, RunResult
 from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
-__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan"]
+__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many", "MacPlan"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -91,6 +92,21 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     if progress:
         progress(len(layers), len(layers), "")
     return result(complete=True)
+
+
+def reprice(run_dir: str, arch: Arch) -> dict:
+    """Energy of the run in ``run_dir`` at ``arch``'s operating points (same hardware, no re-simulation):
+    ``{"energy_pj", "energy_pj_by_class", "layers": [{"layer", "energy_pj"}]}``."""
+    priced = reprice_many(run_dir, [arch])
+    return {"energy_pj": float(priced.energy_pj[0]),
+            "energy_pj_by_class": {c: float(v[0]) for c, v in priced.energy_pj_by_class.items()},
+            "layers": [{"layer": n, "energy_pj": float(e)}
+                       for n, e in zip(priced.layer_names, priced.layer_energy_pj[0])]}
+
+
+def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
+    """Energy of a finished run at many operating points at once (arrays over the points)."""
+    return RunCounts.load(run_dir).price(archs)
 
 
 def _link_stats(package: Package) -> dict:

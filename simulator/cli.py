@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from simulator import __version__, api
+from simulator import __version__, api, cli_reprice
 from simulator.errors import AxsimError
 
 DEFAULT_ARCH = "arch/simba.yaml"
@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="draw the figures of a run folder (energy and latency per layer, NoP links)")
     pl.add_argument("run_dir")
     pl.add_argument("--format", default="png", help="png (default), svg or pdf")
+
+    cli_reprice.add_parser(sub)
 
     tr = sub.add_parser("trace", help="write the layer traces of a workload mapped on an architecture")
     tr.add_argument("--arch", default=DEFAULT_ARCH)
@@ -87,11 +89,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
-            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__})
+            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__}, arch, args.approx, plan)
             print(f"the run stopped after {len(partial.layers)} layers; their results are in {out}",
                   file=sys.stderr)
         raise
-    write_run(result, out, extra)
+    write_run(result, out, extra, arch, args.approx, plan)
     if recorder is not None:
         recorder.write(out / "events.json")
     print_summary(console, result, per_layer=not args.quiet)
@@ -172,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
-        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot}
+        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
+                    "reprice": cli_reprice.cmd_reprice}
         return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

@@ -48,10 +48,18 @@ class OperatingScales:
     def from_arch(cls, arch) -> "OperatingScales":
         tech = arch.tech_table
         link = {}
-        for net, swings in link_swings(arch).items():
-            sig = tech.signalling.get(link_class_of(net))
-            link[net] = (np.ones(len(swings)) if sig is None
-                         else swing_energy_scale(swings, sig.nominal_swing_v, sig.energy_scaling))
+        swings = link_swings(arch)
+        for link_cls in ("nop_link", "noc_link"):
+            names = [n for n in swings if link_class_of(n) == link_cls]
+            sig = tech.signalling.get(link_cls)
+            sizes = [len(swings[n]) for n in names]
+            if sig is None:
+                flat = np.ones(sum(sizes))
+            else:
+                flat = swing_energy_scale(np.concatenate([swings[n] for n in names]), sig.nominal_swing_v,
+                                          sig.energy_scaling)
+            for n, part in zip(names, np.split(flat, np.cumsum(sizes)[:-1])):
+                link[n] = part
         vnom = tech.nominal_vdd_sram_v()
         sram = {k: (v / vnom) ** 2 for k, v in sram_vdds(arch).items()}
         base = {kind: (buffer_vdd(arch, kind) / vnom) ** 2 for kind in BUFFER_DS}

@@ -1,0 +1,52 @@
+"""The inputs of a run, resolved, in its run folder: enough to reproduce and re-price it.
+
+- ``inputs/arch.yaml``: the architecture as loaded (defaults filled in, operating
+  points included), pointing at ``tech.yaml`` beside it; ``axsim run --arch
+  RUN/inputs/arch.yaml`` reproduces the run.
+- ``inputs/tech.yaml``: the technology table as loaded.
+- ``inputs/approx.yaml`` (if the run used an approximation file): that file's text, and
+  ``inputs/mac_plan.json``: the MAC model each layer resolved to.
+- ``counts.npz``: the raw action counts (format: :mod:`simulator.energy.reprice`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import yaml
+
+from simulator.energy.reprice import RunCounts
+
+
+def _drop_none(value):
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def arch_data(arch) -> dict:
+    data = _drop_none(arch.model_dump(mode="json", by_alias=True))
+    data["tech"] = "tech.yaml"
+    return data
+
+
+def write_inputs(out: Path, result, arch, approx_file: str | None = None, plan=None) -> None:
+    folder = out / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    dump = lambda d: yaml.safe_dump(d, sort_keys=False, default_flow_style=None, width=110)  # noqa: E731
+    (folder / "arch.yaml").write_text(
+        f"# resolved from {arch.source or arch.name}: defaults filled in, operating points included\n"
+        + dump(arch_data(arch)))
+    tech = arch.tech_table
+    (folder / "tech.yaml").write_text("# technology table of the run, as loaded\n"
+                                      + dump(_drop_none(tech.model_dump(mode="json"))))
+    if approx_file:
+        (folder / "approx.yaml").write_text(Path(approx_file).read_text())
+    if plan is not None:
+        models = {"default": dataclasses.asdict(plan.default),
+                  "per_layer": {k: dataclasses.asdict(v) for k, v in plan.per_layer.items()}}
+        (folder / "mac_plan.json").write_text(json.dumps({**plan.describe(), "models": models}, indent=2) + "\n")
+    RunCounts.from_result(result, arch).save(out / "counts.npz")
