@@ -39,8 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("files", nargs="+")
 
     pl = sub.add_parser("plot", help="draw the figures of a run folder (energy and latency per layer, NoP links)")
-    pl.add_argument("run_dir")
+    pl.add_argument("run_dir", nargs="?", help="run folder (its figures are written into it)")
     pl.add_argument("--format", default="png", help="png (default), svg or pdf")
+    pl.add_argument("--tech", help="instead: draw energy and error rates vs swing and Vdd of this technology table")
+    pl.add_argument("--out", default=".", help="folder for the --tech figures (default: current folder)")
 
     cli_reprice.add_parser(sub)
 
@@ -163,7 +165,17 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plot(args: argparse.Namespace, console: Console) -> int:
     from simulator.plots import plot_run
-    for path in plot_run(args.run_dir, args.format):
+    if args.tech:
+        from simulator.plots.tech_plots import plot_tech
+        from simulator.config import load_tech
+        if args.format not in ("png", "svg", "pdf"):
+            raise AxsimError(f"plot format {args.format!r}: must be one of png, svg, pdf")
+        made = plot_tech(load_tech(args.tech), args.out, args.format)
+    elif args.run_dir is None:
+        raise AxsimError("axsim plot needs a run folder, or --tech FILE")
+    else:
+        made = plot_run(args.run_dir, args.format)
+    for path in made:
         console.print(f"figure: {path}")
     return 0
 
