@@ -27,7 +27,8 @@ from simulator.results import LayerResult, RunResult
 from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
-__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many", "MacPlan"]
+__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many",
+           "with_operating_point", "MacPlan"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -92,6 +93,29 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     if progress:
         progress(len(layers), len(layers), "")
     return result(complete=True)
+
+
+def with_operating_point(arch: Arch, edits: dict) -> Arch:
+    """A copy of ``arch`` with architecture-file keys changed (dotted paths, e.g.
+    ``{"package.nop.swing_v": 0.5, "chiplet.pe.weight_buffer.vdd_v": 0.6}``), validated
+    like a loaded file against the same technology table."""
+    from simulator.config.loader import cross_check
+    from simulator.config.operating import check_values
+    from simulator.config.validation import validate_model
+    from simulator.errors import InputError
+    data = arch.model_dump(mode="json", by_alias=True, exclude={"tech_table", "source"})
+    for path, value in edits.items():
+        node = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    where = arch.source or arch.name
+    new = validate_model(Arch, data, where)
+    problems = cross_check(new) + check_values(new, arch.tech_table, arch.tech)
+    if problems:
+        raise InputError(where, problems)
+    return new.model_copy(update={"tech_table": arch.tech_table, "source": arch.source})
 
 
 def reprice(run_dir: str, arch: Arch) -> dict:

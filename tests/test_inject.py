@@ -152,3 +152,12 @@ def test_stuck_maps_are_deterministic_per_seed():
     c = stuck_cells(rng_for(10, "chiplet[0,0].gb"), 65536, p)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[0], c[0])
+
+
+def test_per_element_maximum_over_blocks_matches_numpy():
+    from simulator.faults.inject import _column_max
+    rng = np.random.default_rng(3)
+    for rows in (0, 1, 63, 64, 1037):
+        p = rng.random((rows, 8))
+        expected = p.max(axis=0) if rows else np.zeros(8)
+        np.testing.assert_array_equal(_column_max(p), expected)
