@@ -237,3 +237,9 @@ def test_run_folder_inputs_reproduce_the_run(write_arch, tmp_path, capsys):
     assert json.loads((tmp_path / "p.json").read_text())["energy_pj"] > a["energy_pj"]
     assert main(["reprice", str(tmp_path / "a"), "--arch", str(ARCH_DIR / "simba.yaml")]) == 2
     assert "not the hardware of this run" in capsys.readouterr().err
+
+
+def test_ber_gaussian_accepts_scalars_and_arrays():
+    from simulator.faults.operating import ber_gaussian
+    assert float(ber_gaussian(0.4, SIGMA)) == pytest.approx(q(0.4), rel=1e-12)
+    np.testing.assert_allclose(ber_gaussian(np.array([[0.3, 0.5]]), SIGMA), [[q(0.3), q(0.5)]], rtol=1e-12)

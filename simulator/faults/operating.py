@@ -26,7 +26,7 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 def ber_gaussian(swing_v, sigma_n_v: float) -> np.ndarray:
     """Q(V_sw / 2 sigma_N) = 0.5 erfc(V_sw / (2 sqrt(2) sigma_N))."""
     x = np.asarray(swing_v, dtype=float) / (2.0 * math.sqrt(2.0) * sigma_n_v)
-    return 0.5 * _erfc(x).astype(float)
+    return 0.5 * np.asarray(_erfc(x), dtype=float)
 
 
 def link_ber(tech, link_class: str, swing_v) -> np.ndarray:
