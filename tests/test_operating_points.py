@@ -243,3 +243,27 @@ def test_ber_gaussian_accepts_scalars_and_arrays():
     from simulator.faults.operating import ber_gaussian
     assert float(ber_gaussian(0.4, SIGMA)) == pytest.approx(q(0.4), rel=1e-12)
     np.testing.assert_allclose(ber_gaussian(np.array([[0.3, 0.5]]), SIGMA), [[q(0.3), q(0.5)]], rtol=1e-12)
+
+
+def test_run_folder_keeps_an_approximation_file_that_names_a_table(tmp_path):
+    """inputs/approx.yaml still finds a LUT table given relative to the original file."""
+    from simulator.cli import main
+    src = tmp_path / "src"
+    src.mkdir()
+    a, b = np.meshgrid(np.arange(256, dtype=np.uint32), np.arange(256, dtype=np.uint32), indexing="ij")
+    ((a * b) & ~np.uint32(1)).astype("<u2").tofile(src / "trunc.bin")  # exact product with bit 0 cleared
+    (src / "approx.yaml").write_text("version: 1\nname: t\nconfigs:\n"
+                                     "  lut: {type: lut, table: trunc.bin, relative_power: 0.9}\ndefault: lut\n")
+    wl = tmp_path / "wl.yaml"
+    wl.write_text("version: 1\nname: w\nlayers:\n  - {name: fc, type: fc, in_features: 256, out_features: 10}\n")
+    tiny = str(ARCH_DIR / "tiny.yaml")
+    assert main(["run", "--arch", tiny, "--workload", str(wl), "--approx", str(src / "approx.yaml"),
+                 "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    kept = tmp_path / "a" / "inputs" / "approx.yaml"
+    assert str(src / "trunc.bin") in kept.read_text()
+    plan = json.loads((tmp_path / "a" / "inputs" / "mac_plan.json").read_text())
+    assert plan["default"] == "lut"
+    assert main(["run", "--arch", str(tmp_path / "a" / "inputs" / "arch.yaml"), "--workload", str(wl),
+                 "--approx", str(kept), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    x, y = (json.loads((tmp_path / r / "summary.json").read_text()) for r in "ab")
+    assert x["energy_pj"] == y["energy_pj"] and x["latency_cycles"] == y["latency_cycles"]

@@ -4,7 +4,8 @@
   points included), pointing at ``tech.yaml`` beside it; ``axsim run --arch
   RUN/inputs/arch.yaml`` reproduces the run.
 - ``inputs/tech.yaml``: the technology table as loaded.
-- ``inputs/approx.yaml`` (if the run used an approximation file): that file's text, and
+- ``inputs/approx.yaml`` (if the run used an approximation file): that file, with the files it
+  names made absolute, and
   ``inputs/mac_plan.json``: the MAC model each layer resolved to.
 - ``counts.npz``: the raw action counts (format: :mod:`simulator.energy.reprice`).
 """
@@ -33,6 +34,23 @@ def arch_data(arch) -> dict:
     return data
 
 
+def approx_text(path: Path) -> str:
+    """The approximation file with the files it names (LUT ``table``, ``power_from.csv``)
+    made absolute, so that the copy in the run folder loads from there."""
+    data = yaml.safe_load(path.read_text())
+    base = path.resolve().parent
+    for spec in ((data or {}).get("configs") or {}).values():
+        if not isinstance(spec, dict):
+            continue
+        if isinstance(spec.get("table"), str) and not Path(spec["table"]).is_absolute():
+            spec["table"] = str(base / spec["table"])
+        power = spec.get("power_from")
+        if isinstance(power, dict) and isinstance(power.get("csv"), str) and not Path(power["csv"]).is_absolute():
+            power["csv"] = str(base / power["csv"])
+    return (f"# approximation file of the run ({path}); the files it names are made absolute\n"
+            + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
+
+
 def write_inputs(out: Path, result, arch, approx_file: str | None = None, plan=None) -> None:
     folder = out / "inputs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -44,7 +62,7 @@ def write_inputs(out: Path, result, arch, approx_file: str | None = None, plan=N
     (folder / "tech.yaml").write_text("# technology table of the run, as loaded\n"
                                       + dump(_drop_none(tech.model_dump(mode="json"))))
     if approx_file:
-        (folder / "approx.yaml").write_text(Path(approx_file).read_text())
+        (folder / "approx.yaml").write_text(approx_text(Path(approx_file)))
     if plan is not None:
         models = {"default": dataclasses.asdict(plan.default),
                   "per_layer": {k: dataclasses.asdict(v) for k, v in plan.per_layer.items()}}
