@@ -267,3 +267,37 @@ def test_run_folder_keeps_an_approximation_file_that_names_a_table(tmp_path):
                  "--approx", str(kept), "--out", str(tmp_path / "b"), "--quiet"]) == 0
     x, y = (json.loads((tmp_path / r / "summary.json").read_text()) for r in "ab")
     assert x["energy_pj"] == y["energy_pj"] and x["latency_cycles"] == y["latency_cycles"]
+
+
+def test_accesses_without_a_data_structure_use_the_buffer_supply(write_arch, tmp_path):
+    """A hand-written trace whose sram transaction names no data structure: priced at the
+    global buffer's vdd_v (0.6 V), not at its weights part (0.5 V); re-pricing agrees."""
+    from simulator.mapping.trace import LayerTrace
+    trace = LayerTrace("acc", "add", 0)
+    trace.add("sram", chiplet=(0, 0), read_bytes=1000, write_bytes=500)
+    trace.add("sram", ds="weights", chiplet=(0, 0), read_bytes=100)
+    nominal = load_arch(ARCH_DIR / "tiny.yaml")
+    op = load_arch(write_arch({"chiplet.global_buffer.vdd_v": 0.6,
+                               "chiplet.global_buffer.vdd_v_per_ds": {"weights": 0.5}}, base="tiny"))
+    tech = nominal.tech_table
+    run = api.simulate(op, traces=[trace])
+    expected = ((1000 * 8 * tech.energy_pj("global_buffer.read_bit") + 500 * 8 * tech.energy_pj("global_buffer.write_bit"))
+                * (0.6 / 0.8) ** 2 + 100 * 8 * tech.energy_pj("global_buffer.read_bit") * (0.5 / 0.8) ** 2)
+    assert run.energy_by_class()["global_buffer"] == pytest.approx(expected, rel=1e-12)
+    base = api.simulate(nominal, traces=[trace])
+    write_run(base, tmp_path / "run", arch=nominal)
+    assert api.reprice(str(tmp_path / "run"), op)["energy_pj_by_class"]["global_buffer"] == pytest.approx(expected,
+                                                                                                         rel=1e-12)
+
+
+def test_global_buffer_leakage_follows_the_leakage_table(write_arch, small_workload):
+    """0.65 V is halfway between the table's 0.50 V (0.186) and 0.80 V (1.0) points:
+    log-linear gives sqrt(0.186); PE leakage (logic and PE buffers lumped) is not scaled."""
+    def leakage(result, cls):
+        return sum(e.energy_pj for layer in result.layers for e in layer.energy
+                   if e.component == "leakage" and e.component_class == cls)
+    base = api.simulate(load_arch(ARCH_DIR / "tiny.yaml"), small_workload)
+    low = api.simulate(load_arch(write_arch({"chiplet.global_buffer.vdd_v": 0.65,
+                                             "chiplet.pe.weight_buffer.vdd_v": 0.5}, base="tiny")), small_workload)
+    assert leakage(low, "global_buffer") / leakage(base, "global_buffer") == pytest.approx(math.sqrt(0.186), rel=1e-12)
+    assert leakage(low, "pe") == leakage(base, "pe") > 0

@@ -108,11 +108,26 @@ class RunCounts:
         for i, layer in enumerate(layers):
             if layer.link_bits:
                 link_bits[i] = np.concatenate([layer.link_bits[name] for name, _, _ in networks(arch)])
-        skeys = sorted({k for layer in layers for k in layer.sram_bits})
+        # SRAM bits per data structure; accesses counted without one ("") are priced at the
+        # buffer's own vdd_v, as in price_layer
+        per_layer = []
+        sram_rows = [(k, j) for k, j in kidx.items() if _cls(k[1]) in BUFFER_DS]
+        for i, layer in enumerate(layers):
+            parts = dict(layer.sram_bits)
+            known: dict[tuple[str, str], float] = {}
+            for (c, k, _), v in layer.sram_bits.items():
+                known[(c, k)] = known.get((c, k), 0.0) + v
+            for (comp, key), j in sram_rows:
+                if counts[i, j]:
+                    rest = counts[i, j] - known.get((comp, key), 0.0)
+                    if abs(rest) > 1e-9 * max(abs(counts[i, j]), 1.0):
+                        parts[(comp, key, "")] = parts.get((comp, key, ""), 0.0) + rest
+            per_layer.append(parts)
+        skeys = sorted({k for parts in per_layer for k in parts})
         sidx = {k: j for j, k in enumerate(skeys)}
         sram_bits = np.zeros((len(layers), len(skeys)))
-        for i, layer in enumerate(layers):
-            for k, v in layer.sram_bits.items():
+        for i, parts in enumerate(per_layer):
+            for k, v in parts.items():
                 sram_bits[i, sidx[k]] = v
         inst = sorted(result.instances.items())
         s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
