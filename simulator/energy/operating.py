@@ -70,5 +70,11 @@ class OperatingScales:
             leakage = {kind: float(r(buffer_vdd(arch, kind))) / ref for kind in BUFFER_DS}
         return cls(link, sram, base, leakage)
 
+    @property
+    def nominal(self) -> bool:
+        """Every scale is 1: pricing equals the table's energies."""
+        return (all(np.all(v == 1.0) for v in self.link.values()) and all(v == 1.0 for v in self.sram.values())
+                and all(v == 1.0 for v in self.sram_base.values()) and all(v == 1.0 for v in self.leakage.values()))
+
     def sram_scale(self, kind: str, ds: str) -> float:
         return self.sram.get((kind, ds), self.sram_base.get(kind, 1.0))

@@ -44,8 +44,10 @@ def price_layer(counts: dict[tuple[str, str], float], tech: TechTable, latency_c
     structure (``sram_bits``: (component, key, ds) -> bits) at their scaled energies. A row
     whose scales are all 1 is priced exactly as without ``op``."""
     rows = []
+    if op is not None and op.nominal:
+        op = None  # the same numbers, without the per-row checks
     by_row: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for (component, key, ds), bits in (sram_bits or {}).items():
+    for (component, key, ds), bits in (sram_bits or {}).items() if op is not None else ():
         by_row.setdefault((component, key), []).append((ds, bits))
     for (component, key), count in sorted(counts.items()):
         entry = tech.energy.get(key)
