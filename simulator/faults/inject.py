@@ -6,7 +6,7 @@ probabilities.
 
 Skip sampling: the gaps between successive flipped bytes at bit position ``b``
 are independent geometric variables with parameter ``p_b``, so the cost is
-one draw per *flip*, not one per bit (DESIGN §8: ~30 ns per flip). Per-element
+one draw per *flip*, not one per bit. Per-element
 probabilities (shape ``(n, 8)``) are sampled by thinning: candidates at the
 largest probability of the position, each kept with ``p / p_max``.
 
