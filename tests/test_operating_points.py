@@ -301,3 +301,21 @@ def test_global_buffer_leakage_follows_the_leakage_table(write_arch, small_workl
                                              "chiplet.pe.weight_buffer.vdd_v": 0.5}, base="tiny")), small_workload)
     assert leakage(low, "global_buffer") / leakage(base, "global_buffer") == pytest.approx(math.sqrt(0.186), rel=1e-12)
     assert leakage(low, "pe") == leakage(base, "pe") > 0
+
+
+def test_lowpower_is_simba_at_another_operating_point():
+    from simulator.config.identity import hardware_hash
+    simba, low = load_arch(ARCH_DIR / "simba.yaml"), load_arch(ARCH_DIR / "simba_lowpower.yaml")
+    assert hardware_hash(simba) == hardware_hash(low)
+    assert hardware_hash(simba) != hardware_hash(load_arch(ARCH_DIR / "simba_axbxp.yaml"))
+
+
+def test_with_operating_point_validates_like_a_file():
+    simba = load_arch(ARCH_DIR / "simba.yaml")
+    moved = api.with_operating_point(simba, {"chiplet.pe.input_buffer.vdd_v": 0.7})
+    assert moved.chiplet.pe.input_buffer.vdd_v == 0.7 and simba.chiplet.pe.input_buffer.vdd_v is None
+    assert moved.tech_table is simba.tech_table
+    with pytest.raises(InputError, match=r"simba.yaml: package.nop.swing_v: 0.9 > vdd_v 0.8"):
+        api.with_operating_point(simba, {"package.nop.swing_v": 0.9})
+    with pytest.raises(InputError, match=r"package.nop.bit_groups: bits \[7\] in no group"):
+        api.with_operating_point(simba, {"package.nop.bit_groups": [{"bits": [0, 6], "swing_v": 0.5}]})
