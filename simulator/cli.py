@@ -91,11 +91,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
-            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__}, arch, args.approx, plan)
+            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__}, arch, args.approx, plan,
+                      args.trace or args.workload)
             print(f"the run stopped after {len(partial.layers)} layers; their results are in {out}",
                   file=sys.stderr)
         raise
-    write_run(result, out, extra, arch, args.approx, plan)
+    write_run(result, out, extra, arch, args.approx, plan, args.trace or args.workload)
     if recorder is not None:
         recorder.write(out / "events.json")
     print_summary(console, result, per_layer=not args.quiet)

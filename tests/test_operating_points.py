@@ -228,7 +228,9 @@ def test_run_folder_inputs_reproduce_the_run(write_arch, tmp_path, capsys):
     assert main(["run", "--arch", str(arch_file), "--workload", str(wl), "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert (tmp_path / "a" / "inputs" / "tech.yaml").is_file() and (tmp_path / "a" / "counts.npz").is_file()
     again = tmp_path / "a" / "inputs" / "arch.yaml"
-    assert main(["run", "--arch", str(again), "--workload", str(wl), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    kept = tmp_path / "a" / "inputs" / "workload.yaml"
+    assert kept.read_text() == wl.read_text()
+    assert main(["run", "--arch", str(again), "--workload", str(kept), "--out", str(tmp_path / "b"), "--quiet"]) == 0
     a, b = (json.loads((tmp_path / x / "summary.json").read_text()) for x in "ab")
     for key in ("latency_cycles", "energy_pj", "energy_pj_by_class", "hardware_hash"):
         assert a[key] == b[key], key

@@ -47,7 +47,7 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
 
 
 def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None, arch=None,
-              approx_file: str | None = None, plan=None) -> Path:
+              approx_file: str | None = None, plan=None, workload_file: str | None = None) -> Path:
     """Write the run folder; with ``arch``, also its resolved inputs and raw counts
     (:mod:`simulator.report.inputs`)."""
     out = Path(out_dir)
@@ -87,5 +87,5 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None,
                             f"{link['busy_cycles'] / total:.6f}"])
     if arch is not None:
         from simulator.report.inputs import write_inputs
-        write_inputs(out, result, arch, approx_file, plan)
+        write_inputs(out, result, arch, approx_file, plan, workload_file)
     return out

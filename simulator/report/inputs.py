@@ -4,6 +4,7 @@
   points included), pointing at ``tech.yaml`` beside it; ``axsim run --arch
   RUN/inputs/arch.yaml`` reproduces the run.
 - ``inputs/tech.yaml``: the technology table as loaded.
+- ``inputs/workload.yaml`` (``.csv``), or ``inputs/trace.jsonl`` for a trace replay: a copy.
 - ``inputs/approx.yaml`` (if the run used an approximation file): that file, with the files it
   names made absolute, and
   ``inputs/mac_plan.json``: the MAC model each layer resolved to.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import yaml
@@ -51,7 +53,8 @@ def approx_text(path: Path) -> str:
             + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
 
 
-def write_inputs(out: Path, result, arch, approx_file: str | None = None, plan=None) -> None:
+def write_inputs(out: Path, result, arch, approx_file: str | None = None, plan=None,
+                 workload_file: str | None = None) -> None:
     folder = out / "inputs"
     folder.mkdir(parents=True, exist_ok=True)
     dump = lambda d: yaml.safe_dump(d, sort_keys=False, default_flow_style=None, width=110)  # noqa: E731
@@ -63,6 +66,10 @@ def write_inputs(out: Path, result, arch, approx_file: str | None = None, plan=N
                                       + dump(_drop_none(tech.model_dump(mode="json"))))
     if approx_file:
         (folder / "approx.yaml").write_text(approx_text(Path(approx_file)))
+    if workload_file:  # the workload (or the trace replayed), copied as is
+        src = Path(workload_file)
+        name = "trace.jsonl" if src.name.endswith(".jsonl") else f"workload{src.suffix}"
+        shutil.copyfile(src, folder / name)
     if plan is not None:
         models = {"default": dataclasses.asdict(plan.default),
                   "per_layer": {k: dataclasses.asdict(v) for k, v in plan.per_layer.items()}}
