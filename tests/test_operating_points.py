@@ -321,3 +321,9 @@ def test_with_operating_point_validates_like_a_file():
         api.with_operating_point(simba, {"package.nop.swing_v": 0.9})
     with pytest.raises(InputError, match=r"package.nop.bit_groups: bits \[7\] in no group"):
         api.with_operating_point(simba, {"package.nop.bit_groups": [{"bits": [0, 6], "swing_v": 0.5}]})
+
+
+def test_the_error_rate_interface_and_the_operating_points_name_the_same_buffers():
+    from simulator.config.operating import BUFFER_DS, BYTE_BITS
+    from simulator.faults import rates
+    assert rates.BUFFER_KINDS == tuple(BUFFER_DS) and rates.BYTE_BITS == BYTE_BITS

@@ -91,6 +91,11 @@ def mesh_links(rows: int, cols: int) -> list[tuple[Node, Node]]:
     return out
 
 
+def link_class_of(network: str) -> str:
+    """Technology-table class of a network's links: ``nop_link`` for ``nop``, else ``noc_link``."""
+    return "nop_link" if network == "nop" else "noc_link"
+
+
 def networks(arch) -> list[tuple[str, int, int]]:
     """(name, rows, cols) of every network: ``nop`` then ``chiplet[r,c].noc`` in row-major order."""
     pkg, noc = arch.package.mesh, arch.chiplet.noc.mesh

@@ -20,13 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.config.operating import BUFFER_DS, buffer_vdd, link_swings, sram_vdds
-
-LINK_CLASS = {"nop": "nop_link"}  # every other network is a chiplet NoC
-
-
-def link_class_of(network: str) -> str:
-    return LINK_CLASS.get(network, "noc_link")
+from simulator.config.operating import BUFFER_DS, buffer_vdd, link_class_of, link_swings, sram_vdds
 
 
 def swing_energy_scale(swing_v: np.ndarray, nominal_v: float, mode: str) -> np.ndarray:

@@ -39,8 +39,8 @@ from typing import Sequence
 import numpy as np
 
 from simulator.config.identity import differences, hardware_dict, hardware_hash
-from simulator.config.operating import BUFFER_DS, mesh_links, networks
-from simulator.energy.operating import OperatingScales, link_class_of
+from simulator.config.operating import BUFFER_DS, link_class_of, mesh_links, networks
+from simulator.energy.operating import OperatingScales
 from simulator.errors import AxsimError
 
 FORMAT_VERSION = 1

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from simulator.config.operating import BUFFER_DS, BYTE_BITS, buffer_vdd, link_swings, mesh_links, networks, sram_vdds
-from simulator.energy.operating import link_class_of
+from simulator.config.operating import (BUFFER_DS, BYTE_BITS, buffer_vdd, link_class_of, link_swings, mesh_links,
+                                        networks, sram_vdds)
 from simulator.faults.rates import ErrorRates, Node
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.plots.run_plots import plt
 from simulator.energy.operating import swing_energy_scale
+from simulator.plots.run_plots import plt
 from simulator.faults.operating import link_ber, sram_failure_rate
 
 
