@@ -5,13 +5,16 @@ same keys and :mod:`simulator.energy` multiplies them after the run.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, StrictStr
+from pydantic import Field, Strict, StrictStr
 
 from simulator.config.types import Frozen, NonNegFloat, PosFloat, PosInt
 from simulator.errors import Problem
+
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]  # a finite number (YAML int or float)
+Volts = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 
 
 class EnergyEntry(Frozen):
@@ -31,7 +34,7 @@ class Curve(Frozen):
     between its points; a segment with a zero end is interpolated linearly. Outside the
     points it is undefined (inputs are checked against the range)."""
 
-    points: tuple[tuple[float, float], ...] = Field(min_length=2, description="[x, y] pairs, x increasing")
+    points: tuple[tuple[Number, Number], ...] = Field(min_length=2, description="[x, y] pairs, x increasing")
     source: StrictStr = Field(min_length=1)
 
     @property
@@ -54,8 +57,8 @@ class BerModel(Frozen):
     """Bit-error rate of a link vs its swing: ``gaussian`` (BER = Q(V_sw / 2 sigma_N)) or a ``table``."""
 
     model: Literal["gaussian", "table"]
-    sigma_n_v: PosFloat | None = Field(None, description="noise sigma_N in volts (gaussian model)")
-    points: tuple[tuple[float, float], ...] | None = Field(None, description="[swing_v, ber] (table model)")
+    sigma_n_v: Volts | None = Field(None, description="noise sigma_N in volts (gaussian model)")
+    points: tuple[tuple[Number, Number], ...] | None = Field(None, description="[swing_v, ber] (table model)")
     source: StrictStr = Field(min_length=1)
 
     def curve(self) -> Curve | None:
@@ -65,7 +68,7 @@ class BerModel(Frozen):
 class LinkTech(Frozen):
     """Signalling of one link class (``nop_link`` or ``noc_link``)."""
 
-    nominal_swing_v: PosFloat = Field(description="swing at which the energy table's <class>.bit applies")
+    nominal_swing_v: Volts = Field(description="swing at which the energy table's <class>.bit applies")
     energy_scaling: Literal["swing_squared", "swing_times_vdd"] = Field(
         description="energy per bit proportional to V_sw^2 (separate low-swing supply) or V_sw x V_dd")
     ber: BerModel
@@ -75,7 +78,7 @@ class LinkTech(Frozen):
 class SramTech(Frozen):
     """SRAM supply scaling: nominal Vdd, bit-cell failure rate and leakage vs Vdd."""
 
-    nominal_vdd_v: PosFloat = Field(description="supply at which the energy table's buffer entries apply")
+    nominal_vdd_v: Volts = Field(description="supply at which the energy table's buffer entries apply")
     fault_model: Literal["persistent", "transient"] = Field(
         "persistent", description="failing cells are stuck (persistent) or flip on a read (transient)")
     bit_failure_rate: Curve = Field(description="[vdd_v, failure probability per bit cell]")

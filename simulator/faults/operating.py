@@ -66,9 +66,8 @@ class OperatingRates:
         for key, v in vdds.items():
             p = np.full(BYTE_BITS, float(sram_failure_rate(tech, v)))
             self._stuck[key], self._read[key] = (p, zero) if persistent else (zero, p)
-        for table in (self._read, self._stuck, *self._link.values()):
-            for arr in (table.values() if isinstance(table, dict) else [table]):
-                arr.setflags(write=False)
+        for arr in [*self._read.values(), *self._stuck.values(), *self._link.values()]:
+            arr.setflags(write=False)  # shared with callers: read-only
 
     def link(self, network: str, src: Node, dst: Node) -> np.ndarray:
         try:
