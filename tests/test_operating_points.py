@@ -234,6 +234,9 @@ def test_run_folder_inputs_reproduce_the_run(write_arch, tmp_path, capsys):
     a, b = (json.loads((tmp_path / x / "summary.json").read_text()) for x in "ab")
     for key in ("latency_cycles", "energy_pj", "energy_pj_by_class", "hardware_hash"):
         assert a[key] == b[key], key
+    op = a["operating_point"]
+    assert op["links"]["noc_link"]["swing_v"] == [0.3, 0.5, 0.7] and op["links"]["noc_link"]["links_below_nominal"] == 8
+    assert op["sram_vdd_v"]["global_buffer"] == {"weights": 0.55, "inputs": 0.7, "outputs": 0.7, "psums": 0.7}
     assert main(["reprice", str(tmp_path / "a"), "--arch", str(ARCH_DIR / "tiny.yaml"),
                  "--out", str(tmp_path / "p.json")]) == 0
     assert json.loads((tmp_path / "p.json").read_text())["energy_pj"] > a["energy_pj"]

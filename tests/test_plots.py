@@ -53,3 +53,12 @@ def test_technology_figures(tmp_path, repo_root, capsys):
     assert main(["plot"]) == 2
     assert "run folder, or --tech" in capsys.readouterr().err
     assert main(["plot", "--tech", str(tmp_path / "none.yaml")]) == 2
+
+
+def test_technology_figures_mark_the_runs_operating_point(tmp_path, repo_root, write_arch):
+    arch = write_arch({"chiplet.noc.swing_v": 0.45, "chiplet.pe.input_buffer.vdd_v": 0.6}, base="tiny")
+    run = _run(tmp_path, repo_root, arch=str(arch))
+    assert main(["plot", str(run), "--format", "svg"]) == 0
+    # Q(0.45 / (2 x 0.0569)) = 3.8e-5; the failure table's 0.60 V point is 1.3e-5
+    assert "noc_link 0.45 V: 3.8e-05" in (run / "tech_links.svg").read_text()
+    assert "0.6 V: 1.3e-05" in (run / "tech_sram.svg").read_text()

@@ -265,3 +265,18 @@ def check_values(arch, tech, tech_file: str) -> list[Problem]:
                 out.append(Problem(p, f"{v}: outside the allowed range [{rng[0]}, {rng[1]}] V of {tech_file} "
                                       "(where its failure-rate and leakage tables are defined)"))
     return out
+
+
+def describe(arch) -> dict:
+    """A compact summary of the operating point: distinct swings per network class and bit
+    position, and the supply of every buffer kind and data structure (for summary.json)."""
+    swings = link_swings(arch)
+    out: dict = {"links": {}, "sram_vdd_v": {}}
+    for cls, nets in (("nop_link", ["nop"]), ("noc_link", [n for n in swings if n != "nop"])):
+        arr = np.concatenate([swings[n] for n in nets])
+        nominal = arch.tech_table.nominal_swing_v(cls)
+        out["links"][cls] = {"nominal_swing_v": nominal, "swing_v": sorted({float(v) for v in np.unique(arr)}),
+                             "links_below_nominal": int(np.any(arr < nominal, axis=1).sum())}
+    for (kind, ds), v in sram_vdds(arch).items():
+        out["sram_vdd_v"].setdefault(kind, {})[ds] = float(v)
+    return out

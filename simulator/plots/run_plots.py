@@ -126,5 +126,5 @@ def plot_run(run_dir: str | Path, fmt: str = "png") -> list[Path]:
     if tech.is_file():  # the run's technology table: energy and error rates vs swing and Vdd
         from simulator.config import load_tech
         from simulator.plots.tech_plots import plot_tech
-        made += plot_tech(load_tech(tech), run, fmt)
+        made += plot_tech(load_tech(tech), run, fmt, summary.get("operating_point"))
     return made

@@ -55,6 +55,9 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AxsimError(f"{out}: cannot create the output folder: {exc}") from None
+    if arch is not None:  # the swings and supplies the run was priced at
+        from simulator.config.operating import describe
+        extra = {**(extra or {}), "operating_point": describe(arch)}
     (out / "summary.json").write_text(json.dumps(summary_dict(result, extra), indent=2) + "\n")
     classes = sorted({k for layer in result.layers for k in layer.energy_by_class()})
     level_keys = list(result.layers[0].bytes_moved()) if result.layers else []
