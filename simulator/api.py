@@ -13,7 +13,10 @@ from typing import Callable, Iterable
 
 from simulator import __version__
 from simulator.config import Arch, config_hash, load_arch
+from simulator.config.identity import hardware_hash
+from simulator.energy.operating import OperatingScales
 from simulator.energy.price import price_layer
+from simulator.energy.reprice import Priced, RunCounts
 from simulator.engine.replay import Replayer
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
@@ -24,7 +27,8 @@ from simulator.results import LayerResult, RunResult
 from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
-__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan"]
+__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many",
+           "with_operating_point", "MacPlan"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -61,6 +65,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     source = generate_traces(arch, workload, plan) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
+    scales = OperatingScales.from_arch(arch)
     layers: list[LayerResult] = []
 
     def result(complete: bool) -> RunResult:
@@ -68,23 +73,64 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
-                         link_stats=_link_stats(package), complete=complete)
+                         link_stats=_link_stats(package), complete=complete, instances=instances,
+                         hardware_hash=hardware_hash(arch))
 
     try:
         for index, trace in enumerate(source):
             if progress:
                 progress(index, total or 0, trace.layer)
             timing = replayer.run_layer(trace)
-            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
+            link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
+            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
+                                 op=scales, link_bits=link_bits, sram_bits=sram_bits)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                      energy, trace.meta))
+                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits))
     except (AxsimError, KeyboardInterrupt) as exc:
         exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
         raise
     if progress:
         progress(len(layers), len(layers), "")
     return result(complete=True)
+
+
+def with_operating_point(arch: Arch, edits: dict) -> Arch:
+    """A copy of ``arch`` with architecture-file keys changed (dotted paths, e.g.
+    ``{"package.nop.swing_v": 0.5, "chiplet.pe.weight_buffer.vdd_v": 0.6}``), validated
+    like a loaded file against the same technology table."""
+    from simulator.config.loader import cross_check
+    from simulator.config.operating import check_values
+    from simulator.config.validation import validate_model
+    from simulator.errors import InputError
+    data = arch.model_dump(mode="json", by_alias=True, exclude={"tech_table", "source"})
+    for path, value in edits.items():
+        node = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    where = arch.source or arch.name
+    new = validate_model(Arch, data, where)
+    problems = cross_check(new) + check_values(new, arch.tech_table, arch.tech)
+    if problems:
+        raise InputError(where, problems)
+    return new.model_copy(update={"tech_table": arch.tech_table, "source": arch.source})
+
+
+def reprice(run_dir: str, arch: Arch) -> dict:
+    """Energy of the run in ``run_dir`` at ``arch``'s operating points (same hardware, no re-simulation):
+    ``{"energy_pj", "energy_pj_by_class", "layers": [{"layer", "energy_pj"}]}``."""
+    priced = reprice_many(run_dir, [arch])
+    return {"energy_pj": float(priced.energy_pj[0]),
+            "energy_pj_by_class": {c: float(v[0]) for c, v in priced.energy_pj_by_class.items()},
+            "layers": [{"layer": n, "energy_pj": float(e)}
+                       for n, e in zip(priced.layer_names, priced.layer_energy_pj[0])]}
+
+
+def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
+    """Energy of a finished run at many operating points at once (arrays over the points)."""
+    return RunCounts.load(run_dir).price(archs)
 
 
 def _link_stats(package: Package) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from simulator import __version__, api
+from simulator import __version__, api, cli_reprice
 from simulator.errors import AxsimError
 
 DEFAULT_ARCH = "arch/simba.yaml"
@@ -39,8 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("files", nargs="+")
 
     pl = sub.add_parser("plot", help="draw the figures of a run folder (energy and latency per layer, NoP links)")
-    pl.add_argument("run_dir")
+    pl.add_argument("run_dir", nargs="?", help="run folder (its figures are written into it)")
     pl.add_argument("--format", default="png", help="png (default), svg or pdf")
+    pl.add_argument("--tech", help="instead: draw energy and error rates vs swing and Vdd of this technology table")
+    pl.add_argument("--out", default=".", help="folder for the --tech figures (default: current folder)")
+
+    cli_reprice.add_parser(sub)
 
     tr = sub.add_parser("trace", help="write the layer traces of a workload mapped on an architecture")
     tr.add_argument("--arch", default=DEFAULT_ARCH)
@@ -87,11 +91,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
-            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__})
+            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__}, arch, args.approx, plan,
+                      args.trace or args.workload)
             print(f"the run stopped after {len(partial.layers)} layers; their results are in {out}",
                   file=sys.stderr)
         raise
-    write_run(result, out, extra)
+    write_run(result, out, extra, arch, args.approx, plan, args.trace or args.workload)
     if recorder is not None:
         recorder.write(out / "events.json")
     print_summary(console, result, per_layer=not args.quiet)
@@ -161,7 +166,17 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plot(args: argparse.Namespace, console: Console) -> int:
     from simulator.plots import plot_run
-    for path in plot_run(args.run_dir, args.format):
+    if args.tech:
+        from simulator.plots.tech_plots import plot_tech
+        from simulator.config import load_tech
+        if args.format not in ("png", "svg", "pdf"):
+            raise AxsimError(f"plot format {args.format!r}: must be one of png, svg, pdf")
+        made = plot_tech(load_tech(args.tech), args.out, args.format)
+    elif args.run_dir is None:
+        raise AxsimError("axsim plot needs a run folder, or --tech FILE")
+    else:
+        made = plot_run(args.run_dir, args.format)
+    for path in made:
         console.print(f"figure: {path}")
     return 0
 
@@ -172,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
-        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot}
+        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
+                    "reprice": cli_reprice.cmd_reprice}
         return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

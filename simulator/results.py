@@ -18,6 +18,9 @@ class LayerResult:
     mac_config: str
     energy: list[ComponentEnergy]
     meta: dict = field(default_factory=dict)
+    # counts per operating-point class, for pricing at another operating point:
+    link_bits: dict = field(default_factory=dict)   # network -> bits carried per link (numpy array)
+    sram_bits: dict = field(default_factory=dict)   # (component, key, data structure) -> bits
 
     @property
     def energy_pj(self) -> float:
@@ -60,6 +63,8 @@ class RunResult:
     wall_seconds: float
     link_stats: dict = field(default_factory=dict)
     complete: bool = True  # False: the run stopped early; only the finished layers are here
+    instances: dict = field(default_factory=dict)  # component class -> instances (leakage)
+    hardware_hash: str = ""  # the hardware without its operating points (simulator.config.identity)
 
     @property
     def latency_cycles(self) -> int:

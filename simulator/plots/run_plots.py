@@ -122,4 +122,9 @@ def plot_run(run_dir: str | Path, fmt: str = "png") -> list[Path]:
         path = _nop_links(_rows(links), title, run / f"nop_links.{fmt}")
         if path:
             made.append(path)
+    tech = run / "inputs" / "tech.yaml"
+    if tech.is_file():  # the run's technology table: energy and error rates vs swing and Vdd
+        from simulator.config import load_tech
+        from simulator.plots.tech_plots import plot_tech
+        made += plot_tech(load_tech(tech), run, fmt, summary.get("operating_point"))
     return made

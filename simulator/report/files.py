@@ -38,6 +38,7 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
         "events": result.events,
         "wall_seconds": round(result.wall_seconds, 3),
         "config_hash": result.config_hash,
+        "hardware_hash": result.hardware_hash,
         "seed": result.seed,
         "version": __version__,
         "python": platform.python_version(),
@@ -45,12 +46,18 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
     }
 
 
-def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None) -> Path:
+def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None, arch=None,
+              approx_file: str | None = None, plan=None, workload_file: str | None = None) -> Path:
+    """Write the run folder; with ``arch``, also its resolved inputs and raw counts
+    (:mod:`simulator.report.inputs`)."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AxsimError(f"{out}: cannot create the output folder: {exc}") from None
+    if arch is not None:  # the swings and supplies the run was priced at
+        from simulator.config.operating import describe
+        extra = {**(extra or {}), "operating_point": describe(arch)}
     (out / "summary.json").write_text(json.dumps(summary_dict(result, extra), indent=2) + "\n")
     classes = sorted({k for layer in result.layers for k in layer.energy_by_class()})
     level_keys = list(result.layers[0].bytes_moved()) if result.layers else []
@@ -81,4 +88,7 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None)
             for link in links:
                 w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
                             f"{link['busy_cycles'] / total:.6f}"])
+    if arch is not None:
+        from simulator.report.inputs import write_inputs
+        write_inputs(out, result, arch, approx_file, plan, workload_file)
     return out
