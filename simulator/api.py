@@ -15,11 +15,15 @@ from typing import Callable, Iterable
 
 from simulator import __version__
 from simulator.config import Arch, config_hash, load_arch
+from simulator.config.identity import hardware_hash
+from simulator.energy.operating import OperatingScales
 from simulator.energy.price import price_layer
+from simulator.energy.reprice import Priced, RunCounts
 from simulator.engine.replay import Replayer
 from simulator.faults import flips
-from simulator.faults.journeys import Journeys
-from simulator.faults.rates import ErrorRates, zero_rates
+from simulator.faults.journeys import NO_IDENTITY, Journeys, NoIdentity
+from simulator.faults.operating import error_rates
+from simulator.faults.rates import ErrorRates
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan, exact_model
@@ -29,7 +33,8 @@ from simulator.results import LayerResult, RunResult
 from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
-__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan"]
+__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many",
+           "with_operating_point", "MacPlan"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -50,9 +55,11 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
              exposure: bool | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
-    ``rates``: the per-bit error rates of links and SRAM (default: the architecture's operating
-    points). ``exposure``: compute the error exposure of every element group (default: only when
-    some rate is not zero; a nominal run skips it and reports zero expected flips).
+    ``rates``: the per-bit error rates of links and SRAM (default: those of the architecture's
+    operating points). ``exposure``: compute the error exposure of every element group (True),
+    skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
+    the architecture's own at its nominal operating point (where the shipped tables give a BER
+    of about 1e-12: a run that does not study errors need not pay for them).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -71,11 +78,16 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     source = generate_traces(arch, workload, plan) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
+    scales = OperatingScales.from_arch(arch)
     layers: list[LayerResult] = []
-    rates = rates if rates is not None else arch_rates(arch)
+    own_rates = rates is None
+    rates = error_rates(arch) if own_rates else rates
+    error_free = flips.is_zero(rates, arch)
+    forced = exposure is True
     if exposure is None:
-        exposure = not flips.is_zero(rates, arch)
+        exposure = not error_free and not (own_rates and flips.at_nominal(arch))
     journeys = Journeys(arch) if exposure else None
+    skipped = ""  # why an exposure that was due was not computed
 
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else "trace"
@@ -83,7 +95,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
-                         link_stats=_link_stats(package, rates, found), complete=complete, exposure=found)
+                         link_stats=_link_stats(package, rates, found), complete=complete, exposure=found,
+                         error_free=error_free, exposure_note=skipped,
+                         instances=instances, hardware_hash=hardware_hash(arch))
 
     try:
         for index, trace in enumerate(source):
@@ -91,11 +105,18 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
                 progress(index, total or 0, trace.layer)
             timing = replayer.run_layer(trace)
             if journeys is not None:
-                journeys.add_layer(trace)
-            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
+                try:
+                    journeys.add_layer(trace)
+                except NoIdentity:
+                    if forced:
+                        raise
+                    journeys, skipped = None, NO_IDENTITY  # replays without exposure
+            link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
+            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
+                                 op=scales, link_bits=link_bits, sram_bits=sram_bits)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                      energy, trace.meta))
+                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits))
     except (AxsimError, KeyboardInterrupt) as exc:
         exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
         raise
@@ -104,13 +125,42 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     return result(complete=True)
 
 
-def arch_rates(arch: Arch) -> ErrorRates:
-    """The error rates of the architecture's operating points."""
-    try:
-        from simulator.faults.operating import error_rates
-    except ImportError:  # this build has no operating points in architecture files: nominal
-        return zero_rates()
-    return error_rates(arch)
+def with_operating_point(arch: Arch, edits: dict) -> Arch:
+    """A copy of ``arch`` with architecture-file keys changed (dotted paths, e.g.
+    ``{"package.nop.swing_v": 0.5, "chiplet.pe.weight_buffer.vdd_v": 0.6}``), validated
+    like a loaded file against the same technology table."""
+    from simulator.config.loader import cross_check
+    from simulator.config.operating import check_values
+    from simulator.config.validation import validate_model
+    from simulator.errors import InputError
+    data = arch.model_dump(mode="json", by_alias=True, exclude={"tech_table", "source"})
+    for path, value in edits.items():
+        node = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    where = arch.source or arch.name
+    new = validate_model(Arch, data, where)
+    problems = cross_check(new) + check_values(new, arch.tech_table, arch.tech)
+    if problems:
+        raise InputError(where, problems)
+    return new.model_copy(update={"tech_table": arch.tech_table, "source": arch.source})
+
+
+def reprice(run_dir: str, arch: Arch) -> dict:
+    """Energy of the run in ``run_dir`` at ``arch``'s operating points (same hardware, no re-simulation):
+    ``{"energy_pj", "energy_pj_by_class", "layers": [{"layer", "energy_pj"}]}``."""
+    priced = reprice_many(run_dir, [arch])
+    return {"energy_pj": float(priced.energy_pj[0]),
+            "energy_pj_by_class": {c: float(v[0]) for c, v in priced.energy_pj_by_class.items()},
+            "layers": [{"layer": n, "energy_pj": float(e)}
+                       for n, e in zip(priced.layer_names, priced.layer_energy_pj[0])]}
+
+
+def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
+    """Energy of a finished run at many operating points at once (arrays over the points)."""
+    return RunCounts.load(run_dir).price(archs)
 
 
 def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:
@@ -122,7 +172,7 @@ def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) 
     def rows(mesh):
         return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
                  "ber": float(np.mean(rates.link(mesh.name, a, b))),
-                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1]}
+                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None}
                 for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():
@@ -131,6 +181,6 @@ def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) 
     attach = package.arch.dram_attach()
     out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),
                     "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles, "ber": 0.0,
-                    "expected_flips": 0.0}
+                    "expected_flips": 0.0 if found else None}
                    for i, port in enumerate(package.dram)]
     return out

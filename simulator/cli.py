@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from simulator import __version__, api
+from simulator import __version__, api, cli_reprice
 from simulator.errors import AxsimError
 
 DEFAULT_ARCH = "arch/simba.yaml"
@@ -34,15 +34,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar, totals only")
     run.add_argument("--events", action="store_true",
                      help="also write events.json (Chrome trace-event format, opens in Perfetto)")
-    run.add_argument("--no-exposure", action="store_true",
-                     help="skip the error exposure (computed when some link or SRAM error rate is not zero)")
+    run.add_argument("--exposure", choices=("auto", "on", "off"), default="auto",
+                     help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
+                          "auto (default) computes it when the operating point is not nominal")
 
     val = sub.add_parser("validate", help="check input files (architecture, workload, technology, trace)")
     val.add_argument("files", nargs="+")
 
     pl = sub.add_parser("plot", help="draw the figures of a run folder (energy and latency per layer, NoP links)")
-    pl.add_argument("run_dir")
+    pl.add_argument("run_dir", nargs="?", help="run folder (its figures are written into it)")
     pl.add_argument("--format", default="png", help="png (default), svg or pdf")
+    pl.add_argument("--tech", help="instead: draw energy and error rates vs swing and Vdd of this technology table")
+    pl.add_argument("--out", default=".", help="folder for the --tech figures (default: current folder)")
+
+    cli_reprice.add_parser(sub)
 
     tr = sub.add_parser("trace", help="write the layer traces of a workload mapped on an architecture")
     tr.add_argument("--arch", default=DEFAULT_ARCH)
@@ -85,15 +90,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
-                                  on_txn=recorder, exposure=False if args.no_exposure else None)
+                                  on_txn=recorder, exposure={"auto": None, "on": True, "off": False}[args.exposure])
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
-            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__})
+            write_run(partial, out, {**extra, "stopped_by": str(exc) or type(exc).__name__}, arch, args.approx, plan,
+                      args.trace or args.workload)
             print(f"the run stopped after {len(partial.layers)} layers; their results are in {out}",
                   file=sys.stderr)
         raise
-    write_run(result, out, extra)
+    write_run(result, out, extra, arch, args.approx, plan, args.trace or args.workload)
     if recorder is not None:
         recorder.write(out / "events.json")
     print_summary(console, result, per_layer=not args.quiet)
@@ -163,7 +169,17 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plot(args: argparse.Namespace, console: Console) -> int:
     from simulator.plots import plot_run
-    for path in plot_run(args.run_dir, args.format):
+    if args.tech:
+        from simulator.plots.tech_plots import plot_tech
+        from simulator.config import load_tech
+        if args.format not in ("png", "svg", "pdf"):
+            raise AxsimError(f"plot format {args.format!r}: must be one of png, svg, pdf")
+        made = plot_tech(load_tech(args.tech), args.out, args.format)
+    elif args.run_dir is None:
+        raise AxsimError("axsim plot needs a run folder, or --tech FILE")
+    else:
+        made = plot_run(args.run_dir, args.format)
+    for path in made:
         console.print(f"figure: {path}")
     return 0
 
@@ -174,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
-        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot}
+        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
+                    "reprice": cli_reprice.cmd_reprice}
         return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

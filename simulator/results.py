@@ -18,6 +18,9 @@ class LayerResult:
     mac_config: str
     energy: list[ComponentEnergy]
     meta: dict = field(default_factory=dict)
+    # counts per operating-point class, for pricing at another operating point:
+    link_bits: dict = field(default_factory=dict)   # network -> bits carried per link (numpy array)
+    sram_bits: dict = field(default_factory=dict)   # (component, key, data structure) -> bits
 
     @property
     def energy_pj(self) -> float:
@@ -62,10 +65,18 @@ class RunResult:
     complete: bool = True  # False: the run stopped early; only the finished layers are here
     exposure: object = None  # simulator.faults.flips.Flips when the error exposure was computed
 
-    def expected_flips(self) -> dict[str, float]:
-        """Expected bit flips per data structure (zero when the exposure was not computed)."""
-        found = self.exposure.by_ds if self.exposure is not None else {}
+    error_free: bool = False  # every error rate of the run was zero
+    exposure_note: str = ""  # why an exposure that was due was not computed
+
+    def expected_flips(self) -> dict[str, float] | None:
+        """Expected bit flips per data structure: zeros when every error rate was zero, None when
+        the exposure was not computed."""
+        if self.exposure is None:
+            return dict.fromkeys(("weights", "inputs", "outputs", "psums"), 0.0) if self.error_free else None
+        found = self.exposure.by_ds
         return {ds: float(found.get(ds, 0.0)) for ds in ("weights", "inputs", "outputs", "psums")}
+    instances: dict = field(default_factory=dict)  # component class -> instances (leakage)
+    hardware_hash: str = ""  # the hardware without its operating points (simulator.config.identity)
 
     @property
     def latency_cycles(self) -> int:

@@ -20,8 +20,10 @@ from simulator import api
 from simulator.faults import flips
 from simulator.faults.exposure import (corrupt_group, corrupt_outputs, group_box, groups_of, load_exposure,
                                        pe_copies)
+from simulator.faults.inject import stuck_cells
 from simulator.faults.journeys import Journeys
 from simulator.faults.rates import BYTE_BITS, zero_rates
+from simulator.faults.seeding import rng_for
 from simulator.report.files import write_run
 from simulator.workload import Layer, Workload
 
@@ -44,19 +46,6 @@ class OneLink:
 
     def sram_stuck(self, buffer, ds):
         return np.asarray(self.stuck.get((buffer, ds), np.zeros(BYTE_BITS)))
-
-
-def fallback_stuck_cells(rng, n_bytes, p_stuck):
-    """Test-only stand-in for ``inject.stuck_cells``: per bit position a binomial count of
-    distinct bytes, each stuck at a random value."""
-    byte, bit, val = [], [], []
-    for b in range(BYTE_BITS):
-        k = rng.binomial(n_bytes, p_stuck[b])
-        where = rng.choice(n_bytes, size=k, replace=False)
-        byte.append(where)
-        bit.append(np.full(k, b))
-        val.append(rng.integers(0, 2, size=k))
-    return np.concatenate(byte), np.concatenate(bit), np.concatenate(val)
 
 
 CONV = Layer("conv", "conv", 8, 8, 8, 16, 3, 3, 1, 1, 1, 1)
@@ -135,7 +124,7 @@ def stuck_rates(p=2e-2):
 
 def test_persistent_faults_meet_the_same_cells_on_every_load_of_a_slot(tiny_arch):
     j = walk(tiny_arch, [RELOAD])
-    d = flips.compute(j, stuck_rates(), seed=7, stuck_cells=fallback_stuck_cells).data
+    d = flips.compute(j, stuck_rates(), seed=7, stuck_cells=stuck_cells).data
     slot = tiny_arch.chiplet.pe.weight_buffer.size_bytes // 2
     gids = [g for g in groups_of(d, "reload", "weights") if tuple(d.group_pe[g]) == (0, 0)]
     assert len(gids) >= 3
@@ -148,12 +137,12 @@ def test_persistent_faults_meet_the_same_cells_on_every_load_of_a_slot(tiny_arch
     assert n[0] == n[2] and hits[0] == hits[2]
     assert hits[0] and hits[0] != hits[1]
     # the cells are those of the map of PE (0,0)'s weight buffer, under the first n[0] bytes
-    rng = flips.instance_rng(7, "chiplet[0,0].pe[0,0].weight_buffer/weights")
-    byte, bit, val = fallback_stuck_cells(rng, 2 * slot, np.full(BYTE_BITS, 2e-2))
+    rng = rng_for(7, "chiplet[0,0].pe[0,0].weight_buffer/weights")
+    byte, bit, val = stuck_cells(rng, 2 * slot, np.full(BYTE_BITS, 2e-2))
     under = {(int(x), int(b), int(v)) for x, b, v in zip(byte, bit, val) if x < n[0]}
     assert hits[0] == under
     # expected flips: half the stuck cells met
-    assert sum(r[7] for r in flips.compute(j, stuck_rates(), 7, fallback_stuck_cells).rows
+    assert sum(r[7] for r in flips.compute(j, stuck_rates(), 7, stuck_cells).rows
                if r[2] == "sram_stuck") == pytest.approx(0.5 * int((d.stuck_stage == 0).sum()))
 
 
@@ -161,7 +150,7 @@ def test_persistent_faults_are_deterministic_per_seed(tiny_arch):
     j = walk(tiny_arch, [RELOAD])
 
     def hits(seed):
-        d = flips.compute(j, stuck_rates(), seed=seed, stuck_cells=fallback_stuck_cells).data
+        d = flips.compute(j, stuck_rates(), seed=seed, stuck_cells=stuck_cells).data
         return np.stack([d.stuck_group, d.stuck_element, d.stuck_bit, d.stuck_value])
 
     assert np.array_equal(hits(3), hits(3))
@@ -169,7 +158,7 @@ def test_persistent_faults_are_deterministic_per_seed(tiny_arch):
 
 
 def test_injection_uses_the_exposure(tiny_arch):
-    d = flips.compute(walk(tiny_arch, [RELOAD]), stuck_rates(), seed=1, stuck_cells=fallback_stuck_cells).data
+    d = flips.compute(walk(tiny_arch, [RELOAD]), stuck_rates(), seed=1, stuck_cells=stuck_cells).data
     rng = np.random.default_rng(0)
     weights = np.random.default_rng(1).integers(-128, 128, size=(32, 64, 3, 3), dtype=np.int8)
     copies = pe_copies(d, "reload", "weights", weights, rng)
@@ -227,11 +216,38 @@ def test_outputs_and_psums_are_exposed_on_their_way_back(tiny_arch):
     assert corrupted.shape == outputs.shape and not (np.unpackbits(corrupted.view(np.uint8)).reshape(-1, 8)[:, :4]).any()
 
 
-def test_nominal_run_skips_exposure_and_reports_zero(tiny_arch, tmp_path):
+def test_nominal_run_skips_exposure(tiny_arch):
+    """At the nominal operating point (BER about 1e-12) the exposure is skipped unless asked for and
+    the expected flips are unknown (None), not zero; with every rate zero they are exactly zero."""
     w = Workload("w", (CONV,), "test")
     res = api.simulate(tiny_arch, w)
-    assert res.exposure is None and res.expected_flips() == dict.fromkeys(res.expected_flips(), 0.0)
+    assert flips.at_nominal(tiny_arch) and res.exposure is None and res.expected_flips() is None
+    forced = api.simulate(tiny_arch, w, exposure=True)
+    assert forced.exposure is not None and 0 < forced.expected_flips()["inputs"] < 1e-6
+    zero = api.simulate(tiny_arch, w, rates=zero_rates())
+    assert zero.exposure is None and zero.expected_flips() == dict.fromkeys(zero.expected_flips(), 0.0)
     assert flips.is_zero(zero_rates(), tiny_arch) and not flips.is_zero(OneLink(), tiny_arch)
+
+
+def test_low_power_architecture_exposes_nop_low_bits_and_weight_buffers(repo_root):
+    """arch/simba_lowpower.yaml: NoP bits 0-3 at 0.45 V, weight buffers at 0.6 V (persistent faults)."""
+    from simulator.faults.operating import ber_gaussian
+    arch = api.load_arch(repo_root / "arch/simba_lowpower.yaml")
+    assert not flips.at_nominal(arch)
+    w = Workload("w", (Layer("c", "conv", 64, 14, 14, 64, 3, 3, 1, 1, 1, 1),), "test")
+    res = api.simulate(arch, w, seed=1)
+    d = res.exposure.data
+    low = ber_gaussian(0.45, 0.0569)
+    nominal = ber_gaussian(0.8, 0.0569)
+    # a weight copy that crossed NoP links: bits 0-3 much more exposed than bits 4-7
+    crossed = [g for g in groups_of(d, "c", "weights") if d.p_flip[g][0] > 0.5 * low]
+    assert crossed and all(d.p_flip[g][4] < 1e-9 for g in crossed)
+    assert all(d.p_flip[g][0] < 1 - (1 - low) ** 12 for g in crossed)  # at most 10 NoP hops (+ nominal ones)
+    assert nominal < 1e-11
+    # persistent: stuck cells met in the weight buffers only (the others stay at nominal Vdd)
+    assert len(d.stuck_group) > 0
+    assert set(d.group_ds[d.stuck_group].tolist()) == {0}  # weights
+    assert res.expected_flips()["weights"] > res.expected_flips()["outputs"] > 0
 
 
 def test_run_folder_with_exposure(tiny_arch, tmp_path):
@@ -258,7 +274,8 @@ def test_run_folder_with_exposure(tiny_arch, tmp_path):
 
 
 def test_a_trace_without_identity_cannot_be_exposed(tiny_arch):
-    """Version-1 traces replay, but an exposure needs the slices: a clear error says how to regenerate."""
+    """Version-1 traces replay without exposure; asking for one is a clear error that says how to
+    regenerate the trace."""
     from simulator.errors import AxsimError
 
     traces = list(api.generate_traces(tiny_arch, Workload("w", (CONV,), "test")))
@@ -266,8 +283,10 @@ def test_a_trace_without_identity_cannot_be_exposed(tiny_arch):
         for t in tr.txns:
             t.data = ()
     assert api.simulate(tiny_arch, traces=traces).exposure is None
+    auto = api.simulate(tiny_arch, traces=traces, rates=OneLink())  # replays, without exposure
+    assert auto.exposure is None and auto.expected_flips() is None and "no data identity" in auto.exposure_note
     with pytest.raises(AxsimError, match="carries no tensor slices .* regenerate the trace with: axsim trace"):
-        api.simulate(tiny_arch, traces=traces, rates=OneLink())
+        api.simulate(tiny_arch, traces=traces, rates=OneLink(), exposure=True)
 
 
 @pytest.mark.parametrize("layer", [

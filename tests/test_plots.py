@@ -20,7 +20,8 @@ def test_plots_are_written(tmp_path, repo_root):
     run = _run(tmp_path, repo_root)
     made = plot_run(run)
     names = {p.name for p in made}
-    assert names == {"energy_by_layer.png", "latency_by_layer.png"}  # one chiplet: no NoP links
+    # one chiplet: no NoP links; the run's technology table (inputs/tech.yaml): links and SRAM vs V
+    assert names == {"energy_by_layer.png", "latency_by_layer.png", "tech_links.png", "tech_sram.png"}
     for path in made:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
 
@@ -65,3 +66,25 @@ def test_link_flips_map(tmp_path, repo_root, tiny_arch):
     assert "link_flips.svg" in names
     assert "expected bit flips" in (tmp_path / "err" / "link_flips.svg").read_text()
     assert "link_flips.png" not in {p.name for p in plot_run(_run(tmp_path, repo_root))}
+
+
+def test_technology_figures(tmp_path, repo_root, capsys):
+    out = tmp_path / "figs"
+    assert main(["plot", "--tech", str(repo_root / "arch/tech/simba_16nm.yaml"), "--out", str(out),
+                 "--format", "svg"]) == 0
+    links = (out / "tech_links.svg").read_text()
+    sram = (out / "tech_sram.svg").read_text()
+    assert "links vs swing" in links and "56.9 mV" in links  # sigma_N of the table in the legend
+    assert "SRAM vs supply" in sram and "persistent" in sram
+    assert main(["plot"]) == 2
+    assert "run folder, or --tech" in capsys.readouterr().err
+    assert main(["plot", "--tech", str(tmp_path / "none.yaml")]) == 2
+
+
+def test_technology_figures_mark_the_runs_operating_point(tmp_path, repo_root, write_arch):
+    arch = write_arch({"chiplet.noc.swing_v": 0.45, "chiplet.pe.input_buffer.vdd_v": 0.6}, base="tiny")
+    run = _run(tmp_path, repo_root, arch=str(arch))
+    assert main(["plot", str(run), "--format", "svg"]) == 0
+    # Q(0.45 / (2 x 0.0569)) = 3.8e-5; the failure table's 0.60 V point is 1.3e-5
+    assert "noc_link 0.45 V: 3.8e-05" in (run / "tech_links.svg").read_text()
+    assert "0.6 V: 1.3e-05" in (run / "tech_sram.svg").read_text()

@@ -32,7 +32,7 @@ import numpy as np
 
 from simulator.errors import AxsimError
 from simulator.faults.flips import DS, ExposureData
-from simulator.faults.inject import flip_bits
+from simulator.faults.inject import apply_stuck, flip_bits
 from simulator.mapping.identity import DIMS
 
 FORMAT = "axsim-exposure"
@@ -89,19 +89,14 @@ def group_box(data: ExposureData, gid: int) -> tuple[slice, ...]:
 
 
 # -- injection -------------------------------------------------------------------------------
-def apply_stuck(values: np.ndarray, element: np.ndarray, bit: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Force bit ``bit`` of flat element ``element`` to ``value`` (in place; integer arrays)."""
-    if len(element) == 0:
-        return values
-    flat = values.reshape(-1)
-    width = flat.dtype.itemsize * 8
-    keep = bit < width
-    element, bit, value = element[keep], bit[keep].astype(np.int64), value[keep]
-    unsigned = flat.view(np.dtype(f"u{flat.dtype.itemsize}"))
-    mask = (np.ones(len(bit), np.uint64) << bit.astype(np.uint64)).astype(unsigned.dtype)
-    for e, m, v in zip(element, mask, value):  # few cells: a loop keeps repeated elements right
-        unsigned[e] = (unsigned[e] | m) if v else (unsigned[e] & ~m)
-    return values
+def stuck_bytes(values: np.ndarray, element: np.ndarray, bit: np.ndarray):
+    """(byte index, bit within the byte) of bit ``bit`` of flat element ``element`` of ``values``
+    (little-endian words, as numpy stores integers on the machines axsim runs on), and the mask
+    of the cells kept."""
+    size = values.dtype.itemsize
+    bit = np.asarray(bit, np.int64)
+    keep = bit < size * 8  # a 24-bit accumulator cell beyond an int8 value's width: not stored
+    return (np.asarray(element, np.int64)[keep] * size + bit[keep] // 8), bit[keep] % 8, keep
 
 
 def corrupt(values: np.ndarray, p_bit: np.ndarray, rng: np.random.Generator,
@@ -109,8 +104,10 @@ def corrupt(values: np.ndarray, p_bit: np.ndarray, rng: np.random.Generator,
     """A corrupted copy of ``values``: transient flips with probability ``p_bit[b]`` at bit ``b``
     of every byte, then the stuck bits (a bit under a stuck cell always reads its stuck value)."""
     out = flip_bits(values, p_bit, rng) if np.any(p_bit) else np.array(values, copy=True)
-    if stuck is not None:
-        apply_stuck(out, *stuck)
+    if stuck is not None and len(stuck[0]):
+        byte, bit, keep = stuck_bytes(out, stuck[0], stuck[1])
+        order = np.lexsort((bit, byte))
+        out = apply_stuck(out, byte[order], bit[order], np.asarray(stuck[2])[keep][order].astype(np.uint8))
     return out
 
 

@@ -7,7 +7,8 @@ the probability that the bit at position b of an element is corrupted in transit
     p[b] = 1 - prod_i (1 - p_i[b])^n_i = -expm1(sum_i n_i log1p(-p_i[b]))
 
 (docs/models.md, "Error exposure"). Persistent faults are the stuck cells of a
-seeded map per buffer instance (and data structure region), met at the byte
+map per buffer instance and data-structure region (``inject.stuck_cells`` drawn
+from ``seeding.rng_for(seed, "<instance>/<ds>")``), met at the byte
 addresses the placement of the group implies. Expected flips count the bits the
 hardware really moves or reads: a link traversal of ``bits`` bits contributes
 ``bits/8 * sum_b p_link[b]``; a stuck cell under a stored bit flips it with
@@ -15,29 +16,19 @@ probability 1/2 (the stored value is equally likely 0 or 1).
 """
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from simulator.errors import AxsimError
+from simulator.faults import inject
 from simulator.faults.journeys import DS, PE_BUFFER, Journeys
 from simulator.faults.rates import BYTE_BITS, BUFFER_KINDS, ErrorRates
+from simulator.faults.seeding import rng_for
 from simulator.mapping.identity import DIMS
 
 SLICE_WIDTH = 12  # the longest flat slice (inputs: 5 ranges and 2 halo counts)
-
-
-def stable_hash(text: str) -> int:
-    """A 64-bit hash that is the same in every process (never Python's ``hash``)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-
-
-def instance_rng(seed: int, path: str) -> np.random.Generator:
-    """The generator of one component instance: run seed + stable hash of its path."""
-    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, stable_hash(path)])
 
 
 def is_zero(rates: ErrorRates, arch) -> bool:
@@ -54,6 +45,18 @@ def is_zero(rates: ErrorRates, arch) -> bool:
                     return False
     return not any(np.any(rates.sram_read(buf, ds)) or np.any(rates.sram_stuck(buf, ds))
                    for buf in BUFFER_KINDS for ds in DS)
+
+
+def at_nominal(arch) -> bool:
+    """True when every link swing and SRAM supply of ``arch`` is its technology's nominal value."""
+    from simulator.config.operating import link_class_of, link_swings, sram_vdds
+    tech = arch.tech_table
+    if tech is None:
+        return True
+    for net, swings in link_swings(arch).items():
+        if not np.all(swings == tech.nominal_swing_v(link_class_of(net))):
+            return False
+    return all(v == tech.nominal_vdd_sram_v() for v in sram_vdds(arch).values())
 
 
 @dataclass
@@ -110,15 +113,6 @@ def _event_log_survival(j: Journeys, rates: ErrorRates) -> np.ndarray:
 StuckCells = Callable[[np.random.Generator, int, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def _default_stuck_cells() -> StuckCells:
-    from simulator.faults import inject
-    fn = getattr(inject, "stuck_cells", None)
-    if fn is None:
-        raise AxsimError("persistent SRAM faults need simulator.faults.inject.stuck_cells, which this "
-                         "build lacks")
-    return fn
-
-
 def compute(j: Journeys, rates: ErrorRates, seed: int, stuck_cells: StuckCells | None = None) -> Flips:
     """Probabilities per group, stuck cells met, expected flips, for every layer walked by ``j``."""
     n = len(j.g_layer)
@@ -134,9 +128,13 @@ def compute(j: Journeys, rates: ErrorRates, seed: int, stuck_cells: StuckCells |
     # PE-buffer reads (weights, inputs): counted per group by the compute steps
     pe_log = logs[pe_events]
     reads = np.asarray(j.g_reads, float)
-    survival = jl[:, jid] if n else np.zeros((2, 0, BYTE_BITS))
-    survival[0] += reads[:, None] * pe_log[g_ds]
-    p = 0.0 - np.expm1(survival)  # (0.0 - x: no negative zeros)
+    p = []
+    for stage in (0, 1):  # (0.0 - x: no negative zeros)
+        survival = jl[stage][jid]
+        if stage == 0:
+            survival += reads[:, None] * pe_log[g_ds]
+        p.append((0.0 - np.expm1(survival)).astype(np.float32))
+        del survival
 
     # -- expected transient flips -------------------------------------------------------
     by_ds: dict[str, float] = dict.fromkeys(DS, 0.0)
@@ -166,8 +164,9 @@ def compute(j: Journeys, rates: ErrorRates, seed: int, stuck_cells: StuckCells |
     maps: dict[tuple, tuple | None] = {}
     hits: list[tuple] = []
     stuck_bits: dict[tuple, int] = defaultdict(int)
-    draw = stuck_cells
-    for gid, (iid, base, eb, stg, region) in zip(j.p_group, j.p_place):
+    draw = stuck_cells or inject.stuck_cells
+    for gid, iid, base, eb, stg, region_i in zip(j.p_group, j.p_inst, j.p_base, j.p_eb, j.p_stage, j.p_ds):
+        region = DS[region_i]
         key = (iid, region)
         if key not in maps:
             inst, buf = j.instances[iid]
@@ -175,9 +174,8 @@ def compute(j: Journeys, rates: ErrorRates, seed: int, stuck_cells: StuckCells |
             if not np.any(pst):
                 maps[key] = None
                 continue
-            draw = draw or _default_stuck_cells()
-            byte, bit, val = (np.asarray(x) for x in draw(instance_rng(seed, f"{inst}/{region}"),
-                                                           j.sizes[buf], pst))
+            byte, bit, val = (np.asarray(x, np.int64) for x in draw(rng_for(seed, f"{inst}/{region}"),
+                                                                     j.sizes[buf], pst))
             order = np.argsort(byte, kind="stable")
             maps[key] = (byte[order], bit[order], val[order], j.sizes[buf])
         cells = maps[key]
@@ -211,7 +209,7 @@ def _node(n) -> str:
     return "{},{}".format(*n)
 
 
-def _arrays(j: Journeys, p: np.ndarray, hits: list[tuple]) -> ExposureData:
+def _arrays(j: Journeys, p: list[np.ndarray], hits: list[tuple]) -> ExposureData:
     n = len(j.g_layer)
     sl = np.zeros((n, SLICE_WIDTH), np.int32)
     for i, s in enumerate(j.g_slice):
@@ -226,7 +224,7 @@ def _arrays(j: Journeys, p: np.ndarray, hits: list[tuple]) -> ExposureData:
         group_chiplet=np.asarray(j.g_chiplet, np.int16).reshape(-1, 2),
         group_pe=np.asarray([pe if pe is not None else (-1, -1) for pe in j.g_pe], np.int16).reshape(-1, 2),
         group_txn=np.asarray(j.g_txn, np.int32),
-        p_flip=p[0].astype(np.float32), p_acc=p[1].astype(np.float32),
+        p_flip=p[0], p_acc=p[1],
         stuck_group=h[:, 0].astype(np.int32), stuck_element=h[:, 1], stuck_bit=h[:, 2].astype(np.int8),
         stuck_value=h[:, 3].astype(np.int8), stuck_stage=h[:, 4].astype(np.int8),
         work_layer=np.asarray([r[0] for r in w], np.int32), work_txn=np.asarray([r[1] for r in w], np.int32),

@@ -113,8 +113,8 @@ def _nop_links(links: list[dict], title: str, out: Path) -> Path | None:
 
 def _link_flips(links: list[dict], title: str, out: Path) -> Path | None:
     """Expected flips per NoP link, and per NoC link position summed over the chiplets."""
-    if not links or "expected_flips" not in links[0]:
-        return None
+    if not links or "expected_flips" not in links[0] or any(r["expected_flips"] == "" for r in links):
+        return None  # no exposure computed
     nop = [r for r in links if r["network"] == "nop"]
     noc: dict[tuple[str, str], float] = {}
     for r in links:
@@ -165,4 +165,9 @@ def plot_run(run_dir: str | Path, fmt: str = "png") -> list[Path]:
                      _link_flips(rows, title, run / f"link_flips.{fmt}")):
             if path:
                 made.append(path)
+    tech = run / "inputs" / "tech.yaml"
+    if tech.is_file():  # the run's technology table: energy and error rates vs swing and Vdd
+        from simulator.config import load_tech
+        from simulator.plots.tech_plots import plot_tech
+        made += plot_tech(load_tech(tech), run, fmt, summary.get("operating_point"))
     return made

@@ -10,7 +10,8 @@
   and per DRAM channel (``network`` = ``dram``, from the channel to the chiplet
   it attaches to): bits carried, busy cycles, utilization, ``ber`` (flip
   probability per bit and traversal, mean over the bit positions) and
-  ``expected_flips`` (of the tensor bits it carried over the run).
+  ``expected_flips`` (of the tensor bits it carried over the run; empty when the
+  exposure was not computed).
 - ``flips.csv`` and ``exposure.npz`` (when the error exposure was computed):
   expected flips per layer, data structure and link or buffer; the exposure of
   every element group (format: :mod:`simulator.faults.exposure`).
@@ -43,22 +44,32 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
         "events": result.events,
         "wall_seconds": round(result.wall_seconds, 3),
         "config_hash": result.config_hash,
+        "hardware_hash": result.hardware_hash,
         "seed": result.seed,
         "expected_flips": result.expected_flips(),
         "exposure": ("exposure.npz" if result.exposure is not None
-                     else "not computed (every error rate of the operating point is zero)"),
+                     else "not needed: every error rate is zero" if result.error_free
+                     else f"not computed: {result.exposure_note}" if result.exposure_note
+                     else "not computed (nominal operating point or --exposure off; "
+                          "expected_flips is null: use --exposure on)"),
         "version": __version__,
         "python": platform.python_version(),
         **(extra or {}),
     }
 
 
-def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None) -> Path:
+def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None, arch=None,
+              approx_file: str | None = None, plan=None, workload_file: str | None = None) -> Path:
+    """Write the run folder; with ``arch``, also its resolved inputs and raw counts
+    (:mod:`simulator.report.inputs`)."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AxsimError(f"{out}: cannot create the output folder: {exc}") from None
+    if arch is not None:  # the swings and supplies the run was priced at
+        from simulator.config.operating import describe
+        extra = {**(extra or {}), "operating_point": describe(arch)}
     (out / "summary.json").write_text(json.dumps(summary_dict(result, extra), indent=2) + "\n")
     classes = sorted({k for layer in result.layers for k in layer.energy_by_class()})
     level_keys = list(result.layers[0].bytes_moved()) if result.layers else []
@@ -89,9 +100,12 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None)
             for link in links:
                 w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
                             f"{link['busy_cycles'] / total:.6f}", f"{link.get('ber', 0.0):.6g}",
-                            f"{link.get('expected_flips', 0.0):.6g}"])
+                            "" if link.get("expected_flips") is None else f"{link['expected_flips']:.6g}"])
     if result.exposure is not None:
         write_exposure_files(result.exposure, out)
+    if arch is not None:
+        from simulator.report.inputs import write_inputs
+        write_inputs(out, result, arch, approx_file, plan, workload_file)
     return out
 
 
