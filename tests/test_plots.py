@@ -9,7 +9,7 @@ def _run(tmp_path, repo_root, arch="arch/tiny.yaml"):
     wl = tmp_path / "w.yaml"
     wl.write_text("version: 1\nname: w\nlayers:\n"
                   "  - {name: c1, type: conv, input: [8, 8, 8], out_channels: 16, kernel: 3, padding: 1}\n"
-                  "  - {name: fc, type: fc, in_features: 64, out_features: 10}\n")
+                  "  - {name: fc, type: fc, in_features: 1024, out_features: 10}\n")
     out = tmp_path / "run"
     assert main(["run", "--arch", str(repo_root / arch), "--workload", str(wl), "--out", str(out),
                  "--quiet"]) == 0

@@ -27,6 +27,9 @@ LIMITS: dict[str, int] = {"in_channels": MAX_CHANNELS, "out_channels": MAX_CHANN
                           "in_h": MAX_SPATIAL, "in_w": MAX_SPATIAL, "kernel_h": MAX_SPATIAL,
                           "kernel_w": MAX_SPATIAL, "stride_h": MAX_SPATIAL, "stride_w": MAX_SPATIAL,
                           "pad_h": MAX_SPATIAL, "pad_w": MAX_SPATIAL}
+_WHAT = {"in_channels": "input channels", "out_channels": "output channels", "in_h": "input height",
+         "in_w": "input width", "kernel_h": "kernel size", "kernel_w": "kernel size", "stride_h": "stride",
+         "stride_w": "stride", "pad_h": "padding", "pad_w": "padding"}
 NETWORK_INPUT = "input"  # producer name that means the network's input
 
 
@@ -50,7 +53,7 @@ def bound_problems(layers: Sequence[Layer], paths: Sequence[str]) -> list[Proble
             if value > limit and key not in seen:
                 seen.add(key)
                 out.append(Problem(f"{path}.{key}", f"{show(value)}: must be at most {limit:,} "
-                                                    f"(a sanity bound on {field.replace('_', ' ')})"))
+                                                    f"(a sanity bound on the {_WHAT[field]})"))
     return out
 
 
