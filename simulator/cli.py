@@ -196,8 +196,11 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plot(args: argparse.Namespace, console: Console) -> int:
     from simulator.plots import plot_run
-    for path in plot_run(args.run_dir, args.format):
+    skipped: list[str] = []
+    for path in plot_run(args.run_dir, args.format, skipped):
         console.print(f"figure: {path}")
+    for reason in skipped:
+        console.print(f"skipped: {reason}")
     return 0
 
 
