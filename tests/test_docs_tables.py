@@ -74,3 +74,26 @@ def test_models_page_describes_link_calendars():
     text = " ".join((ROOT / "docs/models.md").read_text().split())
     assert "whole-path reservation" not in text
     assert "link calendars" in text and "per-hop offsets" in text
+
+
+def test_noc_reading_matches_the_booksim_table():
+    """The claims of the 'Reading' paragraph of docs/validation.md section 1, checked on its table
+    (written by benchmarks/validate_noc.py)."""
+    table = _table(read_block(ROOT / "docs/validation.md", "noc-booksim"))
+    rows = [dict(zip(table[0], r)) for r in table[2:]]
+
+    def pick(size, rate):
+        (row,) = [r for r in rows if r["flits/packet"] == str(size) and r["offered (flits/node/cycle)"] == rate]
+        return row
+
+    for rate in ("0.05", "0.10", "0.20", "0.30"):
+        one, four = pick(1, rate), pick(4, rate)
+        assert abs(float(one["axsim latency"]) - float(one["BookSim2 latency"])) <= 1.0  # within 1 cycle
+        assert abs(float(four["axsim latency"]) / float(four["BookSim2 latency"]) - 1) <= 0.02  # within 2%
+    low = [1 - float(pick(s, r)["axsim latency"]) / float(pick(s, r)["BookSim2 latency"])
+           for s in (1, 4) for r in ("0.35", "0.40")]
+    assert 0.04 <= min(low) and max(low) <= 0.30  # "4-30% low"
+    saturated = [float(pick(s, "0.60")["axsim accepted"]) for s in (1, 4)]
+    assert 0.47 <= min(saturated) and max(saturated) <= 0.49  # "saturates at about 0.47-0.49"
+    booksim = [float(pick(s, "0.60")["BookSim2 accepted"]) for s in (1, 4)]
+    assert all(abs(b - 0.40) <= 0.01 for b in booksim)  # "BookSim2 saturates at 0.40"
