@@ -52,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="events.json keeps only these units: dram, nop, chiplet[r,c] (glob patterns; "
                           "quote them, e.g. 'chiplet[[]0,*')")
 
-    val = sub.add_parser("validate", help="check input files: architecture, workload (YAML or SCALE-Sim "
-                                          "CSV), technology table, layer trace (.jsonl), approximation file")
+    kinds = ("check input files: architecture, workload (YAML or SCALE-Sim CSV), technology table, "
+             "layer trace (.jsonl), approximation file")
+    val = sub.add_parser("validate", help=kinds, description=kinds[0].upper() + kinds[1:] + ". Every problem is listed "
+                         "with file, key path, bad value and what is allowed.")
     val.add_argument("files", nargs="+", help="files to check; the kind is recognised from the contents")
 
     pl = sub.add_parser("plot", help="draw the figures of a run folder (energy and latency per layer, NoP links)")

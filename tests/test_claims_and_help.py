@@ -42,6 +42,14 @@ def test_validate_help_lists_every_input_kind(capsys):
         assert kind in top.split("validate", 1)[1], kind
 
 
+def test_validate_own_help_lists_approximation_files(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["validate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for kind in ("architecture", "workload", "technology table", "layer trace", "approximation file"):
+        assert kind in text, kind
+
+
 def test_seed_help_says_what_it_drives(capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "--help"])

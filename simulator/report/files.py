@@ -72,11 +72,11 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
 def check_out_dir(out_dir: str | Path, overwrite: bool) -> Path:
     """Refuse an existing run folder unless ``overwrite`` (call before simulating)."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise AxsimError(f"{out}: exists and is not a folder; choose another --out")
     if out.exists() and not overwrite:
         raise AxsimError(f"{out}: the output folder exists; pass --overwrite to replace it as a whole, "
                          "or choose another --out")
-    if out.exists() and not out.is_dir():
-        raise AxsimError(f"{out}: exists and is not a folder")
     return out
 
 
