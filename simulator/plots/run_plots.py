@@ -36,7 +36,7 @@ def _rows(path: Path) -> list[dict]:
 
 def _layer_axis(ax, names: list[str]) -> None:
     """Layers top to bottom on the y axis, one readable label each."""
-    ax.set_yticks(range(len(names)), names, fontsize=6 if len(names) > 40 else 8)
+    ax.set_yticks(range(len(names)), names, fontsize=7 if len(names) > 40 else 8)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
 
