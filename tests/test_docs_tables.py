@@ -97,3 +97,63 @@ def test_noc_reading_matches_the_booksim_table():
     assert 0.47 <= min(saturated) and max(saturated) <= 0.49  # "saturates at about 0.47-0.49"
     booksim = [float(pick(s, "0.60")["BookSim2 accepted"]) for s in (1, 4)]
     assert all(abs(b - 0.40) <= 0.01 for b in booksim)  # "BookSim2 saturates at 0.40"
+
+
+def test_axbxp_reading_figures_match_the_tables():
+    """The ranges quoted in the numbered reading of docs/axbxp-study.md, recomputed from its tables."""
+    page = ROOT / "docs/axbxp-study.md"
+    text = " ".join(page.read_text().split())
+    results = _table(read_block(page, "axbxp-results"))
+    split = _table(read_block(page, "axbxp-split"))
+    shares = _table(read_block(page, "axbxp-shares"))
+    rc = {n: i for i, n in enumerate(results[0])}
+    res = results[2:]
+
+    def ratios(config_test, keys=("E ratio", "perf ratio")):
+        return [float(r[rc[k]]) for r in res if config_test(r[rc["configuration"]], r) for k in keys]
+
+    def pct_range(values, digits=1):  # (x - 1) in percent
+        return f"{100 * (min(values) - 1):.{digits}f}–{100 * (max(values) - 1):.{digits}f}%"
+
+    def x_range(values, digits=2):
+        return f"{min(values):.{digits}f}–{max(values):.{digits}f}×"
+
+    sc = {n: i for i, n in enumerate(split[0])}
+    macs_only = [float(r[sc["E ratio"]]) for r in split[2:] if r[sc["variant"]].startswith("MACs only")]
+    assert f"changes system energy by {pct_range(macs_only)}" in text
+    perf_macs_only = [float(r[sc["perf ratio"]]) for r in split[2:] if r[sc["variant"]].startswith("MACs only")]
+    assert f"run only {pct_range(perf_macs_only)} faster" in text
+    assert f"{x_range(ratios(lambda c, r: c == 'static top 10'), 3)} for `top 10`" in text
+    assert f"{x_range(ratios(lambda c, r: c == 'dynamic keep 3/3', ('E ratio',)))} for `dynamic 3/3`" in text
+    six = ratios(lambda c, r: r[rc["bits a/w"]] == "6/6", ("E ratio",))
+    assert f"{x_range(six)} for the 6-bit configurations" in text
+    assert f"{x_range(ratios(lambda c, r: c == 'static msb [2,2]'))} for `msb [2,2]`" in text
+    col = {n: i for i, n in enumerate(shares[0])}
+
+    def share(name):
+        return [float(r[col[name]]) for r in shares[2:]]
+    assert f"DRAM is {min(share('DRAM %')):.0f}–{max(share('DRAM %')):.0f}% of the energy" in text
+    assert f"the NoP {min(share('NoP %')):.0f}–{max(share('NoP %')):.0f}%" in text
+    assert f"the MACs are {min(share('MAC %')):.1f}–{max(share('MAC %')):.1f}%" in text
+    util = share("MAC utilization %")
+    assert f"the exact runs use {min(util):.1f}–{max(util):.1f}% of the peak MACs" in text
+    fixed = [float(r[rc["E ratio"]]) for r in res if r[rc["configuration"]].startswith("fixed-point")]
+    assert f"which adds {pct_range(fixed)} to system energy" in text
+
+
+def test_tutorial_figures_are_those_of_a_fresh_run(simba_arch):
+    """docs/tutorial.md quotes an AlexNet run on arch/simba.yaml; a run now gives the same figures."""
+    from simulator import api
+    text = " ".join((ROOT / "docs/tutorial.md").read_text().split())
+    workload = api.load_workload(ROOT / "workloads/alexnet.yaml")
+    result = api.simulate(simba_arch, workload)
+    by_class = result.energy_by_class()
+    fc = next(layer for layer in result.layers if layer.name == "classifier.1")
+    assert f"| latency | {result.latency_cycles:,} cycles = {result.latency_ms:.4f} ms at 2.0 GHz |" in text
+    assert (f"| energy | {result.energy_pj / 1e9:.2f} mJ, of which DRAM {by_class['dram'] / result.energy_pj:.1%}, "
+            f"NoP links {by_class['nop_link'] / result.energy_pj:.1%} |") in text
+    assert f"| MAC utilization | {result.utilization:.2%} |" in text
+    weights = workload.layer("classifier.1").weight_count  # 8-bit weights: one byte each
+    assert f"moves {weights / 1e6:.1f} MB of weights from DRAM ({fc.latency_cycles:,} cycles)" in text
+    assert fc.count("dram.read_bit") / 8 >= weights
+    assert f"The replay gives the same {result.latency_cycles:,} cycles" in text
