@@ -46,15 +46,20 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
     for layer in workload.layers:
         model = plan.model_for(layer.name)
         trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch)
+        if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
+            trace.meta["mac"] = "none"
         yield trace
 
 
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
-             on_txn: Callable | None = None, rates: ErrorRates | None = None,
-             exposure: bool | None = None) -> RunResult:
+             on_txn: Callable | None = None, workload_name: str | None = None,
+             rates: ErrorRates | None = None, exposure: bool | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
+    ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
+    ``seed`` is recorded in the result and its config hash; the timing and energy models draw
+    no random numbers; the error exposure draws the stuck-at maps of the buffers from it.
     ``rates``: the per-bit error rates of links and SRAM (default: those of the architecture's
     operating points). ``exposure``: compute the error exposure of every element group (True),
     skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
@@ -90,14 +95,16 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     skipped = ""  # why an exposure that was due was not computed
 
     def result(complete: bool) -> RunResult:
-        wl_name = workload.name if workload is not None else "trace"
+        wl_name = workload.name if workload is not None else (workload_name or "trace")
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+        used = {layer.mac_config for layer in layers}
+        metrics = {k: v for k, v in plan.metrics.items() if k in used}
         found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
                          link_stats=_link_stats(package, rates, found), complete=complete, exposure=found,
                          error_free=error_free, exposure_note=skipped,
-                         instances=instances, hardware_hash=hardware_hash(arch))
+                         instances=instances, hardware_hash=hardware_hash(arch), mac_metrics=metrics)
 
     try:
         for index, trace in enumerate(source):

@@ -15,7 +15,7 @@ from simulator.errors import AxsimError
 def add_parser(sub) -> None:
     p = sub.add_parser("reprice", help="energy of a finished run at another operating point of the same "
                                        "hardware (link swings, SRAM Vdd), without re-simulating")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a run folder written by 'axsim run' (it keeps counts.npz and inputs/)")
     p.add_argument("--arch", required=True, help="architecture file: the run's hardware at another operating point")
     p.add_argument("--out", help="also write the result as JSON to this file")
 

@@ -223,7 +223,7 @@ def test_run_folder_inputs_reproduce_the_run(write_arch, tmp_path, capsys):
     from simulator.cli import main
     wl = tmp_path / "wl.yaml"
     wl.write_text("version: 1\nname: w\nlayers:\n  - {name: c1, type: conv, input: [8, 8, 8], out_channels: 16, "
-                  "kernel: 3, padding: 1}\n  - {name: fc, type: fc, in_features: 256, out_features: 10}\n")
+                  "kernel: 3, padding: 1}\n  - {name: fc, type: fc, in_features: 1024, out_features: 10}\n")
     arch_file = write_arch(OP_EDITS, base="tiny")
     assert main(["run", "--arch", str(arch_file), "--workload", str(wl), "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert (tmp_path / "a" / "inputs" / "tech.yaml").is_file() and (tmp_path / "a" / "counts.npz").is_file()
@@ -260,7 +260,7 @@ def test_run_folder_keeps_an_approximation_file_that_names_a_table(tmp_path):
     (src / "approx.yaml").write_text("version: 1\nname: t\nconfigs:\n"
                                      "  lut: {type: lut, table: trunc.bin, relative_power: 0.9}\ndefault: lut\n")
     wl = tmp_path / "wl.yaml"
-    wl.write_text("version: 1\nname: w\nlayers:\n  - {name: fc, type: fc, in_features: 256, out_features: 10}\n")
+    wl.write_text("version: 1\nname: w\nlayers:\n  - {name: fc, type: fc, in_features: 1024, out_features: 10}\n")
     tiny = str(ARCH_DIR / "tiny.yaml")
     assert main(["run", "--arch", tiny, "--workload", str(wl), "--approx", str(src / "approx.yaml"),
                  "--out", str(tmp_path / "a"), "--quiet"]) == 0

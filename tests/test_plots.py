@@ -9,7 +9,7 @@ def _run(tmp_path, repo_root, arch="arch/tiny.yaml"):
     wl = tmp_path / "w.yaml"
     wl.write_text("version: 1\nname: w\nlayers:\n"
                   "  - {name: c1, type: conv, input: [8, 8, 8], out_channels: 16, kernel: 3, padding: 1}\n"
-                  "  - {name: fc, type: fc, in_features: 64, out_features: 10}\n")
+                  "  - {name: fc, type: fc, in_features: 1024, out_features: 10}\n")
     out = tmp_path / "run"
     assert main(["run", "--arch", str(repo_root / arch), "--workload", str(wl), "--out", str(out),
                  "--quiet"]) == 0
@@ -88,3 +88,45 @@ def test_technology_figures_mark_the_runs_operating_point(tmp_path, repo_root, w
     # Q(0.45 / (2 x 0.0569)) = 3.8e-5; the failure table's 0.60 V point is 1.3e-5
     assert "noc_link 0.45 V: 3.8e-05" in (run / "tech_links.svg").read_text()
     assert "0.6 V: 1.3e-05" in (run / "tech_sram.svg").read_text()
+def test_one_chiplet_says_the_nop_figure_is_skipped(tmp_path, repo_root, capsys):
+    run = _run(tmp_path, repo_root)
+    capsys.readouterr()
+    assert main(["plot", str(run)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "skipped: nop_links.png: the package has one chiplet, so no network-on-package links" in out
+
+
+def _png_size(path):
+    import struct
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])
+    return width, height
+
+
+def test_per_layer_figures_stay_legible_for_many_layers(tmp_path, repo_root, monkeypatch):
+    """74 layers (ResNet-50): horizontal bars, one row per layer of at least ~10 pt; utilization is
+    drawn as points for the layers with MACs only (no line through pooling and add layers)."""
+    import csv
+    from simulator.plots import run_plots
+    run = tmp_path / "r50"
+    assert main(["run", "--workload", str(repo_root / "workloads/resnet50.yaml"), "--out", str(run),
+                 "--quiet"]) == 0
+    figures = []
+    monkeypatch.setattr(run_plots.plt, "close", lambda fig: figures.append(fig))
+    made = plot_run(run)
+    with (run / "layers.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 72
+    dpi = figures[0].dpi
+    for path in made[:2]:
+        _, height = _png_size(path)
+        assert height / dpi / len(rows) >= 0.13  # inches per layer row (10 pt = 0.139 in)
+    energy_fig, latency_fig = figures[0], figures[1]
+    labels = [t.get_text() for t in energy_fig.axes[0].get_yticklabels()]
+    assert labels == [r["layer"] for r in rows]
+    assert energy_fig.axes[0].get_xlabel() == "energy (µJ)"
+    bars, util = latency_fig.axes
+    assert bars.get_xlabel() == "latency (cycles)" and util.get_xlabel() == "MAC utilization (%)"
+    (points,) = util.get_lines()
+    assert points.get_linestyle() == "None"
+    assert list(points.get_ydata()) == [i for i, r in enumerate(rows) if int(r["macs"]) > 0]
+    assert list(points.get_xdata()) == [100 * float(r["utilization"]) for r in rows if int(r["macs"]) > 0]

@@ -213,13 +213,34 @@ def resolve(spec: ApproxSpec, arch: Arch, layer_names: Iterable[str]) -> MacPlan
             problems.append(Problem(f"configs.{name}", f"{exc} ({arch.source or arch.name})"))
     names = list(layer_names)
     per_layer: dict[str, MacModel] = {}
+    warnings = []
     for pattern, cfg_name in spec.layers:
         hits = [n for n in names if n == pattern or fnmatch.fnmatchcase(n, pattern)]
-        if not hits:
-            problems.append(Problem(f"layers.{pattern}", "matches no layer of the workload "
-                                                         f"(first layers: {', '.join(names[:4])}, ...)"))
+        if not hits:  # files travel between networks: a pattern for another network is not an error
+            warnings.append(f"{spec.file}: layers.{pattern}: matches no layer of the workload "
+                            f"(first layers: {', '.join(names[:4])}, ...); ignored")
         for n in hits:
             per_layer.setdefault(n, models.get(cfg_name, models["exact"]))
     if problems:
         raise InputError(spec.file, problems)
-    return MacPlan(models[spec.default], per_layer, label=spec.name)
+    plan = MacPlan(models[spec.default], per_layer, label=spec.name)
+    plan.warnings = warnings
+    plan.metrics = config_metrics(spec)
+    return plan
+
+
+def config_metrics(spec: ApproxSpec) -> dict[str, dict[str, float]]:
+    """EvoApprox error metrics (percent, :mod:`simulator.approx.metrics`) of every configuration of
+    ``spec`` and of ``exact``, from its 256 x 256 product table (Ax-BxP: the unsigned 8-bit table
+    of the configuration's functional model)."""
+    from simulator.approx import generators  # noqa: PLC0415
+    from simulator.approx.metrics import error_metrics  # noqa: PLC0415
+    out = {"exact": error_metrics(generators.exact()).as_dict()}
+    for name, cfg in spec.configs.items():
+        if cfg.type == "lut":
+            out[name] = error_metrics(cfg.lut).as_dict()
+        elif cfg.type == "axbxp" and cfg.block.bits == 8 and not cfg.block.signed:  # EvoApprox metrics are unsigned 8x8
+            out[name] = error_metrics(generators.from_block_config(cfg.block)).as_dict()
+        elif cfg.type == "exact":
+            out[name] = out["exact"]
+    return out

@@ -80,6 +80,8 @@ class MacPlan:
         self.default = default
         self.per_layer = dict(per_layer or {})
         self.label = label
+        self.warnings: list[str] = []                   # e.g. approximation-file patterns matching no layer
+        self.metrics: dict[str, dict[str, float]] = {}  # config name -> multiplier error metrics (percent)
 
     def model_for(self, layer_name: str) -> MacModel:
         return self.per_layer.get(layer_name, self.default)

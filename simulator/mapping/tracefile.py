@@ -219,8 +219,6 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
                     problems.append(Problem(f"{where}.id", f"{txn.id}: ids must count 0, 1, 2, ... "
                                                            f"within a layer (expected {seen - 1})"))
                 traces[-1].txns.append(txn)
-            if len(problems) > 50:
-                break
     if seen < expected:
         problems.append(Problem("end of file", f"{expected - seen} transactions of {traces[-1].layer!r} missing"))
     if not traces and not problems:
@@ -229,5 +227,5 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
         for tr in traces:
             problems += check_against(tr, arch, f"layer {tr.layer!r}")
     if problems:
-        raise InputError(path, problems[:50])
+        raise InputError(path, problems)  # lists the first 50, counts the rest
     return header, traces

@@ -22,6 +22,12 @@ from simulator.mapping.trace import LayerTrace, Node
 from simulator.workload.layer import Layer
 
 
+#: Refuse layers whose trace would be absurdly large before generating it. The largest layer of
+#: the bundled networks needs 3,136 compute transactions (VGG-16 features.14 on arch/simba.yaml);
+#: a full trace has about 6-9 transactions per compute transaction.
+MAX_COMPUTE_TXNS = 500_000
+
+
 def _sizes(total: int, step: int) -> list[tuple[int, int]]:
     """(offset, size) of the tiles of ``total`` in steps of ``step``."""
     return [(i, min(step, total - i)) for i in range(0, total, step)]
@@ -155,6 +161,13 @@ class WeightStationaryMapper:
                                f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
                                f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
                                "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
+        compute_txns = tiling.steps * ceil(part.used_pes / self.pes_per_chiplet)
+        if compute_txns > MAX_COMPUTE_TXNS:
+            raise MappingError(f"layer {layer.name!r} ({layer.describe().partition(': ')[2]}, batch {batch}) "
+                               f"would need {compute_txns:,} compute transactions ({tiling.steps:,} tile steps "
+                               f"on each chiplet), and 6 to 9 times as many transactions in all; the limit "
+                               f"is {MAX_COMPUTE_TXNS:,} compute transactions per layer (minutes of simulation "
+                               "and gigabytes of trace); check the layer's dimensions")
         geo = Geometry(shape, part)
         chips = self._place(part, geo)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,

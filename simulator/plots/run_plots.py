@@ -1,7 +1,11 @@
 """Figures from a run folder's CSV files (reads only finished results).
 
 - ``energy_by_layer``: stacked bars of each layer's energy by component class;
-- ``latency_by_layer``: each layer's latency in cycles, with its MAC utilization;
+- ``latency_by_layer``: each layer's latency in cycles, with its MAC utilization (points, only
+  for layers with MACs);
+
+Per-layer figures use horizontal bars, one labelled row per layer, so 70+
+layers stay legible; axes and colour bars carry units.
 - ``nop_links``: the chiplet mesh with each network-on-package link coloured by
   its utilization (busy cycles / run latency), for packages of several chiplets;
 - ``link_flips`` (runs with an error exposure): the expected bit flips per NoP link
@@ -32,22 +36,34 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _layer_axis(ax, names: list[str]) -> None:
+    """Layers top to bottom on the y axis, one readable label each."""
+    ax.set_yticks(range(len(names)), names, fontsize=7 if len(names) > 40 else 8)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _height(n: int) -> float:
+    """Figure height in inches: 0.14 in per layer (about 10 pt), so 70+ layers stay legible."""
+    return max(4.0, 0.14 * n + 1.5)
+
+
 def _energy_by_layer(layers: list[dict], title: str, out: Path) -> Path:
     classes = [k for k in layers[0] if k.startswith("energy_pj_")]
     names = [r["layer"] for r in layers]
-    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.18), 4.5))
-    bottom = [0.0] * len(names)
+    fig, ax = plt.subplots(figsize=(9, _height(len(names))))
+    left = [0.0] * len(names)
     cmap = colormaps["tab20"]
     for i, cls in enumerate(sorted(classes, key=lambda c: -sum(float(r[c]) for r in layers))):
         values = [float(r[cls]) / 1e6 for r in layers]
         if not any(values):
             continue
-        ax.bar(range(len(names)), values, bottom=bottom, color=cmap(i % 20), label=cls[len("energy_pj_"):],
-               width=0.85)
-        bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
-    ax.set_ylabel("energy (uJ)")
-    ax.set_title(f"{title}: energy per layer by component class")
+        ax.barh(range(len(names)), values, left=left, color=cmap(i % 20), label=cls[len("energy_pj_"):],
+                height=0.8)
+        left = [b + v for b, v in zip(left, values)]
+    _layer_axis(ax, names)
+    ax.set_xlabel("energy (µJ)")
+    ax.set_title(f"{title}: energy per layer by component class", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out)
@@ -56,16 +72,20 @@ def _energy_by_layer(layers: list[dict], title: str, out: Path) -> Path:
 
 
 def _latency_by_layer(layers: list[dict], title: str, out: Path) -> Path:
+    """Latency bars, and MAC utilization as points only for the layers that have MACs."""
     names = [r["layer"] for r in layers]
-    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.18), 4.5))
-    ax.bar(range(len(names)), [int(r["latency_cycles"]) for r in layers], color="tab:blue", width=0.85)
-    ax.set_ylabel("latency (cycles)")
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
-    util = ax.twinx()
-    util.plot(range(len(names)), [100 * float(r["utilization"]) for r in layers], "o-", color="tab:red",
-              markersize=2, linewidth=0.8)
-    util.set_ylabel("MAC utilization (%)", color="tab:red")
-    ax.set_title(f"{title}: latency per layer")
+    fig, (ax, util) = plt.subplots(1, 2, sharey=True, figsize=(10, _height(len(names))),
+                                   gridspec_kw={"width_ratios": [3, 1]})
+    ax.barh(range(len(names)), [int(r["latency_cycles"]) for r in layers], color="tab:blue", height=0.8)
+    _layer_axis(ax, names)
+    ax.set_xlabel("latency (cycles)")
+    with_macs = [i for i, r in enumerate(layers) if int(r["macs"]) > 0]
+    util.plot([100 * float(layers[i]["utilization"]) for i in with_macs], with_macs, "o", color="tab:red",
+              markersize=3, linestyle="none")
+    util.set_xlabel("MAC utilization (%)")
+    util.grid(axis="x", alpha=0.3)
+    util.set_title("layers with MACs", fontsize=8)
+    fig.suptitle(f"{title}: latency per layer", fontsize=10)
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
@@ -103,7 +123,8 @@ def _nop_links(links: list[dict], title: str, out: Path) -> Path | None:
     _draw_mesh(ax, nop, util, cmap, norm)
     ax.set_xlabel("chiplet column")
     ax.set_ylabel("chiplet row")
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="link utilization")
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax,
+                 label="link utilization (busy cycles / run cycles)")
     ax.set_title(f"{title}: network-on-package links")
     fig.tight_layout()
     fig.savefig(out)
@@ -143,8 +164,10 @@ def _link_flips(links: list[dict], title: str, out: Path) -> Path | None:
     return out
 
 
-def plot_run(run_dir: str | Path, fmt: str = "png") -> list[Path]:
-    """Write the run's figures into ``run_dir``; return their paths."""
+def plot_run(run_dir: str | Path, fmt: str = "png", skipped: list[str] | None = None) -> list[Path]:
+    """Write the run's figures into ``run_dir``; return their paths. Figures that do not apply are
+    left out with the reason appended to ``skipped``."""
+    skipped = [] if skipped is None else skipped
     run = Path(run_dir)
     if fmt not in FORMATS:
         raise AxsimError(f"plot format {fmt!r}: must be one of {', '.join(FORMATS)}")
@@ -159,12 +182,21 @@ def plot_run(run_dir: str | Path, fmt: str = "png") -> list[Path]:
     made = [_energy_by_layer(layers, title, run / f"energy_by_layer.{fmt}"),
             _latency_by_layer(layers, title, run / f"latency_by_layer.{fmt}")]
     links = run / "links.csv"
-    if links.is_file():
+    if not links.is_file():
+        skipped.append(f"nop_links.{fmt}: {links} not found")
+    else:
         rows = _rows(links)
-        for path in (_nop_links(rows, title, run / f"nop_links.{fmt}"),
-                     _link_flips(rows, title, run / f"link_flips.{fmt}")):
-            if path:
-                made.append(path)
+        path = _nop_links(rows, title, run / f"nop_links.{fmt}")
+        if path:
+            made.append(path)
+        else:
+            skipped.append(f"nop_links.{fmt}: the package has one chiplet, so no network-on-package links")
+        path = _link_flips(rows, title, run / f"link_flips.{fmt}")
+        if path:
+            made.append(path)
+        else:
+            skipped.append(f"link_flips.{fmt}: no error exposure in this run (nominal operating point, "
+                           "or axsim run --exposure off)")
     tech = run / "inputs" / "tech.yaml"
     if tech.is_file():  # the run's technology table: energy and error rates vs swing and Vdd
         from simulator.config import load_tech

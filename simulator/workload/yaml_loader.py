@@ -15,6 +15,7 @@ import yaml
 
 from ..config.yamlio import read_text
 from ..errors import InputError, Problem, join_path, show
+from .checks import MAX_BATCH, NETWORK_INPUT, bound_problems, chain_problems, producers_from_names
 from .layer import LAYER_KINDS, POOL_MODES, Layer, Workload
 
 SUPPORTED_VERSIONS = (1,)
@@ -22,10 +23,10 @@ TOP_KEYS = ("version", "name", "description", "batch", "layers")
 TOP_REQUIRED = ("version", "layers")
 
 LAYER_KEYS: dict[str, tuple[str, ...]] = {
-    "conv": ("name", "type", "input", "out_channels", "kernel", "stride", "padding", "groups"),
-    "fc": ("name", "type", "in_features", "out_features"),
-    "pool": ("name", "type", "mode", "input", "kernel", "stride", "padding"),
-    "add": ("name", "type", "input"),
+    "conv": ("name", "type", "input", "out_channels", "kernel", "stride", "padding", "groups", "inputs"),
+    "fc": ("name", "type", "in_features", "out_features", "inputs"),
+    "pool": ("name", "type", "mode", "input", "kernel", "stride", "padding", "inputs"),
+    "add": ("name", "type", "input", "inputs"),
 }
 LAYER_REQUIRED: dict[str, tuple[str, ...]] = {
     "conv": ("name", "type", "input", "out_channels", "kernel"),
@@ -281,6 +282,8 @@ def parse_yaml_workload(text: str, source: str | Path) -> Workload:
     batch = c.integer(data, "batch", "", 1, default=1)
 
     layers: list[Layer] = []
+    named: list[Any] = []  # per layer: its 'inputs' (producer names) or None (the previous layer)
+    paths: list[str] = []
     raw_layers = data.get("layers")
     if "layers" in data:
         if not isinstance(raw_layers, list) or not raw_layers:
@@ -304,6 +307,18 @@ def parse_yaml_workload(text: str, source: str | Path) -> Workload:
                 layer = _read_layer(c, m, path, lname, line)
                 if layer is not None:
                     layers.append(layer)
+                    named.append(m.get("inputs"))
+                    paths.append(path)
+    if batch is not None and batch > MAX_BATCH:
+        c.add("batch", f"{batch}: must be at most {MAX_BATCH:,}", c.line(data, "batch"))
+    if not c.problems:  # whole-network checks (simulator/workload/checks.py)
+        bounds = bound_problems(layers, paths)
+        c.problems += bounds
+        if not bounds:
+            producers, named_problems = producers_from_names(layers, named, paths)
+            c.problems += named_problems or chain_problems(
+                layers, producers, paths, "; if the layer takes another layer's output, name it with "
+                "inputs: [LAYER]")
     if c.problems:
         raise InputError(source, c.problems)
     assert name is not None and batch is not None and description is not None
@@ -345,6 +360,18 @@ def layer_to_dict(layer: Layer) -> dict[str, Any]:
     return out
 
 
+def _with_inputs(layers: tuple[Layer, ...], i: int) -> dict[str, Any]:
+    """Layer i's mapping; ``inputs:`` names its producer when it does not take the previous layer's
+    output: the latest earlier layer with the right output, else the network input."""
+    out = layer_to_dict(layers[i])
+    if i == 0 or not chain_problems([layers[i - 1], layers[i]], [[], [0]], ["", ""]):
+        return out
+    source = next((layers[j].name for j in range(i - 2, -1, -1)
+                   if not chain_problems([layers[j], layers[i]], [[], [0]], ["", ""])), NETWORK_INPUT)
+    return {**{k: v for k, v in out.items() if k in ("name", "type")}, "inputs": [source],
+            **{k: v for k, v in out.items() if k not in ("name", "type")}}
+
+
 def _flow(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip()
 
@@ -356,5 +383,5 @@ def workload_to_yaml(workload: Workload) -> str:
         header["description"] = workload.description
     header["batch"] = workload.batch
     text = yaml.safe_dump(header, sort_keys=False, width=10_000, allow_unicode=True)
-    rows = [f"  - {_flow(layer_to_dict(layer))}" for layer in workload.layers]
+    rows = [f"  - {_flow(_with_inputs(workload.layers, i))}" for i in range(len(workload.layers))]
     return text + "layers:\n" + "\n".join(rows) + "\n"
