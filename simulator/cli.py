@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 def _plan(path: str | None, arch, layer_names) -> api.MacPlan | None:
     if path is None:
         return None
-    from simulator.approx.plan import load_approx, resolve
+    from simulator.macs.approxfile import load_approx, resolve
     return resolve(load_approx(path), arch, layer_names)
 
 
@@ -135,7 +135,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         path = Path(name)
         try:
             kind = _kind_of(path)
-            from simulator.approx.plan import load_approx
+            from simulator.macs.approxfile import load_approx
             {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
              "trace": read_traces, "approx": load_approx}[kind](path)
             console.print(f"{path}: ok ({kind})")
