@@ -141,7 +141,7 @@ def test_all_problems_reported_at_once(tmp_path):
     assert "version: 2: unsupported workload format version; supported versions: 1" in message
     assert "bad.yaml: batch: 0: must be an integer >= 1" in message
     assert "bad.yaml: colour: unknown key 'colour'" in message
-    assert "allowed keys: version, name, description, batch, layers" in message
+    assert "allowed keys: version, name, description, batch, weights, dataset, layers" in message
     assert "layers[0].stride: 0: must be an integer >= 1" in message
     assert "layers[1].padding: -2: must be an integer >= 0" in message
     assert "layers[2].name: 'a': duplicate layer name, already used by layers[0]" in message
