@@ -267,7 +267,7 @@ def _graph_keys(c: _Checker, m: _Map, path: str, kind: str) -> dict[str, Any]:
         want = 2 if kind == "add" else 1
         if (not isinstance(names, list) or len(names) != want
                 or not all(isinstance(n, str) and n.strip() for n in names)):
-            c.add(join_path(path, "inputs"), f"{show(value)}: a {kind} layer takes {want} input"
+            c.add(join_path(path, "inputs"), f"{show(value)}: {kind} layers take {want} input"
                   f"{'s' if want > 1 else ''}: " + ("a list of two layer names" if want > 1 else
                   f"a layer name (or {NETWORK_INPUT!r} for the network input)"), c.line(m, "inputs"))
         else:
