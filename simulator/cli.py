@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD)
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
+
+    from simulator import cli_accuracy
+    cli_accuracy.add_parser(sub)
     return p
 
 
@@ -172,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
-        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot}
+        from simulator.cli_accuracy import cmd_accuracy
+        commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
+                    "accuracy": cmd_accuracy}
         return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
