@@ -152,20 +152,30 @@ def run_compute(q: QLayer, x: Tensor, mac: MacConfig, corrupt: Corrupt | None = 
     return out
 
 
-def _pool(q: QLayer, x: Tensor) -> np.ndarray:
-    """Max pooling on codes (exact: max commutes with the affine map); average pooling
-    ``round_half_even(Σ codes / (R·S))`` with padding at the zero point (count includes padding)."""
+def _pool(q: QLayer, x: Tensor) -> Tensor:
+    """Pooling on codes. Max: the largest code (max commutes with the affine map).
+    Average over the R·S window (padding at the zero point, counted):
+    ``y = sat(round_half_even(float32(Σ codes − R·S·z_x) · float32(s_x / (R·S·s_y))) + z_y)``.
+    Without its own output parameters a pool keeps its input's (then the average is the rounded mean)."""
     from numpy.lib.stride_tricks import sliding_window_view  # noqa: PLC0415
     layer = q.layer
+    s_y, z_y = (q.scale, q.zero_point) if q.own_params else (x.scale, x.zero_point)
     ph, pw = layer.pad_h, layer.pad_w
     fill = 0 if layer.pool_mode == "max" else x.zero_point
     xp = np.pad(x.codes, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill) if ph or pw else x.codes
     win = sliding_window_view(xp, (layer.kernel_h, layer.kernel_w), axis=(2, 3))
     win = win[:, :, ::layer.stride_h, ::layer.stride_w][:, :, :layer.out_h, :layer.out_w]
+    n = layer.kernel_h * layer.kernel_w
     if layer.pool_mode == "max":
-        return win.max(axis=(4, 5))
-    total = win.sum(axis=(4, 5), dtype=np.int64)
-    return np.rint(total / (layer.kernel_h * layer.kernel_w)).astype(np.uint8)
+        codes = win.max(axis=(4, 5))
+        if (s_y, z_y) == (x.scale, x.zero_point):
+            return Tensor(codes, s_y, z_y)
+        total, n = codes.astype(np.int64), 1
+    else:
+        total = win.sum(axis=(4, 5), dtype=np.int64)
+    ratio = np.float32(np.float32(x.scale) / (np.float32(n) * np.float32(s_y)))
+    y = np.rint((total - n * x.zero_point).astype(np.float32) * ratio).astype(np.int64) + z_y
+    return Tensor(np.clip(y, 0, 255).astype(np.uint8), s_y, z_y)
 
 
 @dataclass
@@ -202,10 +212,9 @@ def infer(model: QuantModel, x_codes: np.ndarray, macs: MacChoice = None, corrup
             src = srcs[0]
             if corrupt is not None:
                 src = Tensor(corrupt(layer.name, "inputs", src.codes, None), src.scale, src.zero_point)
-            codes = _pool(q, src)
+            out = _pool(q, src)
             if corrupt is not None:
-                codes = corrupt(layer.name, "outputs", codes, None)
-            out = Tensor(codes, src.scale, src.zero_point)
+                out.codes = corrupt(layer.name, "outputs", out.codes, None)
         else:  # add
             if len(srcs) != 2:
                 raise AxsimError(f"{layer.name}: an add layer needs two named inputs (inputs: [a, b])")

@@ -15,7 +15,8 @@ key                    dtype        shape / meaning
 ``L.zero_point``       integer      ``()``: output zero point 0..255 (conv, fc, add)
 =====================  ===========  ==============================================
 
-Pool layers keep their input's scale and zero point. Batch normalisation is
+Pool layers keep their input's scale and zero point unless ``L.scale`` and
+``L.zero_point`` are given (then their output is requantized). Batch normalisation is
 folded into the preceding convolution's weights and bias before quantization.
 """
 from __future__ import annotations
@@ -57,6 +58,7 @@ class QLayer:
     weight: np.ndarray | None = None
     bias: np.ndarray | None = None
     weight_scale: np.ndarray | None = None
+    own_params: bool = True  # False: a pool that keeps its input's scale and zero point
 
     @property
     def name(self) -> str:
@@ -185,7 +187,9 @@ def load_weights(workload: Workload, path: str | Path | None = None) -> QuantMod
                     problems.append(Problem(f"{layer.name}.weight_scale", "every scale must be finite and > 0"))
                 else:
                     q.weight_scale = np.broadcast_to(ws.astype(np.float32), (layer.out_channels,)).copy()
-        if layer.kind != "pool":
+        if layer.kind == "pool" and f"{layer.name}.scale" not in arrays:
+            q.own_params = False
+        else:
             params = _qparams(arrays, layer.name, path, problems)
             if params is not None:
                 q.scale, q.zero_point = params

@@ -63,7 +63,9 @@ def random_model(rng: np.random.Generator) -> tuple[QuantModel, Workload]:
             q.weight = rng.integers(-127, 128, shape).astype(np.int8)
             q.bias = rng.integers(-3000, 3000, layer.out_channels).astype(np.int32)
             q.weight_scale = rng.uniform(0.002, 0.02, layer.out_channels).astype(np.float32)
-        if layer.kind != "pool":
+        if layer.kind == "pool":
+            q.own_params = False
+        else:
             q.scale = np.float32(rng.uniform(0.02, 0.2))
             q.zero_point = int(rng.integers(0, 40)) if layer.activation else int(rng.integers(100, 160))
         qls.append(q)

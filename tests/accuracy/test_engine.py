@@ -52,10 +52,11 @@ def test_exact_graph_equals_reference_loops(model, x_codes):
         rb = np.float32(b.scale / q.scale) * np.float32(int(b.codes[idx]) - b.zero_point)
         y = min(max(int(np.rint(np.float32(ra + rb))) + q.zero_point, q.zero_point), 255)
         assert t["add"].codes[idx] == y
-    # average pool 2x2 s2: rounded mean of codes
-    ad = t["add"].codes.astype(int)
-    np.testing.assert_array_equal(t["avg"].codes,
-                                  np.rint(ad.reshape(2, 8, 2, 2, 2, 2).sum(axis=(3, 5)) / 4).astype(np.uint8))
+    # average pool 2x2 s2: mean of (code - zero point), rounded half to even, plus the zero point
+    ad, za = t["add"].codes.astype(int), t["add"].zero_point
+    mean = (ad.reshape(2, 8, 2, 2, 2, 2).sum(axis=(3, 5)) - 4 * za) / 4
+    np.testing.assert_array_equal(t["avg"].codes, (np.rint(mean) + za).astype(np.uint8))
+    assert t["avg"].scale == t["add"].scale
     # classifier on the flattened (C, H, W) tensor
     np.testing.assert_array_equal(t["fc"].codes.reshape(2, -1),
                                   _ref_layer(model.layer("fc"), t["avg"]).reshape(2, -1))
