@@ -48,8 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
 
-    from simulator import cli_accuracy
+    from simulator import cli_accuracy, cli_import
     cli_accuracy.add_parser(sub)
+    cli_import.add_parser(sub)
     return p
 
 
@@ -176,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(width=140)
     try:
         from simulator.cli_accuracy import cmd_accuracy
+        from simulator.cli_import import cmd_import
         commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
-                    "accuracy": cmd_accuracy}
+                    "accuracy": cmd_accuracy, "import": cmd_import}
         return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
