@@ -96,7 +96,7 @@ class MacConfig:
             raise AxsimError(f"MAC configuration {self.name!r}: activations must be uint8 and weights int8 "
                              f"(got {a.dtype} and {w.dtype})")
         if self.type == "exact":
-            return exact_int_gemm(a, w)
+            return _exact_u8s8(a, w)
         if self.type == "axbxp":
             return blocked_gemm(a, w, self.signed_block)
         from simulator.approx.kernels import _lut_gemm_kernel  # noqa: PLC0415 (numba only when asked for)
@@ -126,3 +126,21 @@ class MacConfig:
 
 
 EXACT = MacConfig("exact")
+
+#: terms per float32 GEMM chunk: |a·w| <= 255·128, so partial sums stay below 2**24 (exact)
+U8S8_CHUNK = (1 << 24) // (255 * 128)
+
+
+def _exact_u8s8(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Exact ``a @ w`` of uint8 and int8 matrices on float32 BLAS, the reduction split into
+    chunks of ``U8S8_CHUNK`` terms (known operand bounds: no scan of the data)."""
+    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
+        return exact_int_gemm(a, w)  # raises with the shapes
+    k = a.shape[1]
+    af, wf = a.astype(np.float32), w.astype(np.float32)
+    if k <= U8S8_CHUNK:
+        return (af @ wf).astype(np.int64)
+    out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
+    for k0 in range(0, k, U8S8_CHUNK):
+        out += (af[:, k0:k0 + U8S8_CHUNK] @ wf[k0:k0 + U8S8_CHUNK]).astype(np.int64)
+    return out

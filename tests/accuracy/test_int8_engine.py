@@ -143,3 +143,17 @@ def test_activation_ranges():
     assert quant.activation_range("relu", 0.1, 7) == (7, 255)
     assert quant.activation_range("relu6", 0.1, 7) == (7, 67)
     assert quant.activation_range("relu6", 0.01, 0) == (0, 255)
+
+
+@pytest.mark.parametrize("k", [1, 514, 515, 2000])
+def test_exact_gemm_at_extreme_operands_and_chunk_edges(k):
+    """All-extreme operands (255 x -128) make every partial sum as large as it can be."""
+    a = np.full((3, k), 255, np.uint8)
+    w = np.full((k, 2), -128, np.int8)
+    w[:, 1] = 127
+    got = EXACT.gemm(a, w)
+    assert got.tolist() == [[-255 * 128 * k, 255 * 127 * k]] * 3
+    rng = np.random.default_rng(k)
+    a2 = rng.integers(0, 256, (4, k)).astype(np.uint8)
+    w2 = rng.integers(-128, 128, (k, 5)).astype(np.int8)
+    np.testing.assert_array_equal(EXACT.gemm(a2, w2), a2.astype(np.int64) @ w2.astype(np.int64))
