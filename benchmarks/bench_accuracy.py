@@ -38,13 +38,19 @@ RESNET_LAYERS = [("layer1.0.conv2", 64, 56, 56, 64, 3, 1, 1),
                  ("layer3.1.conv1", 1024, 14, 14, 256, 1, 1, 0)]
 
 
+CPU = {"best": float("inf")}
+
+
 def timed(fn, repeat: int) -> tuple[float, float]:
+    """(best wall time, median wall time); the best CPU time (all threads) goes to CPU['best']."""
     fn()
-    times = []
+    times, cpus = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    CPU["best"] = min(cpus)
     return min(times), statistics.median(times)
 
 
@@ -53,18 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--quick", action="store_true", help="first ResNet layer only")
     args = p.parse_args(argv)
-    print(f"{os.cpu_count()} CPUs")
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other processes share the cores: "
+          "wall times include waiting; CPU time is the work done by all threads of this process)")
     wl = load_workload(ROOT / "workloads" / "digits_cnn.yaml")
     model = load_weights(wl)
     data = np.load(ROOT / "datasets" / "digits.npz")
     x = quantize_input(model, data["x"].astype(np.float32))
     best, med = timed(lambda: infer(model, x), args.repeat)
-    print(f"digits test set ({len(x)} images), exact engine: best {1e3 * best:.1f} ms, median {1e3 * med:.1f} ms"
-          f"  [goal < 50 ms: {'met' if best < 0.05 else 'NOT met'}]")
+    print(f"digits test set ({len(x)} images), exact engine: best {1e3 * best:.1f} ms, median {1e3 * med:.1f} ms, "
+          f"CPU {1e3 * CPU['best']:.1f} ms  [goal < 50 ms: {'met' if best < 0.05 else 'NOT met'}]")
     hook = uniform_ber(1e-3, ("weights", "inputs", "psums", "outputs"), 0)
     best, med = timed(lambda: infer(model, x, corrupt=hook(0)), args.repeat)
     print(f"one Monte Carlo point with injection (BER 1e-3, 4 data structures): best {1e3 * best:.1f} ms, "
-          f"median {1e3 * med:.1f} ms  [goal < 500 ms: {'met' if best < 0.5 else 'NOT met'}]")
+          f"median {1e3 * med:.1f} ms, CPU {1e3 * CPU['best']:.1f} ms  "
+          f"[goal < 500 ms: {'met' if best < 0.5 else 'NOT met'}]")
     presets = B.presets()
     configs = [("exact", EXACT, None)]
     configs += [(n, MacConfig(n, "axbxp", block=presets[n]), 10.0)
@@ -82,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             best, med = timed(lambda: cfg.conv2d(xs, ws, s, pad, 1, 0), max(2, args.repeat // 2))
             rate = macs / best / 1e9
             verdict = "" if goal is None else f"  [goal >= {goal:g}: {'met' if rate >= goal else 'NOT met'}]"
-            print(f"  {label:<16} {rate:6.1f} G MAC/s (median {macs / med / 1e9:5.1f}){verdict}")
+            print(f"  {label:<16} {rate:6.1f} G MAC/s (median {macs / med / 1e9:5.1f}; "
+                  f"{macs / CPU['best'] / 1e9:5.1f} G MAC per CPU-second){verdict}")
     return 0
 
 
