@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from simulator.approx.blocked import BlockConfig
-from simulator.approx.blockops import blocked_gemm
+from simulator.approx.blockops import _transform_fn, blocked_gemm
 from simulator.approx.conv import conv2d_via_gemm
-from simulator.approx.intgemm import exact_int_gemm
+from simulator.approx.intgemm import IntOperand, chunk_plan, exact_int_gemm, gemm_operands
 from simulator.config.arch import PE
 from simulator.errors import AxsimError
 from simulator.hw.pe import MacModel
@@ -98,6 +98,8 @@ class MacConfig:
         if self.type == "exact":
             return _exact_u8s8(a, w)
         if self.type == "axbxp":
+            if self.signed_block.keeps_whole_blocks():
+                return gemm_operands(*self._operand_tables(a, w))
             return blocked_gemm(a, w, self.signed_block)
         from simulator.approx.kernels import _lut_gemm_kernel  # noqa: PLC0415 (numba only when asked for)
         if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
@@ -107,6 +109,20 @@ class MacConfig:
             idx = np.ascontiguousarray((w.astype(np.int16) + 128).astype(np.uint8))
             _lut_gemm_kernel(np.ascontiguousarray(a), idx, self.signed_table, out)
         return out
+
+    @cached_property
+    def _tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each operand's transformed value tabulated over its stored code: activations indexed
+        by the uint8 code, weights by the int8 code's bit pattern (``w.view(uint8)``)."""
+        cfg = self.signed_block
+        ta = _transform_fn(cfg, "a")(np.arange(256, dtype=np.int64))
+        tw = _transform_fn(cfg, "w")(np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64))
+        return ta, tw
+
+    def _operand_tables(self, a: np.ndarray, w: np.ndarray) -> tuple[IntOperand, IntOperand]:
+        """The Ax-BxP product as an exact product of transformed operands (whole-block configurations)."""
+        ta, tw = self._tables
+        return IntOperand(table=ta, index=a), IntOperand(table=tw, index=w.view(np.uint8))
 
     def multiply(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Elementwise products (the definition the GEMM sums), int64."""
@@ -121,8 +137,47 @@ class MacConfig:
 
     def conv2d(self, x: np.ndarray, w: np.ndarray, stride=1, padding=0, groups: int = 1,
                pad_value: int = 0) -> np.ndarray:
-        """Grouped convolution (uint8 NCHW codes, int8 KCRS codes), padding with ``pad_value``."""
-        return conv2d_via_gemm(x, w, self.gemm, stride, padding, 1, groups, pad_value)
+        """Grouped convolution (uint8 NCHW codes, int8 KCRS codes), padding with ``pad_value``.
+
+        Exact and whole-block Ax-BxP configurations transform each operand elementwise,
+        so the transform (to float32, common power-of-two factor shifted out) is applied to
+        the input tensor before im2col (R·S times fewer elements) and the result is an
+        exact GEMM in float32 chunks (:func:`simulator.approx.intgemm.chunk_plan`)."""
+        x, w = np.asarray(x), np.asarray(w)
+        fast = self.type == "exact" or (self.type == "axbxp" and self.signed_block.keeps_whole_blocks())
+        if not fast or x.dtype != np.uint8 or w.dtype != np.int8 or x.ndim != 4 or w.ndim != 4:
+            return conv2d_via_gemm(x, w, self.gemm, stride, padding, 1, groups, pad_value)
+        (ta, sa, ba), (tw, sw, bw) = self._float_tables
+        k = w.shape[1] * w.shape[2] * w.shape[3]
+        dtype, chunk = chunk_plan(k, ba, bw)
+        xf = ta.astype(dtype)[x]
+        wf = tw.astype(dtype)[w.view(np.uint8)]
+
+        def gemm(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
+            if chunk >= cols.shape[1]:
+                return (cols @ wm).astype(np.int64)
+            out = np.zeros((cols.shape[0], wm.shape[1]), dtype=np.int64)
+            for k0 in range(0, cols.shape[1], chunk):
+                out += (cols[:, k0:k0 + chunk] @ wm[k0:k0 + chunk]).astype(np.int64)
+            return out
+
+        out = conv2d_via_gemm(xf, wf, gemm, stride, padding, 1, groups, float(ta[pad_value]))
+        return out << (sa + sw) if sa + sw else out
+
+    @cached_property
+    def _float_tables(self):
+        """Per operand: (stored code -> transformed value >> shift, shift, bound) for exact
+        and whole-block configurations; weights indexed by the int8 code's bit pattern."""
+        if self.type == "exact":
+            ta = np.arange(256, dtype=np.int64)
+            tw = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
+        else:
+            ta, tw = self._tables
+        out = []
+        for t in (ta, tw):
+            op = IntOperand(values=t)
+            out.append((t >> op.shift, op.shift, op.bound))
+        return tuple(out)
 
 
 EXACT = MacConfig("exact")

@@ -157,3 +157,17 @@ def test_exact_gemm_at_extreme_operands_and_chunk_edges(k):
     a2 = rng.integers(0, 256, (4, k)).astype(np.uint8)
     w2 = rng.integers(-128, 128, (k, 5)).astype(np.int8)
     np.testing.assert_array_equal(EXACT.gemm(a2, w2), a2.astype(np.int64) @ w2.astype(np.int64))
+
+
+@pytest.mark.parametrize("name", ["msb3x3_k2", "dyn2x2_k2", "dyn2xmsb3_k2", "top10_k2", "dyn1x1_k4"])
+def test_axbxp_gemm_equals_blocked_gemm_of_the_signed_configuration(name):
+    """The table fast path (uint8 / int8 codes indexed directly) against simulator.approx.blockops."""
+    from dataclasses import replace
+
+    from simulator.approx.blockops import blocked_gemm
+    block = blocked.presets()[name]
+    cfg = MacConfig(name, "axbxp", block=block)
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (30, 700)).astype(np.uint8)
+    w = rng.integers(-128, 128, (700, 9)).astype(np.int8)
+    np.testing.assert_array_equal(cfg.gemm(a, w), blocked_gemm(a, w, replace(block, signed=True)))
