@@ -140,8 +140,11 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         try:
             kind = _kind_of(path)
             from simulator.macs.approxfile import load_approx
-            {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
-             "trace": read_traces, "approx": load_approx}[kind](path)
+            loaded = {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
+                      "trace": read_traces, "approx": load_approx}[kind](path)
+            if kind == "workload" and loaded.weights:  # trained weights must match the layers
+                from simulator.accuracy.model import load_weights
+                load_weights(loaded)
             console.print(f"{path}: ok ({kind})")
         except AxsimError as exc:
             failed += 1

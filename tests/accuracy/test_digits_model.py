@@ -116,3 +116,12 @@ def test_weights_round_trip(digits, tmp_path):
     wl, model, x, _ = digits
     again = load_weights(wl, model.save(tmp_path / "copy.npz"))
     np.testing.assert_array_equal(infer(again, x[:20]).output.codes, infer(model, x[:20]).output.codes)
+
+
+def test_validate_checks_the_trained_weights(tmp_path, capsys):
+    from simulator.cli import main
+    text = (WORKLOAD_DIR / "digits_cnn.yaml").read_text().replace("out_channels: 16", "out_channels: 12")
+    (tmp_path / "w.yaml").write_text(text.replace("weights: digits_cnn.npz", f"weights: {WORKLOAD_DIR / 'digits_cnn.npz'}"))
+    assert main(["validate", str(WORKLOAD_DIR / "digits_cnn.yaml")]) == 0
+    assert main(["validate", str(tmp_path / "w.yaml")]) == 2
+    assert "digits_cnn.npz: conv2.weight: shape (16, 8, 3, 3): must be (12, 8, 3, 3)" in capsys.readouterr().err
