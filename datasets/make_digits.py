@@ -1,3 +1,14 @@
+"""Extract the handwritten-digits dataset bundled with scikit-learn into datasets/digits.npz.
+
+Run once from the project root with scikit-learn installed (it is not a dependency of axsim):
+
+    python datasets/make_digits.py
+
+Source: UCI Optical Recognition of Handwritten Digits (test part, 1,797 8x8 images, pixels
+0..16), as bundled with scikit-learn (``sklearn.datasets.load_digits``); license CC BY 4.0.
+Fixed split: ``numpy.random.default_rng(20261130).permutation(1797)``, first 360 = test
+(arrays ``x``, ``y``), the rest = training (``x_train``, ``y_train``); the indices are stored.
+"""
 import numpy as np, sklearn
 from sklearn.datasets import load_digits
 d = load_digits()
