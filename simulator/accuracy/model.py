@@ -161,7 +161,12 @@ def _qparams(arrays: dict, prefix: str, file: Path, problems: list[Problem]) -> 
 
 def load_weights(workload: Workload, path: str | Path | None = None) -> QuantModel:
     """The quantized model of ``workload`` from its weights file (every problem reported at once)."""
-    path = Path(path) if path is not None else weights_path(workload)
+    if path is None:
+        path = weights_path(workload)
+        if not path.is_file():
+            raise InputError(workload.source, [Problem("weights", f"{workload.weights!r}: weights file not found "
+                                                                  f"(looked for {path})")])
+    path = Path(path)
     arrays = read_npz(path, "weights file")
     problems: list[Problem] = []
     first = workload.layers[0]

@@ -125,3 +125,11 @@ def test_validate_checks_the_trained_weights(tmp_path, capsys):
     assert main(["validate", str(WORKLOAD_DIR / "digits_cnn.yaml")]) == 0
     assert main(["validate", str(tmp_path / "w.yaml")]) == 2
     assert "digits_cnn.npz: conv2.weight: shape (16, 8, 3, 3): must be (12, 8, 3, 3)" in capsys.readouterr().err
+
+
+def test_missing_weights_file_names_the_workload(tmp_path):
+    text = (WORKLOAD_DIR / "digits_cnn.yaml").read_text()
+    (tmp_path / "d.yaml").write_text(text)
+    with pytest.raises(InputError) as err:
+        load_weights(load_workload(tmp_path / "d.yaml"))
+    assert str(err.value).startswith(f"{tmp_path / 'd.yaml'}: weights: 'digits_cnn.npz': weights file not found")
