@@ -12,13 +12,15 @@ the sign-magnitude weight. The zero-point correction is exact (as in TFApprox).
 Padded positions hold ``z_x`` and go through the multiplier like any other value.
 
 Work units: a layer can be computed as a set of :class:`Unit` s (output-channel
-range × output rows × output columns), each from its own weight slice and its
-own input slice (the window of padded input it needs), as each PE does.
+range × output rows × output columns × reduction-channel range), each from its own
+weight slice and its own input slice (the window of input it needs), as each PE
+does; partial sums of a split reduction are added before requantization
+(:func:`simulator.accuracy.units.units_for` derives them from the mapping).
 
 Corruption hook: ``corrupt(layer_name, ds, tensor, unit) -> tensor`` is applied to
 ``ds`` = ``"weights"`` (int8 slice), ``"inputs"`` (uint8 padded input slice),
-``"psums"`` (int32 accumulators) and ``"outputs"`` (uint8 codes); ``unit`` is the
-:class:`Unit` or ``None`` when the layer runs whole. Pool and add layers see
+``"psums"`` (each unit's int32 partial accumulators) and ``"outputs"`` (uint8 codes); ``unit``
+is the :class:`Unit` or ``None`` when the layer runs whole. Pool and add layers see
 ``"inputs"`` and ``"outputs"``.
 """
 from __future__ import annotations
@@ -40,7 +42,12 @@ MacChoice = Callable[[str], MacConfig] | Mapping[str, MacConfig] | MacConfig | N
 
 @dataclass(frozen=True)
 class Unit:
-    """Output channels ``k0:k1``, output rows ``p0:p1`` and columns ``q0:q1`` of one layer."""
+    """Output channels ``k0:k1``, output rows ``p0:p1``, output columns ``q0:q1`` and reduction
+    channels ``c0:c1`` (within a group; ``c1 = None``: all) of one layer, as one PE computes them.
+
+    Units with the same output tile and disjoint reduction ranges are partial sums: they are
+    added (each seen by the ``psums`` hook first) before requantization; the bias goes to the
+    unit with ``c0 == 0``."""
 
     k0: int
     k1: int
@@ -49,7 +56,8 @@ class Unit:
     q0: int
     q1: int
     pe: str = ""  # the processing element that computes it (for exposure lookups)
-
+    c0: int = 0
+    c1: int | None = None
 
 @dataclass
 class Tensor:
@@ -92,20 +100,23 @@ def _window(start: int, stop: int, pad: int, size: int) -> tuple[slice, tuple[in
     return slice(max(lo, 0), min(hi, size)), (max(0, -lo), max(0, hi - size))
 
 
-def _conv_unit(q: QLayer, codes: np.ndarray, zx: int, sx: np.float32, mac: MacConfig, unit: Unit,
+def _conv_unit(q: QLayer, codes: np.ndarray, zx: int, mac: MacConfig, unit: Unit, tag: Unit | None,
                corrupt: Corrupt | None) -> np.ndarray:
-    """Output codes of one unit from its weight slice and its (unpadded) input slice."""
+    """int64 partial accumulators of one unit from its weight slice and its (unpadded) input slice:
+    ``Σ_{c in c0:c1, r, s} mul(x, w) − z_x·Σ w`` (+ bias if ``c0 == 0``)."""
     layer = q.layer
     sh, sw = layer.stride_h, layer.stride_w
-    g = layer.groups
-    kg = layer.out_channels // g
+    kg = layer.out_channels // layer.groups
     cg = layer.channels_per_group
+    c0, c1 = unit.c0, cg if unit.c1 is None else unit.c1
     g0, g1 = unit.k0 // kg, (unit.k1 - 1) // kg + 1  # groups the channel range touches
     rows, pad_r = _window(unit.p0 * sh, (unit.p1 - 1) * sh + layer.kernel_h, layer.pad_h, codes.shape[2])
     cols, pad_c = _window(unit.q0 * sw, (unit.q1 - 1) * sw + layer.kernel_w, layer.pad_w, codes.shape[3])
     xs = codes[:, g0 * cg:g1 * cg, rows, cols]
-    w = q.weight[unit.k0:unit.k1]
-    tag = None if unit == whole(q)[0] else unit
+    if (c0, c1) != (0, cg):
+        n, _, h, w_ = xs.shape
+        xs = xs.reshape(n, g1 - g0, cg, h, w_)[:, :, c0:c1].reshape(n, (g1 - g0) * (c1 - c0), h, w_)
+    w = q.weight[unit.k0:unit.k1, c0:c1]
     if corrupt is not None:
         w = corrupt(layer.name, "weights", w, tag)
         xs = corrupt(layer.name, "inputs", xs, tag)
@@ -113,20 +124,50 @@ def _conv_unit(q: QLayer, codes: np.ndarray, zx: int, sx: np.float32, mac: MacCo
         xs = np.pad(xs, ((0, 0), (0, 0), pad_r, pad_c), constant_values=zx)
     if w.ndim == 2:  # fc: K x C weights on a C x 1 x 1 input
         w = w.reshape(w.shape[0], -1, 1, 1)
-    if g == 1:
+    if g1 - g0 == 1:
         acc = mac.conv2d(xs, w, (sh, sw), 0, 1)
-    else:
-        if unit.k0 % kg or unit.k1 % kg:
-            raise AxsimError(f"{layer.name}: a unit of a grouped convolution must hold whole groups "
-                             f"({kg} output channels each), got channels {unit.k0}:{unit.k1}")
+    elif unit.k0 % kg == 0 and unit.k1 % kg == 0:
         acc = mac.conv2d(xs, w, (sh, sw), 0, g1 - g0)
+    else:  # a channel range that cuts groups: one convolution per group it touches
+        cc = c1 - c0
+        parts = []
+        for g in range(g0, g1):
+            k_lo, k_hi = max(unit.k0, g * kg) - unit.k0, min(unit.k1, (g + 1) * kg) - unit.k0
+            parts.append(mac.conv2d(xs[:, (g - g0) * cc:(g - g0 + 1) * cc], w[k_lo:k_hi], (sh, sw), 0, 1))
+        acc = np.concatenate(parts, axis=1)
     wsum = w.reshape(w.shape[0], -1).astype(np.int64).sum(axis=1)
-    acc = acc - zx * wsum[None, :, None, None] + q.bias[unit.k0:unit.k1].astype(np.int64)[None, :, None, None]
-    acc = np.clip(acc, -2**31, 2**31 - 1).astype(np.int32)
-    if corrupt is not None:
-        acc = corrupt(layer.name, "psums", acc, tag)
-    m = multiplier(sx, q.weight_scale[unit.k0:unit.k1], q.scale)
-    return requantize(acc, m, q.zero_point, activation_range(layer.activation, q.scale, q.zero_point))
+    acc = acc - zx * wsum[None, :, None, None]
+    if c0 == 0:
+        acc = acc + q.bias[unit.k0:unit.k1].astype(np.int64)[None, :, None, None]
+    return acc
+
+
+def _check_cover(q: QLayer, units: list[Unit]) -> dict[tuple, list[Unit]]:
+    """Units grouped by output tile; the tiles partition the outputs and, per tile, the units'
+    reduction ranges partition the reduction channels."""
+    layer = q.layer
+    cg = layer.channels_per_group
+    tiles: dict[tuple, list[Unit]] = {}
+    for u in units:
+        c1 = cg if u.c1 is None else u.c1
+        if not (0 <= u.k0 < u.k1 <= layer.out_channels and 0 <= u.p0 < u.p1 <= layer.out_h
+                and 0 <= u.q0 < u.q1 <= layer.out_w and 0 <= u.c0 < c1 <= cg):
+            raise AxsimError(f"{layer.name}: unit {u} lies outside the layer (K {layer.out_channels}, "
+                             f"P {layer.out_h}, Q {layer.out_w}, C/groups {cg})")
+        tiles.setdefault((u.k0, u.k1, u.p0, u.p1, u.q0, u.q1), []).append(u)
+    count = np.zeros((layer.out_channels, layer.out_h, layer.out_w), dtype=np.int32)
+    for (k0, k1, p0, p1, q0, q1), parts in tiles.items():
+        count[k0:k1, p0:p1, q0:q1] += 1
+        ranges = sorted((u.c0, cg if u.c1 is None else u.c1) for u in parts)
+        edges = [0] + [c1 for _, c1 in ranges]
+        if [c0 for c0, _ in ranges] != edges[:-1] or edges[-1] != cg:
+            raise AxsimError(f"{layer.name}: the units of output tile k {k0}:{k1}, p {p0}:{p1}, q {q0}:{q1} "
+                             f"have reduction ranges {ranges}: they must partition 0:{cg}")
+    if not np.all(count == 1):
+        bad = np.argwhere(count != 1)[0]
+        raise AxsimError(f"{layer.name}: output (k, p, q) = {tuple(int(v) for v in bad)} is in "
+                         f"{int(count[tuple(bad)])} output tiles; the units' tiles must partition the outputs")
+    return tiles
 
 
 def run_compute(q: QLayer, x: Tensor, mac: MacConfig, corrupt: Corrupt | None = None,
@@ -143,10 +184,21 @@ def run_compute(q: QLayer, x: Tensor, mac: MacConfig, corrupt: Corrupt | None = 
     elif codes.shape[1:] != (layer.in_channels, layer.in_h, layer.in_w):
         raise AxsimError(f"{layer.name}: input of shape {codes.shape[1:]}, the layer takes "
                          f"{(layer.in_channels, layer.in_h, layer.in_w)}")
+    tiles = _check_cover(q, units) if units else {None: whole(q)}
     out = np.empty((codes.shape[0], layer.out_channels, layer.out_h, layer.out_w), dtype=np.uint8)
-    for unit in units or whole(q):
-        out[:, unit.k0:unit.k1, unit.p0:unit.p1, unit.q0:unit.q1] = _conv_unit(
-            q, codes, x.zero_point, x.scale, mac, unit, corrupt)
+    code_range = activation_range(layer.activation, q.scale, q.zero_point)
+    for parts in tiles.values():
+        acc = None
+        for unit in parts:
+            partial = _conv_unit(q, codes, x.zero_point, mac, unit, unit if units else None, corrupt)
+            partial = np.clip(partial, -2**31, 2**31 - 1).astype(np.int32)
+            if corrupt is not None:
+                partial = corrupt(layer.name, "psums", partial, unit if units else None)
+            acc = partial.astype(np.int64) if acc is None else acc + partial
+        u = parts[0]
+        acc = np.clip(acc, -2**31, 2**31 - 1).astype(np.int32)
+        m = multiplier(x.scale, q.weight_scale[u.k0:u.k1], q.scale)
+        out[:, u.k0:u.k1, u.p0:u.p1, u.q0:u.q1] = requantize(acc, m, q.zero_point, code_range)
     if corrupt is not None:
         out = corrupt(layer.name, "outputs", out, None)
     return out

@@ -114,21 +114,31 @@ def test_units_partition_equals_whole_layer(model, x_codes):
             assert first_inputs[2] == (2, 3, 3, 2)  # rows 0..1 need input rows 0..2; col 0 needs cols 0..1
 
 
-def test_grouped_unit_must_hold_whole_groups(model, x_codes):
+def test_units_may_cut_groups_and_split_reductions(model):
+    from simulator.accuracy.model import QLayer
     from simulator.errors import AxsimError
-    q = model.layer("dw")
-    src = Tensor(np.zeros((1, 8, 7, 7), np.uint8), np.float32(0.1), 0)
-    out = run_compute(q, src, EXACT, units=[Unit(0, 3, 0, 4, 0, 4), Unit(3, 8, 0, 4, 0, 4)])
-    np.testing.assert_array_equal(out, run_compute(q, src, EXACT))  # depthwise: one channel per group
-    q2 = model.layer("pw")
-    assert q2.layer.groups == 1
-    with pytest.raises(AxsimError):
-        bad = type(q.layer)("g2", "conv", 8, 4, 4, 8, 1, 1, groups=2)
-        from simulator.accuracy.model import QLayer
-        ql = QLayer(bad, ("input",), np.float32(0.1), 0, np.ones((8, 4, 1, 1), np.int8),
-                    np.zeros(8, np.int32), np.ones(8, np.float32))
-        run_compute(ql, Tensor(np.zeros((1, 8, 4, 4), np.uint8), np.float32(0.1), 0), EXACT,
-                    units=[Unit(0, 2, 0, 4, 0, 4)])
+    rng = np.random.default_rng(9)
+    layer = type(model.layer("dw").layer)("g2", "conv", 8, 5, 5, 6, 3, 3, 1, 1, 1, 1, groups=2)
+    ql = QLayer(layer, ("input",), np.float32(0.1), 3, rng.integers(-127, 128, (6, 4, 3, 3)).astype(np.int8),
+                rng.integers(-500, 500, 6).astype(np.int32), rng.uniform(0.01, 0.02, 6).astype(np.float32))
+    src = Tensor(rng.integers(0, 256, (2, 8, 5, 5)).astype(np.uint8), np.float32(0.1), 9)
+    exp = run_compute(ql, src, EXACT)
+    # channels 0:2 and 2:6 cut the second group (3 channels per group); reductions split 0:1 / 1:4
+    units = [Unit(k0, k1, 0, 5, 0, 5, c0=c0, c1=c1) for k0, k1 in ((0, 2), (2, 6)) for c0, c1 in ((0, 1), (1, 4))]
+    seen = []
+    got = run_compute(ql, src, EXACT, lambda l, ds, t, u: (seen.append((ds, u, t.shape)), t)[1], units)
+    np.testing.assert_array_equal(got, exp)
+    psums = [s for s in seen if s[0] == "psums"]
+    assert len(psums) == 4 and {s[2] for s in psums} == {(2, 2, 5, 5), (2, 4, 5, 5)}
+    assert [s[2] for s in seen if s[0] == "weights"] == [(2, 1, 3, 3), (2, 3, 3, 3), (4, 1, 3, 3), (4, 3, 3, 3)]
+    with pytest.raises(AxsimError, match=r"reduction ranges \[\(0, 1\), \(2, 4\)\]: they must partition 0:4"):
+        run_compute(ql, src, EXACT, units=[Unit(0, 6, 0, 5, 0, 5, c0=0, c1=1), Unit(0, 6, 0, 5, 0, 5, c0=2, c1=4)])
+    with pytest.raises(AxsimError, match=r"reduction ranges \[\(0, 2\), \(0, 2\)\]"):
+        run_compute(ql, src, EXACT, units=[Unit(0, 6, 0, 5, 0, 5, c0=0, c1=2), Unit(0, 6, 0, 5, 0, 5, c0=0, c1=2)])
+    with pytest.raises(AxsimError, match=r"output \(k, p, q\) = \(2, 0, 0\) is in 0 output tiles"):
+        run_compute(ql, src, EXACT, units=[Unit(0, 2, 0, 5, 0, 5)])
+    with pytest.raises(AxsimError, match="is in 2 output tiles"):
+        run_compute(ql, src, EXACT, units=[Unit(0, 6, 0, 5, 0, 5), Unit(0, 6, 0, 2, 0, 5)])
 
 
 def test_quantize_divides_and_rounds_half_to_even():
