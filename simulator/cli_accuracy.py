@@ -22,8 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--workload", default=DEFAULT_WORKLOAD,
                    help=f"workload with trained weights (default {DEFAULT_WORKLOAD})")
     p.add_argument("--approx", help="approximation file: the MAC configuration of each layer")
-    p.add_argument("--arch", help="also simulate the run on this architecture (latency, energy; "
-                                  "checks that its PEs can run the approximation file)")
+    p.add_argument("--arch", help="also simulate the run on this architecture (latency, energy; checks that "
+                                  "its PEs can run the approximation file); with --ber each PE's weight and "
+                                  "input copies are corrupted separately, as the mapping places them")
     p.add_argument("--dataset", help="samples and labels (.npz with arrays x and y; default: the workload's dataset)")
     p.add_argument("--ber", type=float, default=0.0,
                    help="uniform bit-error rate per bit of the data structures in --ber-on (default 0)")
@@ -77,7 +78,12 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     else:
         macs = None
     errors = uniform_ber(args.ber, structures, args.seed) if args.ber > 0 else None
-    report = evaluate(model, x, y, macs, errors, args.seeds)
+    units = None
+    if args.arch and errors is not None:  # each PE's copies corrupted separately, as the mapping places them
+        from simulator.accuracy.units import units_for
+        arch = api.load_arch(args.arch)
+        units = {layer.name: units_for(layer, arch) for layer in workload.layers}
+    report = evaluate(model, x, y, macs, errors, args.seeds, units)
     run = None
     if args.arch:
         arch = api.load_arch(args.arch)

@@ -19,11 +19,11 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from simulator.accuracy.engine import Corrupt, Inference, MacChoice, infer, quantize_input
+from simulator.accuracy.engine import Corrupt, Inference, MacChoice, Unit, infer, quantize_input
 from simulator.accuracy.model import QuantModel, read_npz
 from simulator.errors import InputError, Problem
 from simulator.faults.inject import flip_bits
@@ -149,9 +149,11 @@ def accuracy(inf: Inference, y: np.ndarray) -> float:
 
 
 def evaluate(model: QuantModel, x: np.ndarray, y: np.ndarray, macs: MacChoice = None,
-             errors: Callable[[int], Corrupt] | None = None, seeds: int = 10) -> AccuracyReport:
+             errors: Callable[[int], Corrupt] | None = None, seeds: int = 10,
+             units: Mapping[str, list[Unit]] | None = None) -> AccuracyReport:
     """Exact and approximate accuracy of ``model`` on real-valued samples ``x`` with labels ``y``;
-    with ``errors`` (a hook factory), accuracy under bit errors over ``seeds`` Monte Carlo seeds."""
+    with ``errors`` (a hook factory), accuracy under bit errors over ``seeds`` Monte Carlo seeds,
+    each layer computed per work unit (``units``, e.g. one per PE) when given."""
     codes = quantize_input(model, x)
     exact = infer(model, codes, keep=True)
     approx = infer(model, codes, macs, keep=True)
@@ -159,7 +161,7 @@ def evaluate(model: QuantModel, x: np.ndarray, y: np.ndarray, macs: MacChoice = 
                             layers_approx=layer_errors(exact, approx))
     if errors is not None:
         for mc in range(seeds):
-            run = infer(model, codes, macs, errors(mc), keep=(mc == 0))
+            run = infer(model, codes, macs, errors(mc), units=units, keep=(mc == 0))
             if mc == 0:
                 report.layers_errors = layer_errors(exact, run)
             report.seed_accuracies.append(accuracy(run, y))

@@ -59,3 +59,12 @@ def test_bad_datasets(tmp_path, capsys):
     assert "input samples of shape (1, 9, 9)" in capsys.readouterr().err
     assert main(["accuracy", "--workload", WL, "--ber-on", "weights,links"]) == 2
     assert "--ber-on 'weights,links'" in capsys.readouterr().err
+
+
+def test_accuracy_with_arch_corrupts_per_pe_copies(tmp_path):
+    out = tmp_path / "r"
+    assert main(["accuracy", "--workload", WL, "--arch", str(ROOT / "arch" / "simba.yaml"), "--ber", "0.01",
+                 "--seeds", "2", "--limit", "60", "--out", str(out)]) == 0
+    data = json.loads((out / "accuracy.json").read_text())
+    assert data["energy_pj"] > 0 and (out / "summary.json").exists() and (out / "layers.csv").exists()
+    assert len(data["seed_accuracies"]) == 2
