@@ -71,13 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD, help=f"workload file (default {DEFAULT_WORKLOAD})")
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
+
+    from simulator import cli_accuracy, cli_import
+    cli_accuracy.add_parser(sub)
+    cli_import.add_parser(sub)
     return p
 
 
 def _plan(path: str | None, arch, layer_names) -> api.MacPlan | None:
     if path is None:
         return None
-    from simulator.approx.plan import load_approx, resolve
+    from simulator.macs.approxfile import load_approx, resolve
     plan = resolve(load_approx(path), arch, layer_names)
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -176,9 +180,12 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         path = Path(name)
         try:
             kind = _kind_of(path)
-            from simulator.approx.plan import load_approx
-            {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
-             "trace": read_traces, "approx": load_approx}[kind](path)
+            from simulator.macs.approxfile import load_approx
+            loaded = {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
+                      "trace": read_traces, "approx": load_approx}[kind](path)
+            if kind == "workload" and loaded.weights:  # trained weights must match the layers
+                from simulator.accuracy.model import load_weights
+                load_weights(loaded)
             console.print(f"{path}: ok ({kind})")
         except AxsimError as exc:
             failed += 1
@@ -228,8 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
+        from simulator.cli_accuracy import cmd_accuracy
+        from simulator.cli_import import cmd_import
         commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
-                    "reprice": cli_reprice.cmd_reprice}
+                    "reprice": cli_reprice.cmd_reprice, "accuracy": cmd_accuracy, "import": cmd_import}
         return commands[args.command](args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
