@@ -1,0 +1,229 @@
+"""Evaluating sweep points: concrete architecture and MAC plan per point, simulation, reuse.
+
+A point's knob values are applied to the parsed base architecture file, the
+result is written to a temporary YAML file and loaded with
+:func:`simulator.config.load_arch`, so every validation rule of architecture
+files applies to it. Approximation knobs prepend ``(layers, configuration)``
+overrides to the approximation file's layer table (first match wins, knobs
+before the file's own overrides) and the plan is resolved as ``axsim run
+--approx`` would.
+
+**Reuse.** Points are evaluated in *groups* that share a structural hash
+(:func:`simulator.dse.keys.structural_hash`), one group per task, so reuse
+does not depend on which worker a point lands on:
+
+* ``run``: a point whose whole configuration equals an earlier one's takes its
+  results (duplicates of random and NSGA-II searches);
+* ``reprice``: a point that differs from an earlier one only in energy-only
+  keys re-prices that run's action counts with ``api.reprice(run, arch)``,
+  when the API provides it;
+* ``trace``: otherwise, a point of the same structure replays the layer traces
+  mapped for the first one instead of mapping again
+  (:func:`_resimulate_with_cached_traces`);
+* ``accuracy``: accuracy reused from a point with the same accuracy hash;
+* ``none``: simulated from scratch.
+
+Each row records what its point reused, and only what really happened.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from simulator import api
+from simulator.dse import keys
+from simulator.dse.spec import Sweep
+from simulator.errors import AxsimError
+
+#: Columns of the metrics every point reports (``accuracy_loss`` empty when not measured).
+METRICS = ("energy_pj", "latency_cycles", "edp_pj_cycles", "accuracy_loss")
+
+AccuracyFn = Callable[..., float]
+_ACCURACY: list[AccuracyFn] = []
+
+
+def register_accuracy(fn: AccuracyFn) -> None:
+    """Register the accuracy evaluator: ``fn(arch, workload, plan, dataset, seed) -> accuracy_loss``."""
+    _ACCURACY[:] = [fn]
+
+
+def accuracy_evaluator() -> AccuracyFn | None:
+    return _ACCURACY[0] if _ACCURACY else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    index: int
+    values: dict  # knob name -> value, in knob order
+
+
+@dataclasses.dataclass
+class Materialised:
+    arch: Any
+    arch_data: dict
+    plan: Any
+    plan_desc: Any
+    structural: str
+    accuracy: str
+    full: str
+
+
+_FILES: dict[tuple, Any] = {}
+
+
+def _cached(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
+    key = (kind, path)
+    if key not in _FILES:
+        _FILES[key] = loader(path)
+    return _FILES[key]
+
+
+def workload_of(sweep: Sweep):
+    return _cached("workload", sweep.workload_file, api.load_workload)
+
+
+def _approx_of(sweep: Sweep):
+    from simulator.approx.plan import load_approx
+    return _cached("approx", sweep.approx_file, load_approx) if sweep.approx_file else None
+
+
+def materialise(sweep: Sweep, point: Point) -> Materialised:
+    """The concrete architecture (loaded through ``load_arch``) and MAC plan of one point."""
+    data = copy.deepcopy(sweep.arch_data)
+    overrides = []
+    for knob in sweep.knobs:
+        value = point.values[knob.name]
+        if knob.kind == "arch":
+            keys.set_path(data, knob.target, value)
+        else:
+            overrides.append((knob.target, value))
+    with tempfile.TemporaryDirectory(prefix="axsim-point-") as tmp:
+        file = Path(tmp) / f"{Path(sweep.arch_file).stem}.yaml"
+        file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        try:
+            arch = api.load_arch(file)
+        except AxsimError as exc:
+            raise AxsimError(f"{sweep.arch_file} with {_show_values(point)}: "
+                             f"{str(exc).replace(str(file), Path(sweep.arch_file).name)}") from None
+    plan, plan_desc = None, "exact"
+    spec = _approx_of(sweep)
+    if spec is not None:
+        from simulator.approx.plan import resolve
+        spec = dataclasses.replace(spec, layers=tuple(overrides) + spec.layers)
+        names = [layer.name for layer in workload_of(sweep).layers]
+        plan = resolve(spec, arch, names)
+        plan_desc = plan.describe()
+    other = (plan_desc, sweep.workload_file, sweep.seed)
+    return Materialised(arch, data, plan, plan_desc, keys.structural_hash(data, *other),
+                        keys.accuracy_hash(data, *other, sweep.dataset), keys.digest(data, *other))
+
+
+def _show_values(point: Point) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.values.items())
+
+
+class GroupContext:
+    """Caches shared by the points of one group (one task): runs, traces, accuracies."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, dict] = {}         # full hash -> metrics
+        self.results: dict[str, Any] = {}       # structural hash -> RunResult (for re-pricing)
+        self.traces: dict[str, list] = {}       # structural hash -> layer traces
+        self.accuracy: dict[str, float] = {}    # accuracy hash -> accuracy loss
+
+
+def _simulate(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[Any, list[str]]:
+    reprice = getattr(api, "reprice", None)
+    cached = ctx.results.get(m.structural)
+    if cached is not None and reprice is not None:
+        return reprice(cached, m.arch), ["run", "reprice"]
+    if m.structural in ctx.traces:
+        return _resimulate_with_cached_traces(sweep, m, ctx.traces[m.structural]), ["trace"]
+    traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan))
+    ctx.traces[m.structural] = traces
+    result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed)
+    ctx.results[m.structural] = result
+    return result, []
+
+
+def _resimulate_with_cached_traces(sweep: Sweep, m: Materialised, traces: list) -> Any:
+    """Energy-only (or other same-structure) points while no re-pricing API exists: replay the
+    cached layer traces on the point's architecture (the mapping is reused, the replay is not)."""
+    return api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed)
+
+
+def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
+    """One row of the results table for ``point`` (``status`` ``invalid`` with the reason if its
+    combination of knob values is not a valid architecture or plan)."""
+    row: dict[str, Any] = {"point": point.index, **point.values}
+    structural = ""
+    try:
+        m = materialise(sweep, point)
+        structural = m.structural
+        reused: list[str] = []
+        if m.full in ctx.runs:
+            metrics, reused = dict(ctx.runs[m.full]), ["run"]
+        else:
+            metrics, reused = _measure(sweep, m, ctx)
+    except AxsimError as exc:  # an invalid combination of knob values, an unmappable layer, the watchdog
+        return {**row, **{k: "" for k in METRICS}, "feasible": False, "status": "invalid",
+                "reused": "none", "structural_hash": structural, "message": str(exc).replace("\n", "; ")}
+    feasible = all(c.holds(_number(metrics.get(c.metric))) for c in sweep.constraints)
+    return {**row, **metrics, "feasible": feasible, "status": "ok", "reused": "+".join(reused) or "none",
+            "structural_hash": m.structural, "message": ""}
+
+
+def _measure(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[dict, list[str]]:
+    result, reused = _simulate(sweep, m, ctx)
+    metrics = {"energy_pj": result.energy_pj, "latency_cycles": result.latency_cycles,
+               "edp_pj_cycles": result.energy_pj * result.latency_cycles, "accuracy_loss": ""}
+    if "accuracy_loss" in sweep.metrics():
+        if m.accuracy in ctx.accuracy:
+            reused.append("accuracy")
+        else:
+            fn = accuracy_evaluator()
+            if fn is None:
+                raise AxsimError("accuracy_loss requested but no accuracy evaluator is registered")
+            ctx.accuracy[m.accuracy] = float(fn(m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed))
+        metrics["accuracy_loss"] = ctx.accuracy[m.accuracy]
+    ctx.runs[m.full] = metrics
+    return metrics, reused
+
+
+def _number(value: Any) -> float | None:
+    return None if value in ("", None) else float(value)
+
+
+def write_point(out_dir: str | Path, row: dict, wall_s: float) -> None:
+    """Write one finished point atomically: ``points/NNNNNN.json`` via a temp file and rename."""
+    folder = Path(out_dir) / "points"
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{row['point']:06d}.json"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"row": row, "wall_s": wall_s}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+
+
+def run_group(sweep: Sweep, points: list[Point], out_dir: str | None) -> list[dict]:
+    """Worker entry point: evaluate the points of one structural group in order, writing each
+    finished point as soon as it is done. Returns the rows."""
+    ctx = GroupContext()
+    rows = []
+    for point in points:
+        started = time.perf_counter()
+        row = evaluate(sweep, point, ctx)
+        if out_dir is not None:
+            write_point(out_dir, row, time.perf_counter() - started)
+        rows.append(row)
+    return rows
