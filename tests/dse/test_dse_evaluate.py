@@ -1,0 +1,125 @@
+"""Point evaluation: the concrete architecture, reuse (traces, runs, re-pricing) and what each row records."""
+import copy
+
+import pytest
+import yaml
+
+from _sweep_util import BLOCK_MAC, SMALL, sweep_data, write_sweep
+from conftest import arch_data
+from simulator import api
+from simulator.approx.plan import load_approx, resolve
+from simulator.dse.evaluate import GroupContext, Point, evaluate, run_group
+from simulator.dse.spec import load_sweep
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    return load_sweep(write_sweep(tmp_path, sweep_data()))
+
+
+def direct(tmp_path, noc_bits, conv_mac, tech=None):
+    """Independent path: edit the architecture file by hand, resolve the plan, simulate."""
+    data = arch_data("tiny")
+    data["chiplet"]["noc"]["link_width_bits"] = noc_bits
+    data["chiplet"]["pe"]["mac"] = dict(BLOCK_MAC)
+    if tech:
+        data["tech"] = tech
+    path = tmp_path / f"direct_{noc_bits}_{conv_mac}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    arch = api.load_arch(path)
+    workload = api.load_workload(SMALL)
+    spec = load_approx(sweep_data()["approx"])
+    spec = type(spec)(spec.file, spec.name, spec.configs, spec.default, (("conv", conv_mac),))
+    return api.simulate(arch, workload, plan=resolve(spec, arch, [layer.name for layer in workload.layers]))
+
+
+def test_point_equals_a_hand_made_run(sweep, tmp_path):
+    row = evaluate(sweep, Point(0, {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "msb2"}), GroupContext())
+    ref = direct(tmp_path, 32, "msb2")
+    assert (row["status"], row["reused"]) == ("ok", "none")
+    assert row["energy_pj"] == ref.energy_pj and row["latency_cycles"] == ref.latency_cycles
+    assert row["edp_pj_cycles"] == ref.energy_pj * ref.latency_cycles
+    # the knob values really change the result (a swapped knob would not match)
+    other = direct(tmp_path, 64, "exact")
+    assert (other.energy_pj, other.latency_cycles) != (ref.energy_pj, ref.latency_cycles)
+
+
+def test_cache_hits_return_identical_results(sweep):
+    p = {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "msb2"}
+    ctx = GroupContext()
+    first = evaluate(sweep, Point(0, p), ctx)
+    again = evaluate(sweep, Point(1, p), ctx)            # same configuration: the run is reused
+    fresh = evaluate(sweep, Point(1, p), GroupContext())  # no cache
+    assert again["reused"] == "run" and fresh["reused"] == "none"
+    for key in ("energy_pj", "latency_cycles", "edp_pj_cycles", "structural_hash"):
+        assert first[key] == again[key] == fresh[key]
+
+
+def scaled_tech(tmp_path, factor):
+    """A copy of the 16 nm table with every energy and leakage figure multiplied by ``factor``."""
+    from conftest import TECH_DIR
+    data = yaml.safe_load((TECH_DIR / "simba_16nm.yaml").read_text())
+    for entry in data["energy"].values():
+        entry["pj"] = entry["pj"] * factor
+    for entry in (data.get("leakage") or {}).values():
+        entry["mw"] = entry["mw"] * factor
+    path = tmp_path / f"tech_x{factor}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_energy_only_knob_replays_cached_traces(tmp_path):
+    from conftest import TECH_DIR
+    base, double = str(TECH_DIR / "simba_16nm.yaml"), scaled_tech(tmp_path, 2.0)
+    knobs = sweep_data()["knobs"] + [{"name": "tech_table", "path": "tech", "values": [base, double]}]
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(knobs=knobs)))
+    assert sweep.knobs[-1].klass == "energy"
+    values = {"pe_mac": BLOCK_MAC, "noc_bits": 64, "conv_mac": "exact"}
+    rows = run_group(sweep, [Point(0, {**values, "tech_table": base}), Point(1, {**values, "tech_table": double})],
+                     None)
+    assert [r["reused"] for r in rows] == ["none", "trace"]
+    assert rows[0]["structural_hash"] == rows[1]["structural_hash"]
+    assert rows[1]["latency_cycles"] == rows[0]["latency_cycles"]
+    ref = direct(tmp_path, 64, "exact", tech=double)  # independent run on the scaled table
+    assert rows[1]["energy_pj"] == pytest.approx(ref.energy_pj, rel=1e-12)
+    assert rows[1]["energy_pj"] == pytest.approx(2 * rows[0]["energy_pj"], rel=1e-9)
+
+
+def test_reprice_is_used_when_the_api_provides_it(tmp_path, monkeypatch):
+    from conftest import TECH_DIR
+    base, double = str(TECH_DIR / "simba_16nm.yaml"), scaled_tech(tmp_path, 2.0)
+    knobs = sweep_data()["knobs"] + [{"name": "tech_table", "path": "tech", "values": [base, double]}]
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(knobs=knobs)))
+    calls = []
+
+    def fake_reprice(run, arch):
+        calls.append((run.energy_pj, arch.tech_table.energy["mac.accumulate"].pj))
+        return copy.copy(run)
+    monkeypatch.setattr(api, "reprice", fake_reprice, raising=False)
+    values = {"pe_mac": BLOCK_MAC, "noc_bits": 64, "conv_mac": "exact"}
+    rows = run_group(sweep, [Point(0, {**values, "tech_table": base}), Point(1, {**values, "tech_table": double})],
+                     None)
+    assert [r["reused"] for r in rows] == ["none", "run+reprice"]
+    assert len(calls) == 1 and calls[0][0] == rows[0]["energy_pj"]
+    # it was handed the point's own architecture (the doubled table)
+    assert calls[0][1] == pytest.approx(2 * api.load_arch(sweep_data()["arch"]).tech_table.energy["mac.accumulate"].pj)
+
+
+def test_invalid_combination_is_a_row_with_its_reason(tmp_path):
+    knobs = sweep_data()["knobs"] + [
+        {"name": "gb", "path": "chiplet.global_buffer.size_bytes", "values": [16384, 2048]},
+        {"name": "ib", "path": "chiplet.pe.input_buffer.size_bytes", "values": [2048, 4096]}]
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(knobs=knobs)))
+    row = evaluate(sweep, Point(0, {"pe_mac": BLOCK_MAC, "noc_bits": 64, "conv_mac": "exact",
+                                    "gb": 2048, "ib": 4096}), GroupContext())
+    assert (row["status"], row["feasible"], row["energy_pj"]) == ("invalid", False, "")
+    assert "global_buffer.size_bytes" in row["message"] and "gb=2048" in row["message"]
+
+
+def test_constraints_mark_feasibility(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(constraints=["latency_cycles <= 3000"])))
+    rows = run_group(sweep, [Point(0, {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "exact"}),
+                             Point(1, {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "msb2"})], None)
+    for r in rows:
+        assert r["feasible"] == (r["latency_cycles"] <= 3000)
+    assert {r["feasible"] for r in rows} == {True, False}
