@@ -117,6 +117,8 @@ def _kind_of(path: Path) -> str:
         return "trace"
     from simulator.config.yamlio import read_mapping
     data = read_mapping(path)
+    if "knobs" in data:
+        return "sweep"
     if "package" in data or "chiplet" in data:
         return "arch"
     if "configs" in data or "default" in data:
@@ -138,8 +140,9 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         try:
             kind = _kind_of(path)
             from simulator.approx.plan import load_approx
+            from simulator.dse.spec import load_sweep
             {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
-             "trace": read_traces, "approx": load_approx}[kind](path)
+             "trace": read_traces, "approx": load_approx, "sweep": load_sweep}[kind](path)
             console.print(f"{path}: ok ({kind})")
         except AxsimError as exc:
             failed += 1

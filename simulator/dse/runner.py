@@ -33,6 +33,7 @@ from simulator.dse.spec import Sweep
 from simulator.errors import AxsimError
 
 Progress = Callable[[int, int, int], None]  # (done, total, reused)
+CONNECT_TIMEOUT_S = 10  # how long to wait for a Dask scheduler
 
 
 @dataclass
@@ -65,7 +66,7 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[cf.Executor | None]:
         except ImportError:
             raise AxsimError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError) as exc:
             raise AxsimError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:

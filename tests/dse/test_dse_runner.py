@@ -30,9 +30,14 @@ def table(out):
 
 def test_pool_and_in_process_give_identical_tables(tmp_path):
     sweep = load_sweep(grid(tmp_path))
-    a = run_sweep(sweep, tmp_path / "a", jobs=1)
+    calls = []
+    a = run_sweep(sweep, tmp_path / "a", jobs=1, progress=lambda *c: calls.append(c))
     b = run_sweep(sweep, tmp_path / "b", jobs=2)
     assert a.evaluated == b.evaluated == 27
+    # progress: (points done, total, points that reused work), ending at the whole sweep
+    assert calls[0] == (0, 27, 0) and calls[-1][:2] == (27, 27)
+    assert calls[-1][2] == sum(r["reused"] != "none" for r in a.rows.values())
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
     assert table(tmp_path / "a") == table(tmp_path / "b")
     rows = store.read_results(tmp_path / "a" / "results.csv")
     assert [int(r["point"]) for r in rows] == list(range(27))
@@ -127,8 +132,10 @@ def test_dask_local_cluster_gives_the_same_table(tmp_path):
     assert table(tmp_path / "dask") == table(tmp_path / "local")
 
 
-def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys, monkeypatch):
     pytest.importorskip("dask.distributed")
+    from simulator.dse import runner
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1)
     code = main(["sweep", str(grid(tmp_path)), "--out", str(tmp_path / "x"),
                  "--scheduler", "tcp://127.0.0.1:1", "--quiet"])
     err = capsys.readouterr().err
