@@ -45,11 +45,16 @@ ALEXNET = {
 }
 
 
+CPU: dict[str, list[float]] = {}
+
+
 def timed(sweep, tmp: Path, label: str, **kw) -> float:
     out = tmp / f"{label}-{time.monotonic_ns()}"
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outcome = run_sweep(sweep, out, **kw)
     wall = time.perf_counter() - started
+    if kw.get("jobs") == 1:  # everything ran in this process: its CPU time is the sweep's
+        CPU.setdefault(label, []).append((time.process_time() - cpu) / len(outcome.rows))
     assert outcome.evaluated == len(outcome.rows), "every point must be evaluated afresh"
     return wall
 
@@ -73,6 +78,9 @@ def main() -> None:
                 wall = statistics.median(timed(sweep, tmp, name, **kw) for _ in range(args.repeat))
                 results[(name, label)] = wall
                 print(f"{name:8} {n:6d} {label:24} {wall:16.2f} {n / wall:9.1f}", flush=True)
+        for name, values in CPU.items():
+            print(f"{name}: {statistics.median(values) * 1e3:.0f} ms of CPU per point (in-process, "
+                  "independent of the machine's load)")
         try:
             from dask.distributed import LocalCluster
         except ImportError:

@@ -163,3 +163,26 @@ def test_cli_writes_pareto_figures_and_a_point_run_folder(tmp_path, capsys):
 def test_check_validates_only(tmp_path, capsys):
     assert main(["sweep", str(grid(tmp_path)), "--check"]) == 0
     assert "ok (sweep, 4 knobs, search grid, 27 points)" in capsys.readouterr().out
+
+
+def test_random_search_is_seeded_and_repeats_reuse_the_run(tmp_path):
+    spec = grid(tmp_path, search={"kind": "random", "points": 20, "seed": 3})
+    sweep = load_sweep(spec)
+    a = run_sweep(sweep, tmp_path / "a", jobs=1)
+    b = run_sweep(sweep, tmp_path / "b", jobs=2)
+    assert table(tmp_path / "a") == table(tmp_path / "b")
+    rows = [a.rows[i] for i in range(20)]
+    for knob in sweep.knobs:
+        assert {json.dumps(r[knob.name]) for r in rows} <= {json.dumps(v) for v in knob.values}
+    keys = [(r["noc_bits"], r["conv_mac"], r["gb"]) for r in rows]
+    assert len(set(keys)) < 20  # 20 draws from 27 combinations repeat (birthday bound)
+    first = {}
+    for r, key in zip(rows, keys):
+        if key in first:
+            assert r["reused"] == "run" and r["energy_pj"] == first[key]["energy_pj"]
+        else:
+            first[key] = r
+            assert r["reused"] in ("none", "trace")
+    other = load_sweep(grid(tmp_path, search={"kind": "random", "points": 20, "seed": 4}))
+    c = run_sweep(other, tmp_path / "c", jobs=1)
+    assert [(r["noc_bits"], r["conv_mac"], r["gb"]) for r in (c.rows[i] for i in range(20))] != keys
