@@ -77,6 +77,7 @@ class Materialised:
 
 
 _FILES: dict[tuple, Any] = {}
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when available
 
 
 def _cached(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
@@ -105,14 +106,17 @@ def materialise(sweep: Sweep, point: Point) -> Materialised:
             keys.set_path(data, knob.target, value)
         else:
             overrides.append((knob.target, value))
-    with tempfile.TemporaryDirectory(prefix="axsim-point-") as tmp:
-        file = Path(tmp) / f"{Path(sweep.arch_file).stem}.yaml"
-        file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        try:
-            arch = api.load_arch(file)
-        except AxsimError as exc:
-            raise AxsimError(f"{sweep.arch_file} with {_show_values(point)}: "
-                             f"{str(exc).replace(str(file), Path(sweep.arch_file).name)}") from None
+    fd, name = tempfile.mkstemp(prefix=f"axsim-{Path(sweep.arch_file).stem}-", suffix=".yaml")
+    file = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
+        arch = api.load_arch(file)
+    except AxsimError as exc:
+        raise AxsimError(f"{sweep.arch_file} with {_show_values(point)}: "
+                         f"{str(exc).replace(str(file), Path(sweep.arch_file).name)}") from None
+    finally:
+        file.unlink(missing_ok=True)
     plan, plan_desc = None, "exact"
     spec = _approx_of(sweep)
     if spec is not None:
