@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -90,8 +91,13 @@ def _run(sweep, out: Path, args, console: Console, resume: bool) -> int:
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else (
         f"{jobs} local processes" if jobs > 1 else "this process")
     console.print(f"sweep {sweep.name}: {_size(sweep)} points ({sweep.search.kind}) on {where}; folder {out}")
-    with _progress(console, enabled=not args.quiet and console.is_terminal) as progress:
-        outcome = run_sweep(sweep, out, jobs=jobs, scheduler=args.scheduler, progress=progress, resume=resume)
+    try:
+        with _progress(console, enabled=not args.quiet and console.is_terminal) as progress:
+            outcome = run_sweep(sweep, out, jobs=jobs, scheduler=args.scheduler, progress=progress,
+                                resume=resume)
+    except KeyboardInterrupt:
+        print(f"finished points are kept in {out}; continue with: axsim sweep --resume {out}", file=sys.stderr)
+        raise
     rows = [outcome.rows[i] for i in sorted(outcome.rows)]
     invalid = sum(1 for r in rows if r.get("status") != "ok")
     reused = sum(1 for r in rows if r.get("reused") not in ("none", None))

@@ -186,3 +186,15 @@ def test_random_search_is_seeded_and_repeats_reuse_the_run(tmp_path):
     other = load_sweep(grid(tmp_path, search={"kind": "random", "points": 20, "seed": 4}))
     c = run_sweep(other, tmp_path / "c", jobs=1)
     assert [(r["noc_bits"], r["conv_mac"], r["gb"]) for r in (c.rows[i] for i in range(20))] != keys
+
+
+def test_example_tiny_sweep_runs_end_to_end(tmp_path, capsys):
+    out = tmp_path / "tiny"
+    assert main(["sweep", str(ROOT / "examples" / "sweeps" / "tiny.yaml"), "--out", str(out), "--jobs", "2",
+                 "--quiet"]) == 0
+    rows = store.read_results(out / "results.csv")
+    assert len(rows) == 36 and all(r["status"] == "ok" for r in rows)
+    # fewer block products (msb2: 4 of 16) cost less energy than the exact mode, all else equal
+    by = {(r["gb_bytes"], r["noc_width_bits"], r["conv_mac"]): float(r["energy_pj"]) for r in rows}
+    assert all(by[(g, n, "msb2")] < by[(g, n, "msb3")] < by[(g, n, "exact")] for g, n, _ in by)
+    assert "non-dominated points" in capsys.readouterr().out
