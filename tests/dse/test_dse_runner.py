@@ -169,7 +169,7 @@ def test_random_search_is_seeded_and_repeats_reuse_the_run(tmp_path):
     spec = grid(tmp_path, search={"kind": "random", "points": 20, "seed": 3})
     sweep = load_sweep(spec)
     a = run_sweep(sweep, tmp_path / "a", jobs=1)
-    b = run_sweep(sweep, tmp_path / "b", jobs=2)
+    run_sweep(sweep, tmp_path / "b", jobs=2)
     assert table(tmp_path / "a") == table(tmp_path / "b")
     rows = [a.rows[i] for i in range(20)]
     for knob in sweep.knobs:
