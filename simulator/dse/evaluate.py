@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -125,9 +126,22 @@ def materialise(sweep: Sweep, point: Point) -> Materialised:
         names = [layer.name for layer in workload_of(sweep).layers]
         plan = resolve(spec, arch, names)
         plan_desc = plan.describe()
-    other = (plan_desc, sweep.workload_file, sweep.seed)
-    return Materialised(arch, data, plan, plan_desc, keys.structural_hash(data, *other),
-                        keys.accuracy_hash(data, *other, sweep.dataset), keys.digest(data, *other))
+    # hashes see file contents, not paths: the same inputs give the same hashes on any machine
+    view = {**data, "tech": _file_digest(data["tech"])}
+    dataset = _file_digest(sweep.dataset) if sweep.dataset else None
+    other = (plan_desc, _file_digest(sweep.workload_file), sweep.seed)
+    return Materialised(arch, data, plan, plan_desc, keys.structural_hash(view, *other),
+                        keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other))
+
+
+def _file_digest(path: str) -> str:
+    def read(p: str) -> str:
+        file = Path(p)
+        if file.is_dir():
+            return keys.digest(sorted((str(f.relative_to(file)), f.read_bytes().hex())
+                                      for f in file.rglob("*") if f.is_file()))
+        return hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+    return _cached("digest", path, read)
 
 
 def _show_values(point: Point) -> str:
@@ -169,6 +183,8 @@ def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
     combination of knob values is not a valid architecture or plan)."""
     row: dict[str, Any] = {"point": point.index, **point.values}
     structural = ""
+    workload_of(sweep)  # input files the worker cannot read stop the sweep: they are not the point's fault
+    _approx_of(sweep)
     try:
         m = materialise(sweep, point)
         structural = m.structural

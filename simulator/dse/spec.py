@@ -61,7 +61,7 @@ def load_sweep(path: str | Path) -> Sweep:
         value = getattr(model, key)
         if value is None:
             continue
-        full = _resolve(here, value)
+        full = _resolve(here, value).resolve()  # absolute: workers may run elsewhere
         if not full.exists():
             problems.append(Problem(key, f"{value!r}: no such file (looked for {full})"))
         files[key] = str(full)
