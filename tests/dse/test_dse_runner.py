@@ -198,3 +198,14 @@ def test_example_tiny_sweep_runs_end_to_end(tmp_path, capsys):
     by = {(r["gb_bytes"], r["noc_width_bits"], r["conv_mac"]): float(r["energy_pj"]) for r in rows}
     assert all(by[(g, n, "msb2")] < by[(g, n, "msb3")] < by[(g, n, "exact")] for g, n, _ in by)
     assert "non-dominated points" in capsys.readouterr().out
+
+
+def test_an_input_file_the_workers_cannot_read_stops_the_sweep(tmp_path):
+    import shutil
+    workload = tmp_path / "w.yaml"
+    shutil.copy(sweep_data()["workload"], workload)
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(workload=str(workload))))
+    workload.unlink()  # gone after validation, e.g. not on a worker's file system
+    with pytest.raises(Exception, match="w.yaml"):
+        run_sweep(sweep, tmp_path / "out", jobs=1)
+    assert store.read_points(tmp_path / "out") == {}  # nothing recorded as finished
