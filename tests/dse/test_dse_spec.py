@@ -116,3 +116,42 @@ def test_tech_knob_is_energy_only_and_checked(tmp_path):
     knobs = sweep_data()["knobs"] + [{"path": "tech", "values": ["tech/simba_16nm.yaml", "tech/none.yaml"]}]
     found = problems(tmp_path, knobs=knobs)
     assert "no such technology file" in found["knobs[3].values[1]"]
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield prefix + (k,)
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield prefix + (i,)
+            yield from _paths(v, prefix + (i,))
+
+
+def test_mutated_sweep_files_end_in_a_clear_error_or_a_valid_sweep(tmp_path):
+    """Every key deleted or replaced by a wrong value: load_sweep accepts the file or raises an
+    AxsimError naming it, never another exception."""
+    import copy
+
+    from simulator.errors import AxsimError
+    base = sweep_data(constraints=["latency_cycles <= 1e9"])
+    outcomes = {"ok": 0, "error": 0}
+    for path in list(_paths(base)):
+        for mutant in ("delete", "not-a-number", -7, None, 0.5, ["x", "x"], {"zz": 1}):
+            data = copy.deepcopy(base)
+            parent = data
+            for key in path[:-1]:
+                parent = parent[key]
+            if mutant == "delete":
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = mutant
+            file = write_sweep(tmp_path, data, "m.yaml")
+            try:
+                load_sweep(file)
+                outcomes["ok"] += 1
+            except AxsimError as exc:
+                assert str(file) in str(exc), (path, mutant, str(exc))
+                outcomes["error"] += 1
+    assert outcomes["error"] > 100 and outcomes["ok"] > 0
