@@ -185,6 +185,9 @@ def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
     structural = ""
     workload_of(sweep)  # input files the worker cannot read stop the sweep: they are not the point's fault
     _approx_of(sweep)
+    if "accuracy_loss" in sweep.metrics() and accuracy_evaluator() is None:  # nor is a missing evaluator
+        raise AxsimError("accuracy_loss requested but no accuracy evaluator is registered in this process "
+                         "(simulator.dse.evaluate.register_accuracy)")
     try:
         m = materialise(sweep, point)
         structural = m.structural
@@ -210,8 +213,6 @@ def _measure(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[dict, li
             reused.append("accuracy")
         else:
             fn = accuracy_evaluator()
-            if fn is None:
-                raise AxsimError("accuracy_loss requested but no accuracy evaluator is registered")
             ctx.accuracy[m.accuracy] = float(fn(m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed))
         metrics["accuracy_loss"] = ctx.accuracy[m.accuracy]
     ctx.runs[m.full] = metrics

@@ -123,3 +123,33 @@ def test_constraints_mark_feasibility(tmp_path):
     for r in rows:
         assert r["feasible"] == (r["latency_cycles"] <= 3000)
     assert {r["feasible"] for r in rows} == {True, False}
+
+
+def test_accuracy_seam_is_called_once_per_accuracy_configuration(tmp_path, monkeypatch):
+    """With an evaluator registered, accuracy_loss is measured once per accuracy hash and reused
+    for points that differ only in energy-only, non-error-rate keys (the technology table)."""
+    from conftest import TECH_DIR
+    from simulator.dse import evaluate as ev
+    calls = []
+
+    def fake_accuracy(arch, workload, plan, dataset, seed):
+        calls.append(plan.model_for("conv").name)
+        return {"exact": 0.0, "msb2": 0.25}[plan.model_for("conv").name]
+    monkeypatch.setattr(ev, "_ACCURACY", [fake_accuracy])
+    dataset = tmp_path / "data.bin"
+    dataset.write_bytes(b"\x01\x02")
+    base, double = str(TECH_DIR / "simba_16nm.yaml"), scaled_tech(tmp_path, 2.0)
+    knobs = sweep_data()["knobs"] + [{"name": "tech_table", "path": "tech", "values": [base, double]}]
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(
+        knobs=knobs, dataset=str(dataset), objectives=[{"name": "energy_pj"}, {"name": "accuracy_loss"}],
+        constraints=["accuracy_loss <= 0.1"])))
+    v = {"pe_mac": BLOCK_MAC, "noc_bits": 64}
+    rows = run_group(sweep, [Point(0, {**v, "conv_mac": "msb2", "tech_table": base}),
+                             Point(1, {**v, "conv_mac": "msb2", "tech_table": double})], None)
+    assert calls == ["msb2"]
+    assert [r["reused"] for r in rows] == ["none", "trace+accuracy"]
+    assert [r["accuracy_loss"] for r in rows] == [0.25, 0.25]
+    assert [r["feasible"] for r in rows] == [False, False]
+    monkeypatch.setattr(ev, "_ACCURACY", [])
+    with pytest.raises(Exception, match="no accuracy evaluator"):
+        run_group(sweep, [Point(2, {**v, "conv_mac": "exact", "tech_table": base})], None)
