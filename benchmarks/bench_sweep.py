@@ -10,6 +10,12 @@ Sweeps (written to a temporary folder, removed afterwards):
 * ``alexnet``: Ax-BxP configuration x NoP link width x PE weight-buffer size on AlexNet on
   arch/simba_axbxp.yaml (12 grid points of about 0.4 s each).
 
+* ``energy-only``: ResNet-50 on arch/simba.yaml with one knob, the technology table (copies of
+  arch/tech/simba_16nm.yaml with every figure scaled by 1, 0.9, 0.8, 0.7: stand-ins for
+  operating points, for timing only): 4 points of one structural configuration; the first maps
+  and simulates, the others replay its cached traces (``reused: trace``). Until re-pricing
+  exists this is what an energy-only point costs.
+
 Dask runs use a ``LocalCluster`` of worker processes (one thread each) started before the
 clock starts. Prints medians of ``--repeat`` runs; the figures are in docs/performance.md.
 """
@@ -59,6 +65,36 @@ def timed(sweep, tmp: Path, label: str, **kw) -> float:
     return wall
 
 
+def energy_only(tmp: Path) -> None:
+    import json
+
+    from simulator.dse.evaluate import GroupContext, Point, evaluate
+    tech = yaml.safe_load((ROOT / "arch" / "tech" / "simba_16nm.yaml").read_text())
+    tables = []
+    for factor in (1.0, 0.9, 0.8, 0.7):
+        data = json.loads(json.dumps(tech))
+        for entry in data["energy"].values():
+            entry["pj"] *= factor
+        for entry in data["leakage"].values():
+            entry["mw"] *= factor
+        path = tmp / f"tech_{factor}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        tables.append(str(path))
+    spec = tmp / "energy_only.yaml"
+    spec.write_text(yaml.safe_dump({
+        "version": 1, "name": "bench-energy-only", "arch": str(ROOT / "arch" / "simba.yaml"),
+        "workload": str(ROOT / "workloads" / "resnet50.yaml"),
+        "knobs": [{"name": "tech_table", "path": "tech", "values": tables}],
+        "objectives": [{"name": "energy_pj"}]}))
+    sweep = load_sweep(spec)
+    ctx = GroupContext()
+    for i, table in enumerate(tables):
+        cpu = time.process_time()
+        row = evaluate(sweep, Point(i, {"tech_table": table}), ctx)
+        print(f"energy-only ResNet-50 point {i}: reused {row['reused']:5}  "
+              f"{time.process_time() - cpu:.2f} s of CPU", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -81,6 +117,7 @@ def main() -> None:
         for name, values in CPU.items():
             print(f"{name}: {statistics.median(values) * 1e3:.0f} ms of CPU per point (in-process, "
                   "independent of the machine's load)")
+        energy_only(tmp)
         try:
             from dask.distributed import LocalCluster
         except ImportError:
