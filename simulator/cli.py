@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     from simulator import cli_accuracy, cli_import
     cli_accuracy.add_parser(sub)
     cli_import.add_parser(sub)
+    from simulator.dse.cli import add_parser as add_sweep_parser
+    add_sweep_parser(sub)
     return p
 
 
@@ -160,6 +162,8 @@ def _kind_of(path: Path) -> str:
         return "trace"
     from simulator.config.yamlio import read_mapping
     data = read_mapping(path)
+    if "knobs" in data:
+        return "sweep"
     if "package" in data or "chiplet" in data:
         return "arch"
     if "configs" in data or "default" in data:
@@ -180,9 +184,10 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         path = Path(name)
         try:
             kind = _kind_of(path)
+            from simulator.dse.spec import load_sweep
             from simulator.macs.approxfile import load_approx
             loaded = {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
-                      "trace": read_traces, "approx": load_approx}[kind](path)
+                      "trace": read_traces, "approx": load_approx, "sweep": load_sweep}[kind](path)
             if kind == "workload" and loaded.weights:  # trained weights must match the layers
                 from simulator.accuracy.model import load_weights
                 load_weights(loaded)
@@ -239,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.cli_import import cmd_import
         commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
                     "reprice": cli_reprice.cmd_reprice, "accuracy": cmd_accuracy, "import": cmd_import}
-        return commands[args.command](args, console)
+        return (commands.get(args.command) or args.handler)(args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return 2
