@@ -6,7 +6,7 @@ For each network (workloads/<name>.yaml) on arch/simba_axbxp.yaml, the exact
 plan (BxP: all 16 block products of 2-bit blocks, the default plan) is
 compared with Ax-BxP configurations applied to every layer, and with one
 configuration whose first and last MAC layers stay exact. Each plan goes
-through ``simulator.approx.plan.resolve`` as an approximation file would.
+through ``simulator.macs.approxfile.resolve`` as an approximation file would.
 
 Columns (ratios are baseline / configuration, so > 1 means a saving or a speed-up):
 
@@ -51,8 +51,10 @@ sys.path.insert(0, str(ROOT))
 from simulator import api  # noqa: E402
 from simulator.approx import blocked, generators  # noqa: E402
 from simulator.approx.metrics import error_metrics  # noqa: E402
-from simulator.approx.plan import ApproxSpec, ConfigSpec, resolve  # noqa: E402
-from simulator.hw.mac import MacPlan, block_mac_model, exact_model  # noqa: E402
+from simulator.macs.approxfile import ApproxSpec, resolve  # noqa: E402
+from simulator.macs.config import MacConfig  # noqa: E402
+from simulator.hw.mac import MacPlan  # noqa: E402
+from simulator.macs.timing import block_mac_model, exact_model  # noqa: E402
 from simulator.results import RunResult  # noqa: E402
 
 NETWORKS = ("alexnet", "resnet50", "mobilenetv2")
@@ -85,7 +87,7 @@ def plan_for(study: Study, arch, workload) -> MacPlan:
         mac_layers = [layer.name for layer in workload.layers if layer.kind in ("conv", "fc")]
         layers = ((mac_layers[0], "exact"), (mac_layers[-1], "exact"))
     spec = ApproxSpec(file="<study>", name=study.label,
-                      configs={key: ConfigSpec(key, "axbxp", block=study.cfg)}, default=key, layers=layers)
+                      configs={key: MacConfig(key, "axbxp", block=study.cfg)}, default=key, layers=layers)
     return resolve(spec, arch, [layer.name for layer in workload.layers])
 
 

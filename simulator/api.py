@@ -26,7 +26,8 @@ from simulator.faults.operating import error_rates
 from simulator.faults.rates import ErrorRates
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
-from simulator.hw.mac import MacPlan, exact_model
+from simulator.hw.mac import MacPlan
+from simulator.macs.timing import exact_model
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult

@@ -74,13 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD, help=f"workload file (default {DEFAULT_WORKLOAD})")
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
+
+    from simulator import cli_accuracy, cli_import
+    cli_accuracy.add_parser(sub)
+    cli_import.add_parser(sub)
+    from simulator.dse.cli import add_parser as add_sweep_parser
+    add_sweep_parser(sub)
     return p
 
 
 def _plan(path: str | None, arch, layer_names) -> api.MacPlan | None:
     if path is None:
         return None
-    from simulator.approx.plan import load_approx, resolve
+    from simulator.macs.approxfile import load_approx, resolve
     plan = resolve(load_approx(path), arch, layer_names)
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -160,6 +166,8 @@ def _kind_of(path: Path) -> str:
         return "trace"
     from simulator.config.yamlio import read_mapping
     data = read_mapping(path)
+    if "knobs" in data:
+        return "sweep"
     if "package" in data or "chiplet" in data:
         return "arch"
     if "configs" in data or "default" in data:
@@ -180,9 +188,13 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         path = Path(name)
         try:
             kind = _kind_of(path)
-            from simulator.approx.plan import load_approx
-            {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
-             "trace": read_traces, "approx": load_approx}[kind](path)
+            from simulator.dse.spec import load_sweep
+            from simulator.macs.approxfile import load_approx
+            loaded = {"arch": api.load_arch, "workload": api.load_workload, "tech": load_tech,
+                      "trace": read_traces, "approx": load_approx, "sweep": load_sweep}[kind](path)
+            if kind == "workload" and loaded.weights:  # trained weights must match the layers
+                from simulator.accuracy.model import load_weights
+                load_weights(loaded)
             console.print(f"{path}: ok ({kind})")
         except AxsimError as exc:
             failed += 1
@@ -232,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:  # files and pipes: wide enough for the per-layer table
         console = Console(width=140)
     try:
+        from simulator.cli_accuracy import cmd_accuracy
+        from simulator.cli_import import cmd_import
         commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot,
-                    "reprice": cli_reprice.cmd_reprice}
-        return commands[args.command](args, console)
+                    "reprice": cli_reprice.cmd_reprice, "accuracy": cmd_accuracy, "import": cmd_import}
+        return (commands.get(args.command) or args.handler)(args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT, WORKLOAD_DIR
 from simulator import api
-from simulator.approx.plan import load_approx, resolve
+from simulator.macs.approxfile import load_approx, resolve
 
 EXAMPLES = {  # file -> workload it is written for, first and last layer (kept exact)
     "axbxp_msb3.yaml": ("resnet50", "conv1", "fc"),

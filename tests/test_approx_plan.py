@@ -1,4 +1,4 @@
-"""Approximation files (simulator.approx.plan): loading, per-layer resolution, problems,
+"""Approximation files (simulator.macs.approxfile): loading, per-layer resolution, problems,
 and their effect on a run through ``axsim run --approx FILE``."""
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 
 from simulator.approx import blocked, generators
 from simulator.approx.lut import save_binary
-from simulator.approx.plan import ApproxSpec, load_approx, resolve
+from simulator.macs.approxfile import ApproxSpec, load_approx, resolve
 from simulator.cli import main
 from simulator.config import load_arch
 from simulator.errors import InputError
-from simulator.hw.mac import MacPlan, block_mac_model, exact_model, lut_mac_model
+from simulator.hw.mac import MacPlan
+from simulator.macs.timing import block_mac_model, exact_model, lut_mac_model
 
 from conftest import ARCH_DIR
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import Problem, join_path, show
-from .layer import Layer
+from .layer import NETWORK_INPUT, Layer
 
 MAX_CHANNELS = 1 << 20   # channels and features: 1,048,576
 MAX_SPATIAL = 1 << 16    # height, width, kernel, stride, padding: 65,536
@@ -30,7 +30,6 @@ LIMITS: dict[str, int] = {"in_channels": MAX_CHANNELS, "out_channels": MAX_CHANN
 _WHAT = {"in_channels": "input channels", "out_channels": "output channels", "in_h": "input height",
          "in_w": "input width", "kernel_h": "kernel size", "kernel_w": "kernel size", "stride_h": "stride",
          "stride_w": "stride", "pad_h": "padding", "pad_w": "padding"}
-NETWORK_INPUT = "input"  # producer name that means the network's input
 
 
 def _key_of(layer: Layer, field: str) -> str:
