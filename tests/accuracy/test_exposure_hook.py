@@ -104,3 +104,17 @@ def test_many_steps_per_pe_reuse_each_copy(tmp_path, tiny_arch):
     got = infer(model, x, units=units, corrupt=exposure_ber(data, layers)(0)).output.codes
     np.testing.assert_array_equal(got, infer(model, x, units=units, corrupt=reference).output.codes)
     assert not np.array_equal(got, exact.output.codes)
+
+
+def test_axsim_accuracy_with_the_architectures_errors(tmp_path, capsys):
+    import json
+
+    from simulator.cli import main
+    out = tmp_path / "acc"
+    assert main(["accuracy", "--arch", str(ROOT / "arch/simba_lowpower.yaml"), "--arch-errors", "--seeds", "2",
+                 "--limit", "40", "--out", str(out)]) == 0
+    acc = json.loads((out / "accuracy.json").read_text())
+    assert acc["arch_errors"] is True and len(acc["seed_accuracies"]) == 2
+    assert (out / "exposure.npz").is_file()
+    assert main(["accuracy", "--arch-errors", "--limit", "5"]) == 2
+    assert "--arch-errors needs --arch" in capsys.readouterr().err
