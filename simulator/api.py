@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from typing import Callable, Iterable
 
 from simulator import __version__
@@ -18,6 +20,10 @@ from simulator.energy.operating import OperatingScales
 from simulator.energy.price import price_layer
 from simulator.energy.reprice import Priced, RunCounts
 from simulator.engine.replay import Replayer
+from simulator.faults import flips
+from simulator.faults.journeys import NO_IDENTITY, Journeys, NoIdentity
+from simulator.faults.operating import error_rates
+from simulator.faults.rates import ErrorRates
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan
@@ -48,12 +54,18 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
 
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
-             on_txn: Callable | None = None, workload_name: str | None = None) -> RunResult:
+             on_txn: Callable | None = None, workload_name: str | None = None,
+             rates: ErrorRates | None = None, exposure: bool | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
     ``seed`` is recorded in the result and its config hash; the timing and energy models draw
-    no random numbers, so today the results do not depend on it.
+    no random numbers; the error exposure draws the stuck-at maps of the buffers from it.
+    ``rates``: the per-bit error rates of links and SRAM (default: those of the architecture's
+    operating points). ``exposure``: compute the error exposure of every element group (True),
+    skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
+    the architecture's own at its nominal operating point (where the shipped tables give a BER
+    of about 1e-12: a run that does not study errors need not pay for them).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -74,22 +86,39 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     instances = package.instances()
     scales = OperatingScales.from_arch(arch)
     layers: list[LayerResult] = []
+    own_rates = rates is None
+    rates = error_rates(arch) if own_rates else rates
+    error_free = flips.is_zero(rates, arch)
+    forced = exposure is True
+    if exposure is None:
+        exposure = not error_free and not (own_rates and flips.at_nominal(arch))
+    journeys = Journeys(arch) if exposure else None
+    skipped = ""  # why an exposure that was due was not computed
 
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else (workload_name or "trace")
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}
+        found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
-                         link_stats=_link_stats(package), complete=complete, instances=instances,
-                         hardware_hash=hardware_hash(arch), mac_metrics=metrics)
+                         link_stats=_link_stats(package, rates, found), complete=complete, exposure=found,
+                         error_free=error_free, exposure_note=skipped,
+                         instances=instances, hardware_hash=hardware_hash(arch), mac_metrics=metrics)
 
     try:
         for index, trace in enumerate(source):
             if progress:
                 progress(index, total or 0, trace.layer)
             timing = replayer.run_layer(trace)
+            if journeys is not None:
+                try:
+                    journeys.add_layer(trace)
+                except NoIdentity:
+                    if forced:
+                        raise
+                    journeys, skipped = None, NO_IDENTITY  # replays without exposure
             link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
             energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
                                  op=scales, link_bits=link_bits, sram_bits=sram_bits)
@@ -142,10 +171,16 @@ def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
     return RunCounts.load(run_dir).price(archs)
 
 
-def _link_stats(package: Package) -> dict:
-    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel."""
+def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:
+    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel:
+    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions) and
+    expected flips of the tensor bits it carried (when the exposure was computed)."""
+    expected = found.links if found is not None else {}
+
     def rows(mesh):
-        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy}
+        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
+                 "ber": float(np.mean(rates.link(mesh.name, a, b))),
+                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None}
                 for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():
@@ -153,6 +188,7 @@ def _link_stats(package: Package) -> dict:
             out[chip.noc.name] = rows(chip.noc)
     attach = package.arch.dram_attach()
     out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),
-                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles}
+                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles, "ber": 0.0,
+                    "expected_flips": 0.0 if found else None}
                    for i, port in enumerate(package.dram)]
     return out

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--events-units", metavar="GLOB[,GLOB]",
                      help="events.json keeps only these units: dram, nop, chiplet[r,c] (glob patterns; "
                           "quote them, e.g. 'chiplet[[]0,*')")
+    run.add_argument("--exposure", choices=("auto", "on", "off"), default="auto",
+                     help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
+                          "auto (default) computes it when the operating point is not nominal")
 
     kinds = ("check input files: architecture, workload (YAML or SCALE-Sim CSV), technology table, "
              "layer trace (.jsonl), approximation file")
@@ -130,7 +133,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
-                                  on_txn=recorder, workload_name=name)
+                                  on_txn=recorder, workload_name=name,
+                                  exposure={"auto": None, "on": True, "off": False}[args.exposure])
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:

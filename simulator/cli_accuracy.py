@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
                    help="uniform bit-error rate per bit of the data structures in --ber-on (default 0)")
     p.add_argument("--ber-on", default="weights,inputs",
                    help="data structures hit by --ber: any of weights, inputs, psums, outputs (default weights,inputs)")
+    p.add_argument("--arch-errors", action="store_true",
+                   help="with --arch: bit errors of the architecture's operating points (link swings, SRAM Vdd), "
+                        "drawn per PE copy and step from the run's error exposure, instead of --ber")
     p.add_argument("--seeds", type=int, default=10, help="Monte Carlo seeds when bit errors are on (default 10)")
     p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
@@ -79,9 +82,23 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
         macs = {name: spec.config_for(name) for name in names}
     else:
         macs = None
+    if args.arch_errors and (not args.arch or args.ber > 0):
+        raise AxsimError("--arch-errors needs --arch (the architecture whose operating points cause the errors) "
+                         "and replaces --ber: give one of them")
     errors = uniform_ber(args.ber, structures, args.seed) if args.ber > 0 else None
     units = None
-    if args.arch and errors is not None:  # each PE's copies corrupted separately, as the mapping places them
+    run = plan = None
+    if args.arch_errors:  # the run's exposure: each PE's copies in each step, as the mapping moves them
+        from simulator.accuracy.exposure_hook import exposure_ber, units_from_exposure
+        arch = api.load_arch(args.arch)
+        if spec is not None:
+            from simulator.macs.approxfile import resolve
+            plan = resolve(spec, arch, [layer.name for layer in workload.layers])
+        run = api.simulate(arch, workload, plan=plan, seed=args.seed, exposure=True)
+        exposure = run.exposure.data
+        errors = exposure_ber(exposure, {layer.name: layer for layer in workload.layers}, args.seed)
+        units = {layer.name: units_from_exposure(exposure, layer) for layer in workload.layers if layer.is_compute}
+    elif args.arch and errors is not None:  # each PE's copies corrupted separately, as the mapping places them
         from simulator.accuracy.units import units_for
         arch = api.load_arch(args.arch)
         units = {layer.name: units_for(layer, arch) for layer in workload.layers}
@@ -89,8 +106,7 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
         from simulator.report.files import check_out_dir
         check_out_dir(args.out, args.overwrite)
     report = evaluate(model, x, y, macs, errors, args.seeds, units)
-    run = None
-    if args.arch:
+    if args.arch and run is None:
         arch = api.load_arch(args.arch)
         plan = None
         if spec is not None:
@@ -101,7 +117,8 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     if args.out:
         out = Path(args.out)
         data = {"workload_file": args.workload, "approx_file": args.approx, "dataset_file": str(data_path),
-                "ber": args.ber, "ber_on": structures, "seed": args.seed, **report.to_dict()}
+                "ber": args.ber, "ber_on": structures, "seed": args.seed, "arch_errors": args.arch_errors,
+                **report.to_dict()}
 
         def write_accuracy(folder: Path) -> None:
             (folder / "accuracy.json").write_text(json.dumps(data, indent=2) + "\n")
@@ -134,7 +151,8 @@ def _print(console: Console, report, args, run) -> None:
     t.add_row(f"approximate MACs ({args.approx or 'exact'})", f"{100 * report.approx_accuracy:.2f}%")
     if report.seed_accuracies:
         accs = report.seed_accuracies
-        t.add_row(f"with bit errors (BER {args.ber:g} on {args.ber_on})",
+        t.add_row("with bit errors (the architecture's operating points)" if args.arch_errors
+                  else f"with bit errors (BER {args.ber:g} on {args.ber_on})",
                   f"{100 * sum(accs) / len(accs):.2f}% over {len(accs)} seeds")
     t.add_row("loss (exact − this configuration)", f"{100 * mean:.2f} ± {100 * half:.2f} points (95% CI)"
               if report.seed_accuracies else f"{100 * mean:.2f} points (deterministic: no bit errors)")

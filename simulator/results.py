@@ -74,6 +74,18 @@ class RunResult:
     wall_seconds: float
     link_stats: dict = field(default_factory=dict)
     complete: bool = True  # False: the run stopped early; only the finished layers are here
+    exposure: object = None  # simulator.faults.flips.Flips when the error exposure was computed
+
+    error_free: bool = False  # every error rate of the run was zero
+    exposure_note: str = ""  # why an exposure that was due was not computed
+
+    def expected_flips(self) -> dict[str, float] | None:
+        """Expected bit flips per data structure: zeros when every error rate was zero, None when
+        the exposure was not computed."""
+        if self.exposure is None:
+            return dict.fromkeys(("weights", "inputs", "outputs", "psums"), 0.0) if self.error_free else None
+        found = self.exposure.by_ds
+        return {ds: float(found.get(ds, 0.0)) for ds in ("weights", "inputs", "outputs", "psums")}
     instances: dict = field(default_factory=dict)  # component class -> instances (leakage)
     hardware_hash: str = ""  # the hardware without its operating points (simulator.config.identity)
     mac_metrics: dict = field(default_factory=dict)  # MAC config name -> multiplier error metrics (%)

@@ -42,6 +42,32 @@ def test_not_a_run_folder(tmp_path, capsys):
     assert main(["plot", str(tmp_path), "--format", "bmp"]) == 2
 
 
+def test_link_flips_map(tmp_path, repo_root, tiny_arch):
+    """A run with an error exposure gets a map of expected flips per link; a nominal run does not."""
+    import numpy as np
+
+    from simulator import api
+    from simulator.report.files import write_run
+    from simulator.workload import Layer, Workload
+
+    class OneNoCLink:
+        def link(self, network, src, dst):
+            return np.full(8, 1e-3) if (src, dst) == ((0, 0), (0, 1)) else np.zeros(8)
+
+        def sram_read(self, buffer, ds):
+            return np.zeros(8)
+
+        def sram_stuck(self, buffer, ds):
+            return np.zeros(8)
+
+    w = Workload("w", (Layer("c", "conv", 8, 8, 8, 16, 3, 3, 1, 1, 1, 1),), "test")
+    write_run(api.simulate(tiny_arch, w, rates=OneNoCLink()), tmp_path / "err")
+    names = {p.name for p in plot_run(tmp_path / "err", "svg")}
+    assert "link_flips.svg" in names
+    assert "expected bit flips" in (tmp_path / "err" / "link_flips.svg").read_text()
+    assert "link_flips.png" not in {p.name for p in plot_run(_run(tmp_path, repo_root))}
+
+
 def test_technology_figures(tmp_path, repo_root, capsys):
     out = tmp_path / "figs"
     assert main(["plot", "--tech", str(repo_root / "arch/tech/simba_16nm.yaml"), "--out", str(out),

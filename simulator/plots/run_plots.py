@@ -7,7 +7,9 @@
 Per-layer figures use horizontal bars, one labelled row per layer, so 70+
 layers stay legible; axes and colour bars carry units.
 - ``nop_links``: the chiplet mesh with each network-on-package link coloured by
-  its utilization (busy cycles / run latency), for packages of several chiplets.
+  its utilization (busy cycles / run latency), for packages of several chiplets;
+- ``link_flips`` (runs with an error exposure): the expected bit flips per NoP link
+  and per NoC link position (summed over the chiplets).
 """
 from __future__ import annotations
 
@@ -90,17 +92,10 @@ def _latency_by_layer(layers: list[dict], title: str, out: Path) -> Path:
     return out
 
 
-def _nop_links(links: list[dict], title: str, out: Path) -> Path | None:
-    nop = [r for r in links if r["network"] == "nop"]
-    if not nop:
-        return None
-    coords = [tuple(map(int, r[end].split(","))) for r in nop for end in ("from", "to")]
+def _draw_mesh(ax, links: list[dict], values: list[float], cmap, norm) -> tuple[int, int]:
+    coords = [tuple(map(int, r[end].split(","))) for r in links for end in ("from", "to")]
     rows, cols = max(c[0] for c in coords) + 1, max(c[1] for c in coords) + 1
-    util = [float(r["utilization"]) for r in nop]
-    norm = Normalize(0, max(max(util), 1e-9))
-    cmap = colormaps["viridis"]
-    fig, ax = plt.subplots(figsize=(1.2 * cols + 2, 1.2 * rows + 1))
-    for r, u in zip(nop, util):
+    for r, u in zip(links, values):
         (r0, c0), (r1, c1) = (tuple(map(int, r[e].split(","))) for e in ("from", "to"))
         # the two directions of a link are drawn side by side
         dx, dy = (0.06 * (r1 - r0), 0.06 * (c0 - c1))
@@ -112,11 +107,57 @@ def _nop_links(links: list[dict], title: str, out: Path) -> Path | None:
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))
+    return rows, cols
+
+
+def _nop_links(links: list[dict], title: str, out: Path) -> Path | None:
+    nop = [r for r in links if r["network"] == "nop"]
+    if not nop:
+        return None
+    util = [float(r["utilization"]) for r in nop]
+    norm = Normalize(0, max(max(util), 1e-9))
+    cmap = colormaps["viridis"]
+    coords = [tuple(map(int, r[end].split(","))) for r in nop for end in ("from", "to")]
+    rows, cols = max(c[0] for c in coords) + 1, max(c[1] for c in coords) + 1
+    fig, ax = plt.subplots(figsize=(1.2 * cols + 2, 1.2 * rows + 1))
+    _draw_mesh(ax, nop, util, cmap, norm)
     ax.set_xlabel("chiplet column")
     ax.set_ylabel("chiplet row")
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax,
                  label="link utilization (busy cycles / run cycles)")
     ax.set_title(f"{title}: network-on-package links")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _link_flips(links: list[dict], title: str, out: Path) -> Path | None:
+    """Expected flips per NoP link, and per NoC link position summed over the chiplets."""
+    if not links or "expected_flips" not in links[0] or any(r["expected_flips"] == "" for r in links):
+        return None  # no exposure computed
+    nop = [r for r in links if r["network"] == "nop"]
+    noc: dict[tuple[str, str], float] = {}
+    for r in links:
+        if r["network"].endswith(".noc"):
+            key = (r["from"], r["to"])
+            noc[key] = noc.get(key, 0.0) + float(r["expected_flips"])
+    panels = [(name, rows, vals) for name, rows, vals in (
+        ("network-on-package links", nop, [float(r["expected_flips"]) for r in nop]),
+        ("chiplet NoC links (sum over chiplets)", [{"from": a, "to": b} for a, b in noc], list(noc.values())))
+        if rows and len({r["from"] for r in rows} | {r["to"] for r in rows}) > 1]
+    if not panels or not any(v for _, _, vals in panels for v in vals):
+        return None
+    cmap = colormaps["magma_r"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5.5), squeeze=False)
+    for ax, (name, rows, vals) in zip(axes[0], panels):
+        norm = Normalize(0, max(max(vals), 1e-12))
+        _draw_mesh(ax, rows, vals, cmap, norm)
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+        ax.set_title(name, fontsize=9)
+        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="expected bit flips")
+    fig.suptitle(f"{title}: expected bit flips per link")
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
@@ -144,11 +185,18 @@ def plot_run(run_dir: str | Path, fmt: str = "png", skipped: list[str] | None = 
     if not links.is_file():
         skipped.append(f"nop_links.{fmt}: {links} not found")
     else:
-        path = _nop_links(_rows(links), title, run / f"nop_links.{fmt}")
+        rows = _rows(links)
+        path = _nop_links(rows, title, run / f"nop_links.{fmt}")
         if path:
             made.append(path)
         else:
             skipped.append(f"nop_links.{fmt}: the package has one chiplet, so no network-on-package links")
+        path = _link_flips(rows, title, run / f"link_flips.{fmt}")
+        if path:
+            made.append(path)
+        else:
+            skipped.append(f"link_flips.{fmt}: no error exposure in this run (nominal operating point, "
+                           "or axsim run --exposure off)")
     tech = run / "inputs" / "tech.yaml"
     if tech.is_file():  # the run's technology table: energy and error rates vs swing and Vdd
         from simulator.config import load_tech

@@ -10,7 +10,13 @@
   summary.json) and name the leaking component class in ``component``.
 - ``links.csv``: per link of the NoP and of every chiplet NoC that carried data,
   and per DRAM channel (``network`` = ``dram``, from the channel to the chiplet
-  it attaches to): bits carried, busy cycles, utilization.
+  it attaches to): bits carried, busy cycles, utilization, ``ber`` (flip
+  probability per bit and traversal, mean over the bit positions) and
+  ``expected_flips`` (of the tensor bits it carried over the run; empty when the
+  exposure was not computed).
+- ``flips.csv`` and ``exposure.npz`` (when the error exposure was computed):
+  expected flips per layer, data structure and link or buffer; the exposure of
+  every element group (format: :mod:`simulator.faults.exposure`).
 
 Numbers. Floats are written with Python's ``repr`` (shortest text that reads
 back to the same double), so nothing is lost. Totals are ``math.fsum`` sums
@@ -62,6 +68,12 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
         "config_hash": result.config_hash,
         "hardware_hash": result.hardware_hash,
         "seed": result.seed,
+        "expected_flips": result.expected_flips(),
+        "exposure": ("exposure.npz" if result.exposure is not None
+                     else "not needed: every error rate is zero" if result.error_free
+                     else f"not computed: {result.exposure_note}" if result.exposure_note
+                     else "not computed (nominal operating point or --exposure off; "
+                          "expected_flips is null: use --exposure on)"),
         "version": __version__,
         "python": platform.python_version(),
     }
@@ -150,9 +162,24 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                 w.writerow([layer.name, component, cls, e.action, _num(e.count), _num(e.energy_pj)])
     with (out / "links.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization"])
+        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips"])
         total = result.latency_cycles or 1
         for net, links in result.link_stats.items():
             for link in links:
                 w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
-                            _num(link["busy_cycles"] / total)])
+                            _num(link["busy_cycles"] / total), _num(link.get("ber", 0.0)),
+                            "" if link.get("expected_flips") is None else _num(link["expected_flips"])])
+    if result.exposure is not None:
+        write_exposure_files(result.exposure, out)
+
+
+def write_exposure_files(found, out: Path) -> None:
+    """``flips.csv`` (expected flips per layer, data structure, link or buffer) and ``exposure.npz``."""
+    from simulator.faults.exposure import write_exposure
+    with (out / "flips.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["layer", "ds", "kind", "where", "from", "to", "bits", "expected_flips"])
+        for row in found.rows:
+            if row[-1]:
+                w.writerow([*row[:-1], _num(row[-1])])
+    write_exposure(out / "exposure.npz", found.data)
