@@ -88,6 +88,11 @@ class MacConfig:
         t = self.lut.table.astype(np.int32)[:, np.abs(w)] * np.sign(w).astype(np.int32)
         return np.ascontiguousarray(t)
 
+    @cached_property
+    def signed_table_t(self) -> np.ndarray:
+        """(256, 256) int64 ``[w + 128, a] = sign(w) · T[a, |w|]``: the LUT kernels' table layout."""
+        return np.ascontiguousarray(self.signed_table.T.astype(np.int64))
+
     def gemm(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``sum_k mul(a[m, k], w[k, n])`` (a: uint8 codes M x K, w: int8 codes K x N) as int64."""
         a = np.asarray(a)
@@ -99,12 +104,8 @@ class MacConfig:
             raise AxsimError(f"gemm shapes {a.shape} and {w.shape} do not match (need M x K and K x N)")
         if self.type != "lut":
             return encoded_gemm(self.encoding, a, w)
-        from simulator.approx.kernels import _lut_gemm_kernel  # noqa: PLC0415 (numba only when asked for)
-        out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
-        if out.size and a.shape[1]:
-            idx = np.ascontiguousarray((w.astype(np.int16) + 128).astype(np.uint8))
-            _lut_gemm_kernel(np.ascontiguousarray(a), idx, self.signed_table, out)
-        return out
+        from simulator.approx.kernels import table_gemm_t  # noqa: PLC0415 (numba only when asked for)
+        return table_gemm_t(np.ascontiguousarray(a.T), _weight_rows(w), self.signed_table_t).T
 
     @cached_property
     def encoding(self) -> Encoding | None:
@@ -164,7 +165,15 @@ class MacConfig:
         x, w = np.asarray(x), np.asarray(w)
         if self.type != "lut" and x.dtype == np.uint8 and w.dtype == np.int8 and x.ndim == 4 and w.ndim == 4:
             return encoded_conv2d(self.encoding, x, w, stride, padding, groups, pad_value)
+        if self.type == "lut" and x.dtype == np.uint8 and w.dtype == np.int8:
+            from simulator.approx.kernels import table_conv2d  # noqa: PLC0415 (numba only when asked for)
+            return table_conv2d(x, _weight_rows(w), self.signed_table_t, stride, padding, 1, groups, pad_value)
         return conv2d_via_gemm(x, w, self.gemm, stride, padding, 1, groups, pad_value)
+
+
+def _weight_rows(w: np.ndarray) -> np.ndarray:
+    """Rows of :attr:`MacConfig.signed_table_t` of int8 weight codes: ``w + 128`` as uint8."""
+    return (w.view(np.uint8) ^ np.uint8(0x80))
 
 
 EXACT = MacConfig("exact")
