@@ -35,6 +35,7 @@ K_CHUNK = 32768  # 65535 * 32768 < 2**31
 M_BLOCK = 2048
 #: pixels per row block given to one worker
 ROWS_PER_BLOCK = 4096
+MIN_BLOCK = 1024
 
 
 @njit(cache=True, nogil=True)
@@ -85,7 +86,9 @@ def _lut_ws_kernel(at, w, t, out):  # pragma: no cover - compiled
 
 
 def _blocks(total: int) -> list[tuple[int, int]]:
-    n = max(-(-total // ROWS_PER_BLOCK), min(2 * workers(), total // 256), 1)
+    """Pixel blocks: at most ROWS_PER_BLOCK each, two per worker while each keeps MIN_BLOCK pixels
+    (a block rebuilds the packed columns, 512 entries per reduction index and 4 channels)."""
+    n = max(-(-total // ROWS_PER_BLOCK), min(2 * workers(), total // MIN_BLOCK), 1)
     step = -(-total // n)
     return [(r0, min(r0 + step, total)) for r0 in range(0, total, step)]
 
