@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from simulator.approx.conv import _pair
 from simulator.approx.threads import run_blocks, single_threaded_blas, workers
@@ -94,6 +94,11 @@ class Encoding:
     def a_f32(self) -> np.ndarray:
         """(256, P) float32: centred, shifted activation terms."""
         return ((self.a_terms >> self.shifts[0]) - self.centres).astype(np.float32)
+
+    @cached_property
+    def a_f32_t(self) -> np.ndarray:
+        """(P, 256) float32: :attr:`a_f32` transposed (one contiguous table per term)."""
+        return np.ascontiguousarray(self.a_f32.T)
 
     @cached_property
     def w_f32(self) -> np.ndarray:
@@ -261,8 +266,10 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     p_terms = enc.terms
     taps = enc.terms * cg >= MIN_TAP_ROWS
     red = cg * r * s * p_terms
-    # bytes per output row of a block: its im2col rows, or (taps) its encoded slab rows
-    row_bytes = 4 * p_terms * cg * (xp.shape[3] * sh if taps else r * s * ow)
+    # bytes per output row of a block: its im2col rows, or (taps) a quarter of its encoded slab
+    # rows (a tap block re-reads its slab R·S times from cache; larger blocks waste fewer rows
+    # on the slab's halo, one extra phase row per block for a 3 x 3 kernel at stride 2)
+    row_bytes = 4 * p_terms * cg * (xp.shape[3] * sh // 4 if taps else r * s * ow)
     if nb < 2 * workers():  # few samples: blocks of output rows within each sample
         spans = [(n0, n0 + 1, p0, p1) for n0 in range(nb) for p0, p1 in _row_blocks(oh, row_bytes, ow)]
     else:
@@ -278,11 +285,11 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     def block(b: tuple[int, int, int, int, int]) -> None:
         g, n0, n1, p0, p1 = b
         slab = xp[n0:n1, g * cg:(g + 1) * cg, p0 * sh:(p1 - 1) * sh + r]
-        e = enc.encode(slab)                                     # P x n x cg x rows x cols
         corr = sum(m[1] for m in mats[g])
         if taps:
-            res = _tap_gemms(e, mats[g], plan, r, s, sh, sw, p1 - p0, ow)
+            res = _tap_gemms(slab, enc, mats[g], plan, r, s, sh, sw, p1 - p0, ow)
         else:
+            e = enc.encode(slab)                                 # P x n x cg x rows x cols
             win = sliding_window_view(e, (r, s), axis=(3, 4))[:, :, :, ::sh, ::sw]
             cols = win.transpose(1, 3, 4, 0, 2, 5, 6).reshape((n1 - n0) * (p1 - p0) * ow, red)
             res = chunked_matmul(cols, mats[g][0][0], cuts).reshape(n1 - n0, p1 - p0, ow, kg)
@@ -294,18 +301,33 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     return out
 
 
-def _tap_gemms(e: np.ndarray, mats, plan, r: int, s: int, sh: int, sw: int, rows: int, ow: int) -> np.ndarray:
-    """int64 (n, rows, ow, N) convolution of an encoded slab ``e`` (P x n x C x H x W) by taps."""
-    p_terms, n, cg, hs, ws = e.shape
+def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: int, sw: int, rows: int,
+               ow: int) -> np.ndarray:
+    """int64 (n, rows, ow, N) convolution of an input slab (n x C x H x W codes) by taps.
+
+    Layout: one flat float32 buffer of ``sh·sw`` phases x ``P·C`` rows x ``n·hq·wq`` columns, then
+    ``slack`` zeros. Tap ``(i, j)`` reads, for every row, ``n·hq·wq`` columns starting at its offset:
+    outputs that are kept never cross into the next row (their input lies inside the phase image);
+    dropped outputs may, and the slack keeps the last row's reads inside the buffer."""
+    n, cg, hs, ws = slab.shape
+    p_terms = enc.terms
     hq, wq = -(-hs // sh), -(-ws // sw)
     size = n * hq * wq
+    nrows = p_terms * cg
     slack = ((r - 1) // sh + 1) * wq + (s - 1) // sw + 1
-    buf = np.zeros((sh * sw, p_terms * cg, size + slack), dtype=np.float32)
-    view = buf[:, :, :size].reshape(sh * sw, p_terms, cg, n, hq, wq)
+    flat = np.zeros(sh * sw * nrows * size + slack, dtype=np.float32)
+    phases = flat[:sh * sw * nrows * size].reshape(sh * sw, p_terms, cg, n, hq, wq)
+    table = enc.a_f32_t
     for a in range(sh):
         for b in range(sw):
-            sub = e[:, :, :, a::sh, b::sw]
-            view[a * sw + b, :, :, :, :sub.shape[3], :sub.shape[4]] = sub.transpose(0, 2, 1, 3, 4)
+            sub = slab[:, :, a::sh, b::sw].transpose(1, 0, 2, 3)     # C x n x ha x wb codes
+            for p in range(p_terms):
+                dst = phases[a * sw + b, p]
+                if sub.shape[2:] == (hq, wq):
+                    np.take(table[p], sub, out=dst, mode="wrap")
+                else:
+                    dst[:, :, :sub.shape[2], :sub.shape[3]] = np.take(table[p], sub, mode="wrap")
+    item = flat.itemsize
     n_out = mats[0][0].shape[1]
     acc = np.empty((size, n_out), dtype=np.float32)
     tmp = np.empty_like(acc)
@@ -315,7 +337,8 @@ def _tap_gemms(e: np.ndarray, mats, plan, r: int, s: int, sh: int, sw: int, rows
         for t, r0, r1 in group:
             i, j = divmod(t, s)
             off = (i // sh) * wq + j // sw
-            a_op = buf[(i % sh) * sw + j % sw, r0:r1, off:off + size].T
+            start = ((i % sh) * sw + j % sw) * nrows * size + r0 * size + off
+            a_op = as_strided(flat[start:], shape=(size, r1 - r0), strides=(item, size * item))
             np.matmul(a_op, mats[t][0][r0:r1], out=acc if first else tmp)
             if not first:
                 acc += tmp
