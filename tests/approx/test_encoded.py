@@ -77,6 +77,8 @@ def test_encoding_rejects_bad_tables():
     (5, 3, 6, 5, 4, 3, 3, (2, 1), 0, 1),  # im2col method (few channels), many samples
     (1, 8, 5, 5, 4, 3, 3, 1, 1, 2),      # groups
     (1, 64, 3, 3, 2, 1, 1, 1, 0, 1),     # 1 x 1
+    (1, 40, 7, 9, 3, 3, 3, (1, 2), 1, 1),  # tap method, stride (1, 2): phases of unequal width
+    (1, 64, 5, 5, 4, 3, 3, 1, 1, 2),     # tap method per group
 ])
 def test_conv2d_equals_reference_loop(cfg, shape):
     n, c, h, w, k, r, s, stride, pad, groups = shape
