@@ -77,6 +77,18 @@ def _mark_worker() -> None:
     _local.worker = True
 
 
+def _after_fork_in_child() -> None:
+    """A forked process (e.g. a sweep's process pool) has none of the parent's pool threads:
+    forget the pool so that the child starts its own."""
+    global _lock
+    _lock = threading.Lock()
+    _state["pool"] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def run_blocks(fn: Callable[[T], None], blocks: Sequence[T]) -> None:
     """``fn(block)`` for every block, on the worker pool (inline with one worker, one block,
     or when called from a worker). ``fn`` must release the GIL for the blocks to overlap

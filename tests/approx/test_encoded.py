@@ -138,3 +138,41 @@ def test_worker_count_is_validated(monkeypatch):
         threads.workers()
     monkeypatch.setenv(threads.ENV, "2")
     assert threads.workers() == 2
+
+
+def test_run_blocks_raises_the_first_error_and_runs_nested_calls_inline():
+    before = threads.workers()
+    seen = []
+
+    def inner(i):
+        seen.append(("inner", i))
+
+    def outer(i):
+        threads.run_blocks(inner, [i, i + 10])  # from a worker thread: inline, no deadlock
+        if i == 2:
+            raise AxsimError("block 2 failed")
+
+    try:
+        threads.set_workers(2)
+        with pytest.raises(AxsimError, match="block 2 failed"):
+            threads.run_blocks(outer, [0, 1, 2, 3])
+    finally:
+        threads.set_workers(before)
+    assert ("inner", 12) in seen and ("inner", 0) in seen
+
+
+def test_a_forked_child_starts_its_own_pool():
+    import multiprocessing as mp
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (1, 64, 30, 30), dtype=np.uint8)
+    w = rng.integers(-128, 128, (8, 64, 3, 3)).astype(np.int8)
+    before = threads.workers()
+    threads.set_workers(2)
+    try:
+        exp = EXACT.conv2d(x, w, 1, 1)  # the parent's pool exists now
+        ctx = mp.get_context("fork")
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(EXACT.conv2d, (x, w, 1, 1)).get(timeout=60)
+    finally:
+        threads.set_workers(before)
+    np.testing.assert_array_equal(got, exp)
