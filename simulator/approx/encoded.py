@@ -6,30 +6,30 @@ A product of an activation code ``a`` (0..255) and a weight code ``w`` (int8) is
 whole blocks of each operand (P = 1: transformed operands) and every static pair set
 (P = the number of activation or weight block groups of
 :func:`simulator.approx.blockops.blocked_gemm`'s plane method) are separable.
-:class:`Encoding` tabulates ``f`` and ``g`` over the 256 codes and checks the identity on
-all 65,536 operand pairs when it is built.
+:class:`Encoding` tabulates ``f`` and ``g`` over the 256 codes
+(:attr:`simulator.macs.MacConfig.encoding` checks the identity on all 65,536 operand pairs).
 
 One GEMM for all P terms: the activation matrix holds the P values ``f_p(a)`` of each
-element side by side (reduction index ``k·P + p``) and the weight matrix the matching
-``g_p(w)``, so ``Σ_k Σ_p f_p(a_k)·g_p(w_k)`` is a single BLAS call with a P-times longer
-reduction instead of P calls and P-1 additions of int64 results.
+element in P column blocks (term-major reduction index ``p·K + k``) and the weight matrix
+the matching ``g_p(w)``, so ``Σ_p Σ_k f_p(a_k)·g_p(w_k)`` is a single BLAS call with a P-times
+longer reduction instead of P calls and P-1 additions of int64 results.
 
 Exactness (float32 represents every integer of magnitude <= 2**24):
 common power-of-two factors are shifted out of each side (``f = f' << s_a``,
 ``g = g' << s_w``) and each activation term is centred, ``f'_p = (f'_p − c_p) + c_p`` with
-``c_p`` the midpoint of its range, so ``|f'_p − c_p| <= A_p``. A reduction over ``n`` input
-elements then has every partial sum bounded by ``n · Σ_p A_p·G_p`` (``G_p = max |g'_p|``),
-whatever order BLAS adds in; the reduction is cut into chunks of
-``n = floor(2**24 / Σ_p A_p·G_p)`` elements, each chunk's float32 result is exact and the
-chunks are added in int64. The centring is undone exactly with
-``Σ_k Σ_p c_p·g'_p(w_k)`` per output column (an integer sum over the weights only). For
-exact int8 (A = G = 128) a chunk holds 1,024 elements instead of 514 uncentred.
+``c_p`` the midpoint of its range, so ``|f'_p − c_p| <= A_p``. Every partial sum of a set of
+reduction rows is then bounded by the sum of their bounds ``A_p·G_p`` (``G_p = max |g'_p|``),
+whatever order BLAS adds in; the rows are cut greedily into runs whose bounds add up to at
+most 2**24 (:meth:`Encoding.cuts`, :meth:`Encoding.tap_plan`), each run's float32 result is
+exact and the runs are added in int64. The centring is undone per output column with
+``Σ_p c_p Σ_k g'_p(w_k)`` (float64 column sums of the encoded weights, exact below 2**53).
+For exact int8 (A = G = 128) a run holds 1,024 elements instead of 514 uncentred.
 
 Work is split into row blocks run on :mod:`simulator.approx.threads` with one BLAS thread each.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -58,7 +58,6 @@ class Encoding:
     a_terms: np.ndarray
     w_terms: np.ndarray
     name: str = ""
-    _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         a, w = np.asarray(self.a_terms), np.asarray(self.w_terms)
