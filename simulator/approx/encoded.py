@@ -249,6 +249,8 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     ph, pw = _pair(padding, "padding")
     if min(sh, sw) < 1 or min(ph, pw) < 0:
         raise AxsimError(f"stride {stride} must be >= 1 and padding {padding} >= 0")
+    if not 0 <= pad_value <= 255:
+        raise AxsimError(f"pad_value {pad_value}: must be an activation code in 0..255")
     nb, c, h, wd = x.shape
     k, cg, r, s = w.shape
     if groups < 1 or c % groups or k % groups or cg * groups != c:

@@ -176,3 +176,14 @@ def test_a_forked_child_starts_its_own_pool():
     finally:
         threads.set_workers(before)
     np.testing.assert_array_equal(got, exp)
+
+
+def test_conv2d_rejects_bad_arguments():
+    x = np.zeros((1, 4, 5, 5), np.uint8)
+    w = np.zeros((2, 4, 3, 3), np.int8)
+    with pytest.raises(AxsimError, match="pad_value 300: must be an activation code in 0..255"):
+        EXACT.conv2d(x, w, 1, 1, 1, 300)
+    with pytest.raises(AxsimError, match="do not match"):
+        EXACT.conv2d(x, w, 1, 1, 3)
+    with pytest.raises(AxsimError, match="kernel 3x3 is larger than the padded input 2x2"):
+        EXACT.conv2d(x[:, :, :2, :2], w)
