@@ -111,10 +111,44 @@ def test_axsim_accuracy_with_the_architectures_errors(tmp_path, capsys):
 
     from simulator.cli import main
     out = tmp_path / "acc"
-    assert main(["accuracy", "--arch", str(ROOT / "arch/simba_lowpower.yaml"), "--arch-errors", "--seeds", "2",
+    assert main(["accuracy", "--arch", str(ROOT / "arch/simba_lowpower.yaml"), "--seeds", "2",
                  "--limit", "40", "--out", str(out)]) == 0
     acc = json.loads((out / "accuracy.json").read_text())
-    assert acc["arch_errors"] is True and len(acc["seed_accuracies"]) == 2
+    assert acc["errors"].startswith("operating points of") and len(acc["seed_accuracies"]) == 2
     assert (out / "exposure.npz").is_file()
-    assert main(["accuracy", "--arch-errors", "--limit", "5"]) == 2
-    assert "--arch-errors needs --arch" in capsys.readouterr().err
+
+
+def test_axsim_accuracy_run_folder(tmp_path, capsys):
+    """--run applies the run's exposure and writes into the folder without touching its files;
+    the same numbers as simulating with --arch; clear errors for nominal runs and other workloads."""
+    import json
+
+    from simulator.cli import main
+    run = tmp_path / "run"
+    assert main(["run", "--arch", str(ROOT / "arch/simba_lowpower.yaml"), "--workload",
+                 str(WORKLOAD_DIR / "digits_cnn.yaml"), "--out", str(run)]) == 0
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert main(["accuracy", "--run", str(run), "--seeds", "3", "--limit", "60"]) == 0
+    after = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert set(after) - set(before) == {"accuracy.json", "accuracy_layers.csv"}
+    assert all(after[k] == v for k, v in before.items())
+    acc = json.loads(after["accuracy.json"])
+    assert acc["run_dir"] == str(run) and len(acc["seed_accuracies"]) == 3
+    assert "MAE (errors)" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    assert main(["accuracy", "--arch", str(ROOT / "arch/simba_lowpower.yaml"), "--workload",
+                 str(WORKLOAD_DIR / "digits_cnn.yaml"), "--seeds", "3", "--limit", "60", "--out", str(fresh)]) == 0
+    assert json.loads((fresh / "accuracy.json").read_text())["seed_accuracies"] == acc["seed_accuracies"]
+    nominal = tmp_path / "nominal"
+    assert main(["run", "--arch", str(ROOT / "arch/simba.yaml"), "--workload",
+                 str(WORKLOAD_DIR / "digits_cnn.yaml"), "--out", str(nominal)]) == 0
+    capsys.readouterr()
+    assert main(["accuracy", "--run", str(nominal), "--limit", "5"]) == 2
+    assert "the run has no error exposure" in capsys.readouterr().err
+    other = tmp_path / "other.yaml"
+    other.write_text("version: 1\nname: other\nlayers:\n"
+                     "  - {name: c, type: conv, input: [1, 8, 8], out_channels: 4, kernel: 3, padding: 1}\n")
+    assert main(["accuracy", "--run", str(run), "--workload", str(other), "--limit", "5"]) == 2
+    assert "not the workload of run" in capsys.readouterr().err
+    assert main(["accuracy", "--run", str(tmp_path), "--limit", "5"]) == 2
+    assert "not a run folder" in capsys.readouterr().err
