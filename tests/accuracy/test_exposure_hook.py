@@ -152,3 +152,68 @@ def test_axsim_accuracy_run_folder(tmp_path, capsys):
     assert "not the workload of run" in capsys.readouterr().err
     assert main(["accuracy", "--run", str(tmp_path), "--limit", "5"]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def _all_bits(data, ds):
+    """``data`` with every bit of the groups of ``ds`` flipped for sure (p = 1), nothing else."""
+    from simulator.accuracy.exposure_hook import uniform_exposure
+    return uniform_exposure(data, 1.0, [ds])
+
+
+def test_partial_sums_of_a_split_reduction_are_corrupted_on_their_way(digits, simba_arch):
+    """simba splits the reductions of conv3 and fc over PEs: with p = 1 on the psums groups, every
+    partial sum of part > 0 arrives inverted (~x), part 0 (which stays) and everything else exact."""
+    wl, model, x = digits
+    data = api.simulate(simba_arch, wl, rates=zero_rates(), exposure=True).exposure.data
+    units = {layer.name: units_from_exposure(data, layer) for layer in wl.layers if layer.is_compute}
+    assert any(u.c0 > 0 for u in units["fc"])
+    hook = exposure_ber(_all_bits(data, "psums"), {l.name: l for l in wl.layers})(0)
+
+    def reference(layer, ds, t, unit=None):
+        return ~t if ds == "psums" and unit is not None and unit.c0 > 0 else t
+    got = infer(model, x, units=units, corrupt=hook, keep=True)
+    want = infer(model, x, units=units, corrupt=reference, keep=True)
+    for name in ("conv1", "conv2", "conv3", "fc"):
+        np.testing.assert_array_equal(got.tensors[name].codes, want.tensors[name].codes)
+    assert not np.array_equal(got.output.codes, infer(model, x).output.codes)
+
+
+def test_accumulator_stage_uses_p_acc(digits, simba_arch):
+    """p_acc = 1 on every output group: each tile's int32 accumulator is inverted before requantization."""
+    import dataclasses
+    wl, model, x = digits
+    data = api.simulate(simba_arch, wl, rates=zero_rates(), exposure=True).exposure.data
+    units = {layer.name: units_from_exposure(data, layer) for layer in wl.layers if layer.is_compute}
+    acc = dataclasses.replace(data, p_acc=np.where((data.group_ds == 2)[:, None], 1.0, 0.0).repeat(8, axis=1)
+                              .astype(np.float32))
+    hook = exposure_ber(acc, {l.name: l for l in wl.layers})(0)
+
+    def reference(layer, ds, t, unit=None):
+        return ~t if ds == "acc" else t
+    np.testing.assert_array_equal(infer(model, x, units=units, corrupt=hook).output.codes,
+                                  infer(model, x, units=units, corrupt=reference).output.codes)
+
+
+def test_pool_and_add_inputs_and_outputs(tmp_path, simba_arch):
+    """Pool and add layers: their input groups cover both operands of the add and the pool's input;
+    with p = 1 every code arrives inverted; outputs likewise; other structures untouched."""
+    (tmp_path / "pa.yaml").write_text(
+        "version: 1\nname: pa\nlayers:\n"
+        "  - {name: c1, type: conv, input: [4, 8, 8], out_channels: 8, kernel: 3, padding: 1}\n"
+        "  - {name: c2, type: conv, input: [8, 8, 8], out_channels: 8, kernel: 3, padding: 1}\n"
+        "  - {name: a, type: add, inputs: [c1, c2], input: [8, 8, 8]}\n"
+        "  - {name: p, type: pool, mode: max, input: [8, 8, 8], kernel: 2, stride: 2}\n")
+    wl = load_workload(tmp_path / "pa.yaml")
+    layers = {l.name: l for l in wl.layers}
+    data = api.simulate(simba_arch, wl, rates=zero_rates(), exposure=True).exposure.data
+    rng = np.random.default_rng(3)
+    t_add = rng.integers(0, 256, (2, 3, 8, 8, 8)).astype(np.uint8)
+    t_pool = rng.integers(0, 256, (3, 8, 8, 8)).astype(np.uint8)
+    t_out = rng.integers(0, 256, (3, 8, 4, 4)).astype(np.uint8)
+    inputs = exposure_ber(_all_bits(data, "inputs"), layers)(0)
+    np.testing.assert_array_equal(inputs("a", "inputs", t_add), ~t_add)
+    np.testing.assert_array_equal(inputs("p", "inputs", t_pool), ~t_pool)
+    np.testing.assert_array_equal(inputs("p", "outputs", t_out), t_out)
+    outputs = exposure_ber(_all_bits(data, "outputs"), layers)(0)
+    np.testing.assert_array_equal(outputs("p", "outputs", t_out), ~t_out)
+    np.testing.assert_array_equal(outputs("a", "inputs", t_add), t_add)
