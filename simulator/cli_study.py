@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--workload", default="workloads/digits_cnn.yaml", help="workload with trained weights")
     p.add_argument("--approx", action="append", default=[],
                    help="an approximation file to compare with exact MACs (repeatable)")
-    p.add_argument("--swing", type=float, nargs="+", default=[], help="NoP link swings (V)")
+    p.add_argument("--swing", type=float, nargs="+", default=[], help="link swings (V) of the NoP and the chiplet NoCs")
     p.add_argument("--vdd", type=float, nargs="+", default=[], help="SRAM supplies (V) of PE and global buffers")
     p.add_argument("--dataset", help="samples and labels (.npz, arrays x and y; default: the workload's)")
     p.add_argument("--seeds", type=int, default=5, help="Monte Carlo seeds per point (default 5)")

@@ -13,8 +13,8 @@ for every operating point:
   point, only the per-journey probabilities and the stuck cells do;
 - accuracy: the int8 engine with the exposure hook over ``seeds`` Monte Carlo seeds.
 
-Knobs: ``swing_v`` sets ``package.nop.swing_v`` (every NoP link; bit groups without their
-own swing follow it); ``vdd_v`` sets the supply of every PE buffer and of the global buffer.
+Knobs: ``swing_v`` sets ``package.nop.swing_v`` and ``chiplet.noc.swing_v`` (every NoP and
+NoC link; bit groups without their own swing follow it); ``vdd_v`` sets the supply of every PE buffer and of the global buffer.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class OperatingPoint:
     def edits(self) -> dict:
         out = {}
         if self.swing_v is not None:
-            out["package.nop.swing_v"] = self.swing_v
+            out["package.nop.swing_v"] = out["chiplet.noc.swing_v"] = self.swing_v
         if self.vdd_v is not None:
             out.update(dict.fromkeys(SRAM_KEYS, self.vdd_v))
         return out
