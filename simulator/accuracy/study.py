@@ -72,19 +72,22 @@ def mean_ber(data, ds: str) -> float:
 
 def ber_study(arch, workload, model, x, y, macs_choices: dict, points: Sequence[OperatingPoint],
               seeds: int = 5, seed: int = 0) -> list[dict]:
-    """Rows of :data:`COLUMNS`; ``macs_choices``: label -> (approximation spec or None)."""
+    """Rows of :data:`COLUMNS`; ``macs_choices``: label -> (approximation spec or None).
+    ``energy_ratio``: energy / energy of the first choice at the first point."""
     from simulator.macs.approxfile import resolve
     names = [layer.name for layer in workload.layers]
     variants = [api.with_operating_point(arch, p.edits()) for p in points]
     layers = {layer.name: layer for layer in workload.layers}
     rows = []
+    base_energy = None
     for label, spec in macs_choices.items():
         plan = resolve(spec, arch, names) if spec is not None else None
         macs = {n: spec.config_for(n) for n in names} if spec is not None else None
         result = api.simulate(arch, workload, plan=plan, seed=seed, exposure=False)
         energy = RunCounts.from_result(result, arch).price(variants).energy_pj
         journeys = journeys_of(arch, workload, plan)
-        base_energy = float(energy[0])
+        if base_energy is None:  # the first choice (exact MACs from the CLI) at the first point (nominal)
+            base_energy = float(energy[0])
         for i, (point, variant) in enumerate(zip(points, variants)):
             data = exposure_at(journeys, variant, seed)
             report = evaluate(model, x, y, macs, exposure_ber(data, layers, seed), seeds, units_of_run(data, workload.layers))

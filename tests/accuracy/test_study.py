@@ -73,3 +73,25 @@ def test_sweep_evaluator_is_the_exposure_path(digits, monkeypatch):
     want = float(np.mean([report.exact_accuracy - a for a in report.seed_accuracies]))
     assert accuracy_loss(arch, digits, None, DATA, 0, seeds=3) == pytest.approx(want, abs=1e-12)
     assert want > 0  # the low-power point costs accuracy
+
+
+def test_sweep_with_an_accuracy_objective_runs_end_to_end(tmp_path):
+    """A sweep file with an accuracy_loss objective: no registration by hand, one loss per point,
+    zero at the nominal swing (BER ~1e-12) and positive at 0.4 V on simba's NoP."""
+    from simulator.cli import main
+    (tmp_path / "s.yaml").write_text(f"""version: 1
+name: acc
+arch: {ROOT / 'arch/simba.yaml'}
+workload: {WORKLOAD_DIR / 'digits_cnn.yaml'}
+dataset: {DATA}
+knobs:
+  - {{name: nop_swing, path: package.nop.swing_v, values: [0.8, 0.4]}}
+objectives:
+  - {{name: energy_pj, goal: min}}
+  - {{name: accuracy_loss, goal: min}}
+search: {{kind: grid}}
+""")
+    assert main(["sweep", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "results.csv").open()))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert float(rows[0]["accuracy_loss"]) == 0.0 and float(rows[1]["accuracy_loss"]) > 0.01
