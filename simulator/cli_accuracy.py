@@ -38,7 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--ber-on", default="weights,inputs",
                    help="data structures hit by --ber: any of weights, inputs, psums, outputs (default weights,inputs)")
     p.add_argument("--seeds", type=int, default=10, help="Monte Carlo seeds when bit errors are on (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="run seed (default 0; with --run: the run's)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="run seed: stuck-cell maps of a simulated run and the Monte Carlo draws (default 0; "
+                        "with --run: the run's seed; another value changes only the Monte Carlo draws)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.add_argument("--out", help="folder for accuracy.json and accuracy_layers.csv (and the run, with --arch)")
     p.add_argument("--overwrite", action="store_true",
@@ -82,6 +84,8 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     from simulator.macs.approxfile import load_approx, resolve
 
     structures = _check_args(args)
+    if args.seed is None and not args.run:
+        args.seed = 0
     run = arch = plan = None
     exposure = None
     source = None  # what the bit errors are
@@ -90,7 +94,7 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
         found = load_run(args.run, args.workload)
         workload, workload_file, approx_file, exposure = found.workload, found.workload_file, found.approx_file, \
             found.exposure
-        args.seed = found.seed
+        args.seed = found.seed if args.seed is None else args.seed
         source = f"run {args.run}"
     else:
         workload_file, approx_file = args.workload or DEFAULT_WORKLOAD, args.approx

@@ -217,3 +217,32 @@ def test_pool_and_add_inputs_and_outputs(tmp_path, simba_arch):
     outputs = exposure_ber(_all_bits(data, "outputs"), layers)(0)
     np.testing.assert_array_equal(outputs("p", "outputs", t_out), ~t_out)
     np.testing.assert_array_equal(outputs("a", "inputs", t_add), t_add)
+
+
+def test_uniform_rate_flips_binomially_and_each_copy_once(digits, simba_arch):
+    """--ber's synthetic rate: the number of flipped weight bits over all copies of conv2 is
+    Binomial(bits, p) (within 5 sigma), steps sharing a copy see the same copy, other
+    structures are untouched."""
+    from simulator.accuracy.exposure_hook import uniform_exposure
+    wl, model, _ = digits
+    data = api.simulate(simba_arch, wl, rates=zero_rates(), exposure=True).exposure.data
+    p = 0.01
+    hook = exposure_ber(uniform_exposure(data, p, ["weights"]), {l.name: l for l in wl.layers}, 5)(0)
+    w = model.layers[1].weight
+    flipped = bits = 0
+    seen = {}
+    for unit in units_from_exposure(data, wl.layers[1]):
+        sl = w[unit.k0:unit.k1, unit.c0:unit.c1]
+        got = hook("conv2", "weights", sl, unit)
+        row = int(unit.pe.rsplit("#", 1)[1])
+        gid = int(data.work_weights[row])
+        if gid in seen:
+            assert got is seen[gid]
+            continue
+        seen[gid] = got
+        flipped += int(np.unpackbits((got.view(np.uint8) ^ sl.view(np.uint8)).ravel()).sum())
+        bits += sl.size * 8
+        x_in = np.arange(24, dtype=np.uint8).reshape(1, 1, 4, 6)
+        np.testing.assert_array_equal(hook("conv2", "inputs", x_in, unit), x_in)
+    mean, sd = bits * p, np.sqrt(bits * p * (1 - p))
+    assert abs(flipped - mean) < 5 * sd and bits > 10_000
