@@ -33,8 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", help="samples and labels (.npz with arrays x and y; default: the workload's dataset)")
     p.add_argument("--ber", type=float, default=0.0,
                    help="synthetic study knob: a uniform bit-error rate on every bit of the data structures in "
-                        "--ber-on, applied to the same per-PE copies as a run's exposure (mapping of --arch, "
-                        f"default {DEFAULT_BER_ARCH}); replaces the operating points' errors")
+                        "--ber-on, applied to the same per-PE copies as a run's exposure (mapping of --arch; without "
+                        f"--arch, of exact MACs on {DEFAULT_BER_ARCH}); replaces the operating points' errors")
     p.add_argument("--ber-on", default="weights,inputs",
                    help="data structures hit by --ber: any of weights, inputs, psums, outputs (default weights,inputs)")
     p.add_argument("--seeds", type=int, default=10, help="Monte Carlo seeds when bit errors are on (default 10)")
@@ -110,7 +110,9 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     macs = {name: spec.config_for(name) for name in names} if spec is not None else None
     if args.arch or (args.ber > 0 and not args.run):
         arch = api.load_arch(args.arch or DEFAULT_BER_ARCH)
-        plan = resolve(spec, arch, names) if spec is not None else None  # the PEs can run every configuration
+        if spec is not None and args.arch:  # the PEs can run every configuration
+            plan = resolve(spec, arch, names)
+        # without --arch, --ber uses the copies of the exact-MAC mapping on DEFAULT_BER_ARCH
     if args.out and args.arch:  # refuse an existing run folder before any work
         from simulator.report.files import check_out_dir
         check_out_dir(args.out, args.overwrite)
@@ -124,8 +126,7 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
             exposure = exposure_at(journeys_of(arch, workload, plan), arch, args.seed)
     if args.ber > 0:
         exposure = uniform_exposure(exposure, args.ber, structures)
-        source = f"uniform BER {args.ber:g} on {','.join(structures)} (synthetic, per-PE copies of " \
-                 f"{args.arch or args.run or DEFAULT_BER_ARCH})"
+        source = f"synthetic uniform BER {args.ber:g} on {','.join(structures)}"
     errors = units = None
     if exposure is not None:
         layers = {layer.name: layer for layer in workload.layers}
@@ -134,7 +135,8 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     report = evaluate(model, x, y, macs, errors, args.seeds, units)
     _print(console, report, args, run, approx_file, source)
     data = {"workload_file": workload_file, "approx_file": approx_file, "dataset_file": str(data_path),
-            "run_dir": args.run, "errors": source, "ber": args.ber, "ber_on": structures if args.ber > 0 else [],
+            "run_dir": args.run, "errors": source,
+            "copies_of": args.run or args.arch or (f"{DEFAULT_BER_ARCH} (exact MACs)" if args.ber > 0 else None), "ber": args.ber, "ber_on": structures if args.ber > 0 else [],
             "seed": args.seed, **report.to_dict()}
     if run is not None:
         data.update(latency_ms=run.latency_ms, energy_pj=run.energy_pj)
