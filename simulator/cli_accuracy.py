@@ -136,7 +136,8 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     _print(console, report, args, run, approx_file, source)
     data = {"workload_file": workload_file, "approx_file": approx_file, "dataset_file": str(data_path),
             "run_dir": args.run, "errors": source,
-            "copies_of": args.run or args.arch or (f"{DEFAULT_BER_ARCH} (exact MACs)" if args.ber > 0 else None), "ber": args.ber, "ber_on": structures if args.ber > 0 else [],
+            "copies_of": args.run or args.arch or (f"{DEFAULT_BER_ARCH} (exact MACs)" if args.ber > 0 else None),
+            "ber": args.ber, "ber_on": structures if args.ber > 0 else [],
             "seed": args.seed, **report.to_dict()}
     if run is not None:
         data.update(latency_ms=run.latency_ms, energy_pj=run.energy_pj)

@@ -14,7 +14,8 @@ for every operating point:
 - accuracy: the int8 engine with the exposure hook over ``seeds`` Monte Carlo seeds.
 
 Knobs: ``swing_v`` sets ``package.nop.swing_v`` and ``chiplet.noc.swing_v`` (every NoP and
-NoC link; bit groups without their own swing follow it); ``vdd_v`` sets the supply of every PE buffer and of the global buffer.
+NoC link; bit groups without their own swing follow it); ``vdd_v`` sets the supply of every PE
+buffer and of the global buffer.
 """
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ def ber_study(arch, workload, model, x, y, macs_choices: dict, points: Sequence[
             base_energy = float(energy[0])
         for i, (point, variant) in enumerate(zip(points, variants)):
             data = exposure_at(journeys, variant, seed)
-            report = evaluate(model, x, y, macs, exposure_ber(data, layers, seed), seeds, units_of_run(data, workload.layers))
+            report = evaluate(model, x, y, macs, exposure_ber(data, layers, seed), seeds,
+                              units_of_run(data, workload.layers))
             loss, half = report.loss
             accs = report.seed_accuracies
             rows.append({"mac": label, "knob": point.knob, "swing_v": point.swing_v, "vdd_v": point.vdd_v,

@@ -56,6 +56,7 @@ def accuracy_loss(arch, workload, plan, dataset, seed: int = 0, seeds: int = SEE
     journeys = _cached(("journeys", hardware_hash(arch), workload.source, workload.name, plan_key),
                        lambda: journeys_of(arch, workload, plan))
     data = exposure_at(journeys, arch, seed)
-    report = evaluate(model, x, y, plan_macs(plan, names), exposure_ber(data, {ly.name: ly for ly in workload.layers},
-                                                                          seed), seeds, units_of_run(data, workload.layers))
+    layers = {ly.name: ly for ly in workload.layers}
+    report = evaluate(model, x, y, plan_macs(plan, names), exposure_ber(data, layers, seed), seeds,
+                      units_of_run(data, workload.layers))
     return float(np.mean([report.exact_accuracy - a for a in report.seed_accuracies]))
