@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD)
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
+    from simulator.noc.cli import add_parser as add_noc
+    add_noc(sub)
     return p
 
 
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(width=140)
     try:
         commands = {"run": cmd_run, "validate": cmd_validate, "trace": cmd_trace, "plot": cmd_plot}
-        return commands[args.command](args, console)
+        return commands.get(args.command, getattr(args, "func", None))(args, console)
     except AxsimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return 2

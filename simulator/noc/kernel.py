@@ -232,7 +232,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     hops = 0
     now = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
-    while meas_done < n_meas:
+    n_total = len(pk_src)
+    n_done = 0
+    while meas_done < n_meas or (n_meas == 0 and n_done < n_total):
         if now >= max_cycles:
             occ_out[:] = rcount
             return MAX_CYCLES, now, window_flits, hops, n_flips
@@ -606,6 +608,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         if tail:
                             pk_atime[pk] = t_arr
                             meas_done += pk_meas[pk]
+                            n_done += 1
                     else:
                         hops += 1
                         if do_flips:
@@ -659,9 +662,11 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         for n in range(N):
             if nwake[n] < gmin:
                 gmin = nwake[n]
-        if gmin >= INF:
+        if gmin >= INF and n_done < n_total:
             occ_out[:] = rcount
             return DEADLOCK, now, window_flits, hops, n_flips
+        if gmin >= INF:
+            break
         now = max(now + 1, gmin)
     occ_out[:] = rcount
     return OK, now, window_flits, hops, n_flips

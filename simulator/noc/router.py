@@ -98,12 +98,14 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
                 size: np.ndarray, ctime: np.ndarray, measured: np.ndarray | None = None,
                 route_mode: np.ndarray | None = None, window: tuple[int, int] = (0, 0),
                 max_cycles: int = 1 << 60, name: str = "mesh", flips: FlipState | None = None,
-                check: bool = False) -> PacketRun:
+                check: bool = False, stop_at_limit: bool = False) -> PacketRun:
     """Run packets (node ids ``r * cols + c``) through the flit-level mesh.
 
     ``size`` in flits (>= 1), ``ctime`` the creation cycle; each source's network interface
     injects its packets in creation order (ties in array order), one flit per cycle.
-    The run ends when every ``measured`` packet (default: all) has arrived.
+    The run ends when every ``measured`` packet (default: all) has arrived; with no packet
+    measured, when every packet has arrived or at ``max_cycles``. ``stop_at_limit``: reaching
+    ``max_cycles`` ends the run normally (packets still in flight keep ``atime = -1``).
     ``route_mode``: 0 = XY, 1 = YX per packet (default from ``cfg.routing``).
     ``check``: verify credit conservation of every output VC in every simulated cycle (slow; tests).
     """
@@ -145,7 +147,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         raise NetworkDeadlock(
             f"{name}: deadlock at cycle {end}: no flit can move; {waiting} packets undelivered; "
             f"blocked routers (row,col) holding flits: {', '.join(blocked) or 'none'}")
-    if status == kernel.MAX_CYCLES:
+    if status == kernel.MAX_CYCLES and not stop_at_limit:
         raise AxsimError(f"{name}: stopped at max_cycles = {max_cycles} with "
                          f"{int(((atime < 0) & (measured > 0)).sum())} measured packets undelivered")
     if status == kernel.BROKEN:
