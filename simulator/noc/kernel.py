@@ -629,7 +629,11 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                         g = INF
                                         break
                                     fl_ptr[lk] = q + 1
-                                    g += 1 + np.int64(np.floor(np.log(fl_u[lk, q]) / fl_logq[lk, b]))
+                                    x = np.log(fl_u[lk, q]) / fl_logq[lk, b]
+                                    if x > 1e18:  # p so small that no further flip can happen
+                                        g = INF
+                                        break
+                                    g += 1 + np.int64(x)
                                 if g < INF:
                                     g -= flit_lanes
                                 fl_gap[lk, b] = g
