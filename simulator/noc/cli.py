@@ -101,7 +101,11 @@ def plot_latency(rows, path: Path, setup) -> Path:
     ax.set_title(f"{setup.k}x{setup.k} mesh, {setup.traffic} traffic, {setup.num_vcs} VCs x "
                  f"{setup.vc_buf_size} flits")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.lines:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no stable load: every point saturated or throughput runs", ha="center",
+                transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
