@@ -73,6 +73,8 @@ class NocSetup(BaseModel):
             raise ValueError(f"hotspot_nodes {bad} outside 0..{nodes - 1}")
         if self.traffic == "bitcomp" and nodes & (nodes - 1):
             raise ValueError(f"traffic bitcomp needs a power-of-two node count, k*k = {nodes}")
+        if self.traffic == "neighbor" and self.k < 2:
+            raise ValueError("traffic neighbor needs k >= 2 (a node with neighbours)")
         if self.routing_function == "o1turn" and self.num_vcs < 2:
             raise ValueError("routing_function o1turn needs num_vcs >= 2")
         return self

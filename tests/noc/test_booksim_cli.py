@@ -49,6 +49,10 @@ def test_unsupported_values_name_the_key_and_the_allowed_values(tmp_path):
     assert f"{p}: topology: 'torus'" in msg and "'mesh'" in msg
     assert "vc_allocator: 'select'" in msg and "'islip'" in msg
     assert "num_vcs: 0: must be >= 1" in msg
+    with pytest.raises(InputError, match="neighbor needs k >= 2"):
+        load_setup(None, k=1, traffic="neighbor")
+    with pytest.raises(InputError, match="bitcomp needs a power-of-two"):
+        load_setup(None, k=3, traffic="bitcomp")
 
 
 def test_malformed_statement_and_missing_file(tmp_path):
