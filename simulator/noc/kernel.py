@@ -509,14 +509,12 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     nin += 1
                     lastin = ip
             if nin == 1:  # one requesting input: every output it asks grants it; it accepts one
-                nx = now + 1
                 ip = lastin
                 o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
                 in_m[ip] = o
                 sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
                 sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
             elif swreq != 0:
-                nx = now + 1
                 free_in = (1 << P) - 1
                 free_out = (1 << P) - 1
                 for o in range(P):
@@ -554,10 +552,19 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
             if swreq != 0:  # switch and link traversal
                 for ip in range(P):
+                    if reqmask[ip] == 0:
+                        continue
                     o = in_m[ip]
-                    if o < 0:
+                    if o < 0:  # lost the switch: try again next cycle
+                        nx = now + 1
                         continue
                     v = _rr_pick(elig[ip * P + o], sa_vptr[r, ip])
+                    asked = 0
+                    for o2 in range(P):
+                        if (reqmask[ip] >> o2) & 1:
+                            asked |= elig[ip * P + o2]
+                    if asked != np.int64(1) << v:  # other VCs of this input lost
+                        nx = now + 1
                     sa_vptr[r, ip] = v + 1 if v + 1 < V else 0
                     iv = (r * P + ip) * V + v
                     h = buf_h[iv]
@@ -659,6 +666,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if tail:
                         ovc_busy[ov] = 0
                         ivc_st[iv] = IDLE
+                        if req_n[o] > 0:  # heads waiting for a VC of this port may get this one
+                            nx = now + 1
+                    if buf_n[iv] > 0:  # the next flit of this VC
+                        nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
             wake[r] = min(wake[r], nx)
         for r in range(N):
             if wake[r] < gmin:
