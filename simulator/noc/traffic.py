@@ -43,15 +43,16 @@ def destinations(traffic: str, src: np.ndarray, k: int, rng: np.random.Generator
         out[hot] = np.asarray(hotspots)[rng.integers(0, len(hotspots), int(hot.sum()))]
         return out
     if traffic == "neighbor":         # one of the (2 to 4) mesh neighbours, uniformly
-        dr = np.array([0, 0, 1, -1])
-        dc = np.array([1, -1, 0, 0])
-        out = np.empty(len(src), np.int64)
-        pick = rng.random(len(src))
-        for i, (r, c) in enumerate(zip(row.tolist(), col.tolist())):
-            ok = [j for j in range(4) if 0 <= r + dr[j] < k and 0 <= c + dc[j] < k]
-            j = ok[int(pick[i] * len(ok))]
-            out[i] = (r + dr[j]) * k + c + dc[j]
-        return out
+        table = np.zeros((nodes, 4), np.int64)
+        count = np.zeros(nodes, np.int64)
+        for n in range(nodes):
+            r, c = divmod(n, k)
+            for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                if 0 <= r + dr < k and 0 <= c + dc < k:
+                    table[n, count[n]] = (r + dr) * k + c + dc
+                    count[n] += 1
+        pick = (rng.random(len(src)) * count[src]).astype(np.int64)
+        return table[src, pick]
     raise AxsimError(f"unknown traffic pattern {traffic!r}")
 
 
