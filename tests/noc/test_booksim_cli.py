@@ -125,4 +125,4 @@ def test_throughput_mode_reports_the_accepted_rate_beyond_saturation(tmp_path):
                  "--sample-period", "2000", "--no-plot", "--out", str(out)]) == 0
     (row,) = list(csv.DictReader((out / "noc.csv").open()))
     assert row["packet_latency_cycles"] == "" and row["status"] == "ok"
-    assert 0.3 < float(row["accepted_flits_per_node_cycle"]) < 0.85
+    assert 0.3 < float(row["accepted_flits_per_node_cycle"]) < 0.88  # clearly below the offered 0.9
