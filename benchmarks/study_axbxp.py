@@ -6,7 +6,7 @@ For each network (workloads/<name>.yaml) on arch/simba_axbxp.yaml, the exact
 plan (BxP: all 16 block products of 2-bit blocks, the default plan) is
 compared with Ax-BxP configurations applied to every layer, and with one
 configuration whose first and last MAC layers stay exact. Each plan goes
-through ``simulator.approx.plan.resolve`` as an approximation file would.
+through ``simulator.macs.approxfile.resolve`` as an approximation file would.
 
 Columns (ratios are baseline / configuration, so > 1 means a saving or a speed-up):
 
@@ -51,8 +51,10 @@ sys.path.insert(0, str(ROOT))
 from simulator import api  # noqa: E402
 from simulator.approx import blocked, generators  # noqa: E402
 from simulator.approx.metrics import error_metrics  # noqa: E402
-from simulator.approx.plan import ApproxSpec, ConfigSpec, resolve  # noqa: E402
-from simulator.hw.mac import MacPlan, block_mac_model, exact_model  # noqa: E402
+from simulator.macs.approxfile import ApproxSpec, resolve  # noqa: E402
+from simulator.macs.config import MacConfig  # noqa: E402
+from simulator.hw.mac import MacPlan  # noqa: E402
+from simulator.macs.timing import block_mac_model, exact_model  # noqa: E402
 from simulator.results import RunResult  # noqa: E402
 
 NETWORKS = ("alexnet", "resnet50", "mobilenetv2")
@@ -85,7 +87,7 @@ def plan_for(study: Study, arch, workload) -> MacPlan:
         mac_layers = [layer.name for layer in workload.layers if layer.kind in ("conv", "fc")]
         layers = ((mac_layers[0], "exact"), (mac_layers[-1], "exact"))
     spec = ApproxSpec(file="<study>", name=study.label,
-                      configs={key: ConfigSpec(key, "axbxp", block=study.cfg)}, default=key, layers=layers)
+                      configs={key: MacConfig(key, "axbxp", block=study.cfg)}, default=key, layers=layers)
     return resolve(spec, arch, [layer.name for layer in workload.layers])
 
 
@@ -199,11 +201,37 @@ def decomposition(arch, workload, exact: RunResult, both: RunResult) -> list[str
     return rows
 
 
+DOC = ROOT / "docs" / "axbxp-study.md"
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def summary_text(lines: list[str]) -> str:
+    """The ranges the docs quote, from the results table: energy and performance against fixed point
+    and the per-layer energy ratio, over the approximate configurations (not the two baselines)."""
+    col = {name: i for i, name in enumerate(HEADER)}
+    rows = [_cells(r) for r in lines[2:]]
+    rows = [r for r in rows if r[col["configuration"]] not in ("fixed-point 8-bit (simba.yaml)",
+                                                               "exact BxP (16 block products)")]
+    energy = [float(r[col["E vs fixed"]]) for r in rows]
+    perf = [float(r[col["perf vs fixed"]]) for r in rows]
+    layer = [float(x) for r in rows for x in r[col["layer E ratio"]].split("–")]
+    return (f"Measured here against the fixed-point package (`E vs fixed`, `perf vs fixed`), over the "
+            f"{len({r[col['configuration']] for r in rows})} configurations and "
+            f"{len({r[col['network']] for r in rows})} networks: {min(energy):.3f}–{max(energy):.3f}× energy and "
+            f"{min(perf):.3f}–{max(perf):.3f}× performance; per layer (against the exact BxP run) "
+            f"{min(layer):.2f}–{max(layer):.2f}× energy.\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", help="also write the Markdown tables to this file")
     p.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=NETWORKS)
     p.add_argument("--no-split", action="store_true", help="leave out the second table (2 runs per network)")
+    p.add_argument("--no-docs", action="store_true",
+                   help="do not write the tables into docs/axbxp-study.md (done by default for a full run)")
     args = p.parse_args()
     started = time.perf_counter()
     tables = run(args.networks, decompose=not args.no_split)
@@ -211,6 +239,12 @@ def main() -> None:
     print(text, end="")
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
+    if not args.no_docs and not args.no_split and list(args.networks) == list(NETWORKS):
+        from doc_blocks import replace_block
+        results, split, shares = tables
+        for name, lines in (("axbxp-results", results), ("axbxp-split", split), ("axbxp-shares", shares)):
+            replace_block(DOC, name, "\n".join(lines) + "\n")
+        replace_block(DOC, "axbxp-summary", summary_text(results))
     print(f"# total {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

@@ -8,7 +8,8 @@ to a uniformly random destination, itself included as in BookSim), issues the
 transfers in creation order (first come, first served) and reports average
 packet latency (creation to last flit delivered, source queueing included)
 and accepted throughput, beside the BookSim2 figures when the reference
-folder is present. One flit = one link width.
+folder is present. One flit = one link width. With the default options the
+table is also written into docs/validation.md (block ``noc-booksim``).
 """
 from __future__ import annotations
 
@@ -53,6 +54,42 @@ def run(rate: float, size: int, cycles: int, seed: int, router: int, link: int, 
     return float(np.mean(lat)), accepted
 
 
+DOC = ROOT / "docs" / "validation.md"
+BLOCK = "noc-booksim"
+RATES = (0.05, 0.10, 0.20, 0.30, 0.35, 0.40, 0.45, 0.60)
+
+
+def _ref_cells(row: dict) -> tuple[str, str]:
+    """BookSim2 latency and accepted throughput; '-' where its run did not converge."""
+    if not row or row.get("status") != "ok" or not row.get("packet_latency_avg"):
+        return "unstable", row.get("accepted_flits_per_node_cycle") and \
+            f"{float(row['accepted_flits_per_node_cycle']):.3f}" or "–"
+    return f"{float(row['packet_latency_avg']):.1f}", f"{float(row['accepted_flits_per_node_cycle']):.3f}"
+
+
+def table(args) -> str:
+    ref = {}
+    ref_file = Path(args.reference) / "latency_vs_load_meshcfg.csv"
+    if ref_file.is_file():
+        for row in csv.DictReader(ref_file.open()):
+            ref[(int(row["packet_size"]), round(float(row["offered_flits_per_node_cycle"]), 3))] = row
+    sat_file = Path(args.reference) / "saturation_meshcfg.csv"
+    if sat_file.is_file():  # saturation throughput runs (offered load above capacity): accepted only
+        for row in csv.reader(sat_file.open()):
+            if len(row) >= 5 and row[3] == "throughput":
+                ref[(int(row[1]), round(float(row[2]), 3))] = {"accepted_flits_per_node_cycle": row[4]}
+    lines = ["| flits/packet | offered (flits/node/cycle) | axsim latency | BookSim2 latency | axsim accepted | "
+             "BookSim2 accepted |", "|---|---|---|---|---|---|"]
+    for size in (1, 4):
+        for rate in RATES:
+            cycles = args.cycles if rate < 0.5 else args.cycles // 4
+            latency, accepted = run(rate, size, cycles, args.seed, args.router, args.link, args.overhead)
+            bl, ba = _ref_cells(ref.get((size, rate), {}))
+            shown = f"{latency:.0f} (saturated)" if accepted < 0.9 * rate else f"{latency:.1f}"
+            lines.append(f"| {size} | {rate:.2f} | {shown} | {bl} | {accepted:.3f} | {ba} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reference", default=str(ROOT.parent / "shared" / "reference" / "booksim"))
@@ -63,23 +100,17 @@ def main() -> None:
     p.add_argument("--overhead", type=int, default=5,
                    help="fixed injection + ejection cycles added to every packet")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-docs", action="store_true",
+                   help="do not write the table into docs/validation.md (done by default with the default options)")
     args = p.parse_args()
-    ref = {}
-    ref_file = Path(args.reference) / "latency_vs_load_meshcfg.csv"
-    if ref_file.is_file():
-        for row in csv.DictReader(ref_file.open()):
-            ref[(int(row["packet_size"]), round(float(row["offered_flits_per_node_cycle"]), 3))] = row
     print(f"8x8 mesh, router {args.router} + link {args.link} cycles per hop, +{args.overhead} cycles per packet")
-    print("| flits/packet | offered | axsim latency | BookSim latency | axsim accepted | BookSim accepted |")
-    print("|---|---|---|---|---|---|")
-    for size in (1, 4):
-        for rate in (0.05, 0.10, 0.20, 0.30, 0.35, 0.40, 0.45, 0.60):
-            cycles = args.cycles if rate < 0.5 else args.cycles // 4
-            latency, accepted = run(rate, size, cycles, args.seed, args.router, args.link, args.overhead)
-            r = ref.get((size, rate), {})
-            bl = r.get("packet_latency_avg") or "unstable"
-            ba = r.get("accepted_flits_per_node_cycle") or "-"
-            print(f"| {size} | {rate:.2f} | {latency:.1f} | {bl} | {accepted:.3f} | {ba} |")
+    text = table(args)
+    print(text, end="")
+    defaults = p.parse_args([])
+    same = all(getattr(args, k) == getattr(defaults, k) for k in ("cycles", "router", "link", "overhead", "seed"))
+    if not args.no_docs and same and (Path(args.reference) / "latency_vs_load_meshcfg.csv").is_file():
+        from doc_blocks import replace_block
+        replace_block(DOC, BLOCK, text)
 
 
 if __name__ == "__main__":

@@ -9,22 +9,33 @@
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from typing import Callable, Iterable
 
 from simulator import __version__
 from simulator.config import Arch, config_hash, load_arch
+from simulator.config.identity import hardware_hash
+from simulator.energy.operating import OperatingScales
 from simulator.energy.price import price_layer
+from simulator.energy.reprice import Priced, RunCounts
 from simulator.engine.replay import Replayer
+from simulator.faults import flips
+from simulator.faults.journeys import NO_IDENTITY, Journeys, NoIdentity
+from simulator.faults.operating import error_rates
+from simulator.faults.rates import ErrorRates
 from simulator.errors import AxsimError
 from simulator.hw.package import Package
-from simulator.hw.mac import MacPlan, exact_model
+from simulator.hw.mac import MacPlan
+from simulator.macs.timing import exact_model
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult
 from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
-__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "MacPlan"]
+__all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many",
+           "with_operating_point", "MacPlan"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -36,13 +47,25 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
     for layer in workload.layers:
         model = plan.model_for(layer.name)
         trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch)
+        if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
+            trace.meta["mac"] = "none"
         yield trace
 
 
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
-             on_txn: Callable | None = None) -> RunResult:
+             on_txn: Callable | None = None, workload_name: str | None = None,
+             rates: ErrorRates | None = None, exposure: bool | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
+
+    ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
+    ``seed`` is recorded in the result and its config hash; the timing and energy models draw
+    no random numbers; the error exposure draws the stuck-at maps of the buffers from it.
+    ``rates``: the per-bit error rates of links and SRAM (default: those of the architecture's
+    operating points). ``exposure``: compute the error exposure of every element group (True),
+    skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
+    the architecture's own at its nominal operating point (where the shipped tables give a BER
+    of about 1e-12: a run that does not study errors need not pay for them).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -61,24 +84,47 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     source = generate_traces(arch, workload, plan) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
+    scales = OperatingScales.from_arch(arch)
     layers: list[LayerResult] = []
+    own_rates = rates is None
+    rates = error_rates(arch) if own_rates else rates
+    error_free = flips.is_zero(rates, arch)
+    forced = exposure is True
+    if exposure is None:
+        exposure = not error_free and not (own_rates and flips.at_nominal(arch))
+    journeys = Journeys(arch) if exposure else None
+    skipped = ""  # why an exposure that was due was not computed
 
     def result(complete: bool) -> RunResult:
-        wl_name = workload.name if workload is not None else "trace"
+        wl_name = workload.name if workload is not None else (workload_name or "trace")
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+        used = {layer.mac_config for layer in layers}
+        metrics = {k: v for k, v in plan.metrics.items() if k in used}
+        found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None
         return RunResult(arch.name, wl_name, arch.clock_ghz, arch.peak_macs_per_cycle, seed, digest, layers,
                          replayer.events, time.perf_counter() - started,
-                         link_stats=_link_stats(package), complete=complete)
+                         link_stats=_link_stats(package, rates, found), complete=complete, exposure=found,
+                         error_free=error_free, exposure_note=skipped,
+                         instances=instances, hardware_hash=hardware_hash(arch), mac_metrics=metrics)
 
     try:
         for index, trace in enumerate(source):
             if progress:
                 progress(index, total or 0, trace.layer)
             timing = replayer.run_layer(trace)
-            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances)
+            if journeys is not None:
+                try:
+                    journeys.add_layer(trace)
+                except NoIdentity:
+                    if forced:
+                        raise
+                    journeys, skipped = None, NO_IDENTITY  # replays without exposure
+            link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
+            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
+                                 op=scales, link_bits=link_bits, sram_bits=sram_bits)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                      energy, trace.meta))
+                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits))
     except (AxsimError, KeyboardInterrupt) as exc:
         exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
         raise
@@ -87,10 +133,54 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     return result(complete=True)
 
 
-def _link_stats(package: Package) -> dict:
-    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel."""
+def with_operating_point(arch: Arch, edits: dict) -> Arch:
+    """A copy of ``arch`` with architecture-file keys changed (dotted paths, e.g.
+    ``{"package.nop.swing_v": 0.5, "chiplet.pe.weight_buffer.vdd_v": 0.6}``), validated
+    like a loaded file against the same technology table."""
+    from simulator.config.loader import cross_check
+    from simulator.config.operating import check_values
+    from simulator.config.validation import validate_model
+    from simulator.errors import InputError
+    data = arch.model_dump(mode="json", by_alias=True, exclude={"tech_table", "source"})
+    for path, value in edits.items():
+        node = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    where = arch.source or arch.name
+    new = validate_model(Arch, data, where)
+    problems = cross_check(new) + check_values(new, arch.tech_table, arch.tech)
+    if problems:
+        raise InputError(where, problems)
+    return new.model_copy(update={"tech_table": arch.tech_table, "source": arch.source})
+
+
+def reprice(run_dir: str, arch: Arch) -> dict:
+    """Energy of the run in ``run_dir`` at ``arch``'s operating points (same hardware, no re-simulation):
+    ``{"energy_pj", "energy_pj_by_class", "layers": [{"layer", "energy_pj"}]}``."""
+    priced = reprice_many(run_dir, [arch])
+    return {"energy_pj": float(priced.energy_pj[0]),
+            "energy_pj_by_class": {c: float(v[0]) for c, v in priced.energy_pj_by_class.items()},
+            "layers": [{"layer": n, "energy_pj": float(e)}
+                       for n, e in zip(priced.layer_names, priced.layer_energy_pj[0])]}
+
+
+def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
+    """Energy of a finished run at many operating points at once (arrays over the points)."""
+    return RunCounts.load(run_dir).price(archs)
+
+
+def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:
+    """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel:
+    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions) and
+    expected flips of the tensor bits it carried (when the exposure was computed)."""
+    expected = found.links if found is not None else {}
+
     def rows(mesh):
-        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy}
+        return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
+                 "ber": float(np.mean(rates.link(mesh.name, a, b))),
+                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None}
                 for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():
@@ -98,6 +188,7 @@ def _link_stats(package: Package) -> dict:
             out[chip.noc.name] = rows(chip.noc)
     attach = package.arch.dram_attach()
     out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),
-                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles}
+                    "bits": package.dram_bits[i], "busy_cycles": port.busy_cycles, "ber": 0.0,
+                    "expected_flips": 0.0 if found else None}
                    for i, port in enumerate(package.dram)]
     return out

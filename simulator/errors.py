@@ -36,15 +36,24 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+MAX_SHOWN = 50  # problems listed in a message; the rest are counted
+
+
 class InputError(AxsimError):
-    """One or more problems in one input file."""
+    """One or more problems in one input file (the message lists the first :data:`MAX_SHOWN`
+    and says how many more there are; ``problems`` keeps them all)."""
 
     def __init__(self, file: str | Path, problems: Iterable[Problem]):
         self.file = str(file)
         self.problems = list(problems)
         if not self.problems:
             raise ValueError("InputError needs at least one problem")
-        super().__init__("\n".join(p.render(self.file) for p in self.problems))
+        lines = [p.render(self.file) for p in self.problems[:MAX_SHOWN]]
+        more = len(self.problems) - MAX_SHOWN
+        if more > 0:
+            lines.append(f"{self.file}: ... and {more} more problem{'s' if more > 1 else ''} "
+                         f"(the first {MAX_SHOWN} are listed)")
+        super().__init__("\n".join(lines))
 
 
 def show(value: object, limit: int = 60) -> str:

@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import fsum
 
 from simulator.energy.price import ComponentEnergy
+
+
+def energy_class(e: ComponentEnergy) -> str:
+    """The class a row is reported under: leakage is its own class (priced rows name it 'leakage')."""
+    return "leakage" if e.component == "leakage" else e.component_class
 
 
 @dataclass(slots=True)
@@ -18,17 +24,25 @@ class LayerResult:
     mac_config: str
     energy: list[ComponentEnergy]
     meta: dict = field(default_factory=dict)
+    # counts per operating-point class, for pricing at another operating point:
+    link_bits: dict = field(default_factory=dict)   # network -> bits carried per link (numpy array)
+    sram_bits: dict = field(default_factory=dict)   # (component, key, data structure) -> bits
 
     @property
     def energy_pj(self) -> float:
-        return sum(e.energy_pj for e in self.energy)
+        """Correctly rounded sum (math.fsum) of the component rows: order-independent."""
+        return fsum(e.energy_pj for e in self.energy)
 
     def energy_by_class(self) -> dict[str, float]:
-        out: dict[str, float] = {}
+        """Energy per component class, leakage as its own class (each a math.fsum of rows)."""
+        parts: dict[str, list[float]] = {}
         for e in self.energy:
-            key = "leakage" if e.component == "leakage" else e.component_class
-            out[key] = out.get(key, 0.0) + e.energy_pj
-        return out
+            parts.setdefault(energy_class(e), []).append(e.energy_pj)
+        return {k: fsum(v) for k, v in parts.items()}
+
+    @property
+    def end_cycle(self) -> int:
+        return self.start_cycle + self.latency_cycles
 
     def count(self, key_prefix: str) -> float:
         """Sum of counts whose '<class>.<action>' starts with ``key_prefix``."""
@@ -60,6 +74,21 @@ class RunResult:
     wall_seconds: float
     link_stats: dict = field(default_factory=dict)
     complete: bool = True  # False: the run stopped early; only the finished layers are here
+    exposure: object = None  # simulator.faults.flips.Flips when the error exposure was computed
+
+    error_free: bool = False  # every error rate of the run was zero
+    exposure_note: str = ""  # why an exposure that was due was not computed
+
+    def expected_flips(self) -> dict[str, float] | None:
+        """Expected bit flips per data structure: zeros when every error rate was zero, None when
+        the exposure was not computed."""
+        if self.exposure is None:
+            return dict.fromkeys(("weights", "inputs", "outputs", "psums"), 0.0) if self.error_free else None
+        found = self.exposure.by_ds
+        return {ds: float(found.get(ds, 0.0)) for ds in ("weights", "inputs", "outputs", "psums")}
+    instances: dict = field(default_factory=dict)  # component class -> instances (leakage)
+    hardware_hash: str = ""  # the hardware without its operating points (simulator.config.identity)
+    mac_metrics: dict = field(default_factory=dict)  # MAC config name -> multiplier error metrics (%)
 
     @property
     def latency_cycles(self) -> int:
@@ -71,7 +100,8 @@ class RunResult:
 
     @property
     def energy_pj(self) -> float:
-        return sum(layer.energy_pj for layer in self.layers)
+        """math.fsum of the per-layer totals (layers.csv's energy_pj column)."""
+        return fsum(layer.energy_pj for layer in self.layers)
 
     @property
     def macs(self) -> int:
@@ -83,8 +113,9 @@ class RunResult:
         return self.macs / (cycles * self.peak_macs_per_cycle) if cycles else 0.0
 
     def energy_by_class(self) -> dict[str, float]:
-        out: dict[str, float] = {}
+        """math.fsum per class of the per-layer class energies (layers.csv's energy_pj_* columns)."""
+        parts: dict[str, list[float]] = {}
         for layer in self.layers:
             for key, value in layer.energy_by_class().items():
-                out[key] = out.get(key, 0.0) + value
-        return dict(sorted(out.items()))
+                parts.setdefault(key, []).append(value)
+        return {k: fsum(v) for k, v in sorted(parts.items())}

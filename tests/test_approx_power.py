@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from simulator.approx.plan import load_approx, resolve
+from simulator.macs.approxfile import load_approx, resolve
 from simulator.errors import InputError
 
 REFERENCE = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "reference" / "evoapprox_mul8u.csv"

@@ -13,7 +13,8 @@ from simulator.approx import blocked
 from simulator.approx.blocked import BlockConfig
 from simulator.config.arch import BlockMac
 from simulator.errors import AxsimError
-from simulator.hw.mac import MacPlan, block_mac_model, exact_model, lut_mac_model
+from simulator.hw.mac import MacPlan
+from simulator.macs.timing import block_mac_model, exact_model, lut_mac_model
 from simulator.hw.pe import EXACT, MacModel, PEArray
 from simulator.stats.counters import Counters
 

@@ -123,8 +123,9 @@ def set_field(n: int, **fields) -> Edit:
 
 
 def test_wrong_version(tmp_path, trace_file, tiny_arch):
-    err = bad_trace(tmp_path, trace_file, set_field(1, version=2), tiny_arch)
-    assert str(err).endswith("line 1.version: 2: supported trace versions: 1")
+    err = bad_trace(tmp_path, trace_file, set_field(1, version=3), tiny_arch)
+    assert str(err).endswith("line 1.version: 3: supported trace versions: 1, 2; regenerate it with: "
+                             "axsim trace --arch ARCH --workload WORKLOAD --out FILE")
 
 
 def test_wrong_format(tmp_path, trace_file, tiny_arch):
@@ -248,7 +249,8 @@ def test_empty_trace(tmp_path, trace_file, tiny_arch):
 
 @pytest.mark.parametrize("op,field,value,message", [
     ("compute", "chiplet", [0, 1], "chiplet: [0, 1]: must be inside the 1x1 chiplet mesh of 'tiny'"),
-    ("noc", "dsts", [[0, 1], [2, 0]], "src/dsts: [2, 0]: must be inside the 2x2 PE mesh of 'tiny'"),
+    ("noc", "dsts", [[0, 0], [0, 1], [1, 0], [2, 0]],
+     "src/dsts: [2, 0]: must be inside the 2x2 PE mesh of 'tiny'"),
     ("nop", "src", [1, 0], "src/dsts: [1, 0]: must be inside the 1x1 chiplet mesh of 'tiny'"),
     ("dram_read", "channel", 1, "channel: 1: must be < 1 DRAM channels of 'tiny'"),
 ])
@@ -301,3 +303,53 @@ def test_compute_on_more_pes_than_a_chiplet_has(tmp_path, tiny_arch):
         read_traces(path, tiny_arch)
     assert "txn 0.pes: 5: must be between 1 and the 4 PEs of a chiplet of 'tiny'" in str(err.value)
     assert str(path) in str(err.value)
+
+
+# --------------------------------------------------------------------------- data identity (version 2)
+def _strip_identity(lines: list[str]) -> list[str]:
+    out = []
+    for n, line in enumerate(lines):
+        obj = json.loads(line)
+        if n == 0:
+            obj["version"] = 1
+        obj.pop("data", None)
+        out.append(json.dumps(obj))
+    return out
+
+
+def test_version_1_replays_without_identity(tmp_path, trace_file, traces, tiny_arch):
+    path = tmp_path / "v1.trace.jsonl"
+    path.write_text("\n".join(_strip_identity(lines_of(trace_file))) + "\n", encoding="utf-8")
+    header, back = read_traces(path, tiny_arch)
+    assert header["version"] == 1
+    assert all(not t.data for tr in back for t in tr.txns)
+    old = api.simulate(tiny_arch, traces=back)
+    new = api.simulate(tiny_arch, traces=traces)
+    assert old.latency_cycles == new.latency_cycles and old.energy_pj == new.energy_pj
+
+
+def test_version_1_may_not_carry_data(tmp_path, trace_file, tiny_arch):
+    err = bad_trace(tmp_path, trace_file, set_field(1, version=1), tiny_arch)
+    assert "line 3.data: unknown key for op 'dram_read'" in str(err)
+
+
+@pytest.mark.parametrize("data,message", [
+    ([{"k": [0, 4], "c": [0, 8], "r": [0, 3]}], "s: None: must be [start, stop]"),
+    ([{"k": [4, 0], "c": [0, 8], "r": [0, 3], "s": [0, 3]}], "k: [4, 0]: must be [start, stop]"),
+    ([{"k": [0, 4], "c": [0, 8], "r": [0, 3], "s": [0, 3], "rows": [0, 1]}], "unknown dimension(s) rows"),
+    ([], "must be a non-empty list of slices"),
+])
+def test_bad_slices(tmp_path, trace_file, tiny_arch, data, message):
+    lines = lines_of(trace_file)
+    n = first_txn_line(lines, "dram_read")
+    err = bad_trace(tmp_path, trace_file, set_field(n, data=data), tiny_arch)
+    (problem,) = err.problems
+    assert problem.path.startswith(f"line {n}.data") and message in problem.message
+
+
+def test_scatter_needs_one_slice_per_destination(tmp_path, trace_file, tiny_arch):
+    lines = lines_of(trace_file)
+    n = next(i for i, line in enumerate(lines, 1) if '"mode": "scatter"' in line or '"mode":"scatter"' in line)
+    obj = json.loads(lines[n - 1])
+    err = bad_trace(tmp_path, trace_file, set_field(n, data=obj["data"][:1]), tiny_arch)
+    assert "1 slices: a noc scatter needs one per destination (4)" in str(err)

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictStr
 
+from simulator.config.operating import Signalling, SupplyVoltage
 from simulator.config.tech import TechTable
 from simulator.config.types import Frozen, NonNegInt, PosFloat, PosInt
 
@@ -36,20 +37,20 @@ class Link(Frozen):
         return self.router_latency_cycles + self.link_latency_cycles
 
 
-class NoP(Link):
-    """Network-on-package between chiplets."""
+class NoP(Link, Signalling):
+    """Network-on-package between chiplets (with the operating point of its links)."""
 
 
-class NoC(Link):
-    """Network-on-chip between the PEs of one chiplet."""
+class NoC(Link, Signalling):
+    """Network-on-chip between the PEs of one chiplet (with the operating point of its links)."""
 
     mesh: MeshSize
     gb_node: tuple[NonNegInt, NonNegInt] = Field(
         (0, 0), description="router [row, col] where the global buffer and the NoP port attach")
 
 
-class Buffer(Frozen):
-    """An SRAM buffer: capacity, banks and bank width (one access per bank per cycle)."""
+class Buffer(SupplyVoltage):
+    """An SRAM buffer: capacity, banks and bank width (one access per bank per cycle), supply voltage."""
 
     size_bytes: PosInt
     banks: PosInt = 1

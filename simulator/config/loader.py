@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from simulator.config.arch import Arch
-from simulator.config.tech import REQUIRED_ENERGY_KEYS, TechTable
+from simulator.config.operating import check_structure, check_values
+from simulator.config.tech import REQUIRED_ENERGY_KEYS, TechTable, check_tech
 from simulator.config.validation import validate_model
 from simulator.config.yamlio import read_mapping
 from simulator.errors import InputError, Problem
@@ -77,6 +78,7 @@ def cross_check(arch: Arch) -> list[Problem]:
         if buf.size_bytes % buf.banks:
             out.append(Problem(f"{path}.size_bytes",
                                f"{buf.size_bytes}: must be a multiple of banks ({buf.banks})"))
+    out += check_structure(arch)
     return out
 
 
@@ -85,9 +87,10 @@ def load_tech(path: str | Path) -> TechTable:
     data = read_mapping(path)
     table = validate_model(TechTable, data, path)
     missing = [k for k in REQUIRED_ENERGY_KEYS if k not in table.energy]
-    if missing:
-        raise InputError(path, [Problem(f"energy.{k}", "missing: every technology table must price this action")
-                                for k in missing])
+    problems = [Problem(f"energy.{k}", "missing: every technology table must price this action") for k in missing]
+    problems += check_tech(table)
+    if problems:
+        raise InputError(path, problems)
     return table
 
 
@@ -107,7 +110,11 @@ def load_arch(path: str | Path) -> Arch:
         problems.append(Problem("tech", f"{arch.tech!r}: no such file (looked for {tech_path})"))
     if problems:
         raise InputError(path, problems)
-    return arch.model_copy(update={"tech_table": load_tech(tech_path), "source": str(path)})
+    tech = load_tech(tech_path)
+    problems = check_values(arch, tech, arch.tech)
+    if problems:
+        raise InputError(path, problems)
+    return arch.model_copy(update={"tech_table": tech, "source": str(path)})
 
 
 def config_hash(*parts: object) -> str:

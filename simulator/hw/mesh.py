@@ -23,6 +23,7 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from simulator.config.arch import Link
+from simulator.config.operating import mesh_links
 from simulator.stats.counters import Counters
 
 Node = tuple[int, int]
@@ -44,15 +45,8 @@ class Mesh:
         self.hop_cycles = link.hop_cycles
         self.link_key, self.router_key = link_key, router_key
         self.counters = counters
-        self.links: list[tuple[Node, Node]] = []
-        self._index: dict[tuple[Node, Node], int] = {}
-        for r in range(rows):
-            for c in range(cols):
-                for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
-                    nr, nc = r + dr, c + dc
-                    if 0 <= nr < rows and 0 <= nc < cols:
-                        self._index[((r, c), (nr, nc))] = len(self.links)
-                        self.links.append(((r, c), (nr, nc)))
+        self.links: list[tuple[Node, Node]] = mesh_links(rows, cols)
+        self._index: dict[tuple[Node, Node], int] = {link: i for i, link in enumerate(self.links)}
         self._starts: list[list[int]] = [[] for _ in self.links]  # busy intervals per link, sorted
         self._ends: list[list[int]] = [[] for _ in self.links]
         self.link_bits = [0] * len(self.links)

@@ -6,6 +6,8 @@ technology table's keys.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from simulator.config.arch import Arch
 from simulator.errors import AxsimError
 from simulator.hw.mesh import Mesh
@@ -45,6 +47,7 @@ class Package:
                          for r in range(pkg.mesh.rows) for c in range(pkg.mesh.cols)}
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
+        self._link_seen: dict[str, np.ndarray] = {}
 
     def mac_model(self, name: str) -> MacModel:
         try:
@@ -74,18 +77,18 @@ class Package:
             chip = self.chiplets[t.chiplet]
             dur = ceil_div(t.read_bytes + t.write_bytes, chip.gb_bytes_per_cycle)
             start = chip.gb.reserve(ready, dur)
-            add = self.counters.add
-            add(chip.gb.name, "global_buffer.read_bit", t.read_bytes * 8)
-            add(chip.gb.name, "global_buffer.write_bit", t.write_bytes * 8)
+            add = self.counters.add_sram
+            add(chip.gb.name, "global_buffer.read_bit", t.ds, t.read_bytes * 8)
+            add(chip.gb.name, "global_buffer.write_bit", t.ds, t.write_bytes * 8)
             if t.vector_ops:
-                add(chip.gb.name, "vector.op", t.vector_ops)
+                self.counters.add(chip.gb.name, "vector.op", t.vector_ops)
             return start + dur
         raise AxsimError(f"unknown transaction op {op!r}")
 
-    def _gb_access(self, chip: Chiplet, write: bool, nbytes: int, ready: int) -> tuple[int, int]:
+    def _gb_access(self, chip: Chiplet, write: bool, nbytes: int, ready: int, ds: str) -> tuple[int, int]:
         """Count a global-buffer access and reserve its port; return (start, duration)."""
-        self.counters.add(chip.gb.name, "global_buffer.write_bit" if write else "global_buffer.read_bit",
-                          nbytes * 8)
+        self.counters.add_sram(chip.gb.name, "global_buffer.write_bit" if write else "global_buffer.read_bit",
+                               ds, nbytes * 8)
         dur = ceil_div(nbytes, chip.gb_bytes_per_cycle)
         return chip.gb.reserve(ready, dur), dur
 
@@ -99,7 +102,7 @@ class Package:
         if t.dst_buf == "gb":
             accesses += [(self.chiplets[d], not gather, t.bytes) for d in t.dsts]
         for chip, write, nbytes in accesses:
-            s, d = self._gb_access(chip, write, nbytes, ready)
+            s, d = self._gb_access(chip, write, nbytes, ready, t.ds)
             start, extra = max(start, s), max(extra, d)
         return self.nop.transfer(start, t.src, t.dsts, t.bytes, t.mode, "nop", extra, now=ready)
 
@@ -110,13 +113,27 @@ class Package:
         start, extra = ready, 0
         if t.src_buf == "gb":
             total = t.bytes if t.mode == "multicast" else t.bytes * n
-            start, extra = self._gb_access(chip, gather, total, ready)
+            start, extra = self._gb_access(chip, gather, total, ready, t.ds)
         if t.dst_buf == "pe":
             key = f"{PE_BUFFER.get(t.ds, 'input_buffer')}.{'read' if gather else 'write'}_bit"
-            self.counters.add(chip.pe.component, key, t.bytes * 8 * n)
+            self.counters.add_sram(chip.pe.component, key, t.ds, t.bytes * 8 * n)
         return chip.noc.transfer(start, t.src, t.dsts, t.bytes, t.mode, chip.noc.name, extra, now=ready)
 
     # -- bookkeeping --------------------------------------------------------------
+    def meshes(self) -> list[Mesh]:
+        """Every network, in the order of :func:`simulator.config.operating.networks`."""
+        return [self.nop] + [self.chiplets[rc].noc for rc in sorted(self.chiplets)]
+
+    def take_link_bits(self) -> dict[str, np.ndarray]:
+        """Bits carried by every link of every network since the previous call (per network)."""
+        out = {}
+        for mesh in self.meshes():
+            now = np.asarray(mesh.link_bits, dtype=np.int64)
+            before = self._link_seen.get(mesh.name)
+            out[mesh.name] = now if before is None else now - before
+            self._link_seen[mesh.name] = now
+        return out
+
     def instances(self) -> dict[str, int]:
         """Number of instances per component class, for leakage."""
         a = self.arch

@@ -67,18 +67,18 @@ class PEArray:
             cycles += model.reconfig_cycles
         self.current = model.name
         start = self.port.reserve(ready, cycles)
-        add, comp = self.counters.add, self.component
+        add, sram, comp = self.counters.add, self.counters.add_sram, self.component
         if vector_ops:
             add(comp, "vector.op", pes * vector_ops)
-            add(comp, "input_buffer.read_bit", pes * vector_ops * model.input_bits)
+            sram(comp, "input_buffer.read_bit", "inputs", pes * vector_ops * model.input_bits)
             return start + cycles
         macs = k * c * rs * pixels * pes
         self.macs += macs
         for key, per in model.actions_per_mac.items():
             add(comp, key, macs * per)
-        add(comp, "weight_buffer.read_bit", pes * k * c * rs * model.weight_bits)
-        add(comp, "input_buffer.read_bit", pes * ceil_div(k, self.vm) * c * rs * pixels * model.input_bits)
+        sram(comp, "weight_buffer.read_bit", "weights", pes * k * c * rs * model.weight_bits)
+        sram(comp, "input_buffer.read_bit", "inputs", pes * ceil_div(k, self.vm) * c * rs * pixels * model.input_bits)
         acc = pes * k * pixels * ceil_div(c, self.lanes * model.lane_factor) * rs * self.entry_bits
-        add(comp, "accumulation_buffer.read_bit", acc)
-        add(comp, "accumulation_buffer.write_bit", acc)
+        sram(comp, "accumulation_buffer.read_bit", "psums", acc)
+        sram(comp, "accumulation_buffer.write_bit", "psums", acc)
         return start + cycles

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from simulator.mapping.identity import to_dict
+
 Op = Literal["dram_read", "dram_write", "nop", "noc", "compute", "sram"]
 OPS: tuple[str, ...] = ("dram_read", "dram_write", "nop", "noc", "compute", "sram")
 DATA_STRUCTURES: tuple[str, ...] = ("weights", "inputs", "outputs", "psums")
@@ -34,6 +36,13 @@ class Txn:
       with multiplier configuration ``mac``.
     - ``sram``: ``chiplet`` global buffer ``read_bytes``/``write_bytes`` and
       ``vector_ops`` (partial-sum accumulation).
+
+    ``data`` (identity, :mod:`simulator.mapping.identity`): the tensor slices the
+    transaction carries. ``multicast``: every destination receives all of them;
+    ``scatter``/``gather``: ``data[i]`` is the slice of ``dsts[i]``; DRAM and
+    ``sram`` transactions: the slices read/written; ``compute``: ``data[i]`` is
+    the work slice of the i-th PE of the chiplet (PE router ``divmod(i, NoC columns)``).
+    Empty when the trace has no identity (version-1 files).
     """
 
     id: int
@@ -57,6 +66,8 @@ class Txn:
     mac: str = "exact"
     read_bytes: int = 0
     write_bytes: int = 0
+    data: tuple = ()
+
 
     def to_dict(self) -> dict:
         """Only the fields this op uses (defaults left out), for compact files."""
@@ -68,6 +79,9 @@ class Txn:
             if value != _DEFAULTS[name]:
                 out[name] = [list(v) for v in value] if name == "dsts" else (
                     list(value) if isinstance(value, tuple) else value)
+        if self.data:
+            ds = "work" if self.op == "compute" else self.ds
+            out["data"] = [to_dict(ds, s) for s in self.data]
         return out
 
 

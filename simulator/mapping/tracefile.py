@@ -1,9 +1,11 @@
-"""Layer-trace files: JSON Lines, version 1 (reference: docs/trace-format.md).
+"""Layer-trace files: JSON Lines, version 2 (reference: docs/trace-format.md).
 
 Line 1 is a header ``{"format": "axsim-trace", "version": 1, ...}``. Each
 layer starts with ``{"layer": NAME, "kind": ..., "macs": ..., "txns": N}``
 followed by its N transactions, one JSON object per line, fields as in
-:class:`~simulator.mapping.trace.Txn` (defaults omitted). Reading checks
+:class:`~simulator.mapping.trace.Txn` (defaults omitted). Version 2 adds
+``data``, the tensor slices a transaction carries (data identity); version-1
+files still replay, without identity (so without error exposure). Reading checks
 every line against the format and the architecture it is replayed on.
 """
 from __future__ import annotations
@@ -14,10 +16,13 @@ from typing import Any, Iterable
 
 from simulator.config.arch import Arch
 from simulator.errors import AxsimError, InputError, Problem, show
+from simulator.mapping.identity import from_dict
 from simulator.mapping.trace import BUFFERS, DATA_STRUCTURES, MODES, OPS, LayerTrace, Txn, _FIELDS
 
 FORMAT = "axsim-trace"
-VERSION = 1
+VERSION = 2
+SUPPORTED = (1, 2)
+REGENERATE = "regenerate it with: axsim trace --arch ARCH --workload WORKLOAD --out FILE"
 _INT_FIELDS = {"bytes", "channel", "pes", "k", "c", "rs", "pixels", "vector_ops", "read_bytes", "write_bytes"}
 
 
@@ -40,12 +45,29 @@ def _node(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def _parse_txn(obj: dict, where: str, problems: list[Problem]) -> Txn | None:
+def _parse_data(value: Any, ds: str, where: str, problems: list[Problem]) -> tuple | None:
+    if not ds:
+        problems.append(Problem(where, "tensor slices need the transaction's ds"))
+        return None
+    if not isinstance(value, list) or not value:
+        problems.append(Problem(where, f"{show(value)}: must be a non-empty list of slices"))
+        return None
+    out = []
+    for j, item in enumerate(value):
+        sl, why = from_dict(ds, item)
+        if sl is None:
+            problems.append(Problem(f"{where}[{j}]", why))
+            return None
+        out.append(sl)
+    return tuple(out)
+
+
+def _parse_txn(obj: dict, where: str, problems: list[Problem], version: int = VERSION) -> Txn | None:
     op = obj.get("op")
     if op not in OPS:
         problems.append(Problem(f"{where}.op", f"{show(op)}: must be one of {', '.join(OPS)}"))
         return None
-    allowed = {"id", "op", "after", *_FIELDS[op]}
+    allowed = {"id", "op", "after", *_FIELDS[op], *(("data",) if version >= 2 else ())}
     fields: dict[str, Any] = {}
     ok = True
     for key, value in obj.items():
@@ -77,6 +99,8 @@ def _parse_txn(obj: dict, where: str, problems: list[Problem]) -> Txn | None:
                 problems.append(Problem(path, f"{show(value)}: must be a non-empty list of [row, col]"))
                 ok = False
             fields[key] = tuple(nodes)
+        elif key == "data":
+            continue  # parsed below, once ds is known
         else:
             choices = {"ds": DATA_STRUCTURES, "mode": MODES, "src_buf": BUFFERS, "dst_buf": BUFFERS}.get(key)
             if choices is not None and value not in choices:
@@ -89,6 +113,21 @@ def _parse_txn(obj: dict, where: str, problems: list[Problem]) -> Txn | None:
     if "id" not in obj:
         problems.append(Problem(f"{where}.id", "missing required key"))
         ok = False
+    if ok and "data" in obj:
+        ds = "work" if op == "compute" else fields.get("ds", "")
+        data = _parse_data(obj["data"], ds, f"{where}.data", problems)
+        n = len(data) if data is not None else 0
+        want = (fields.get("pes", 0) if op == "compute"
+                else len(fields.get("dsts", ())) if fields.get("mode") in ("scatter", "gather") else n)
+        if data is None:
+            ok = False
+        elif n != want:
+            problems.append(Problem(f"{where}.data", f"{n} slices: a {op} {fields.get('mode', '')} needs "
+                                                     f"one per {'PE' if op == 'compute' else 'destination'} "
+                                                     f"({want})"))
+            ok = False
+        else:
+            fields["data"] = data
     if not ok:
         return None
     tid = fields.pop("id")
@@ -131,6 +170,7 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
     traces: list[LayerTrace] = []
     header: dict = {}
     expected = seen = 0
+    version = VERSION
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             where = f"line {lineno}"
@@ -147,9 +187,11 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
                 if obj.get("format") != FORMAT:
                     raise InputError(path, [Problem("line 1.format", f"{show(obj.get('format'))}: "
                                                     f"not an axsim trace (expected {FORMAT!r})")])
-                if obj.get("version") != VERSION:
+                if obj.get("version") not in SUPPORTED:
                     raise InputError(path, [Problem("line 1.version", f"{show(obj.get('version'))}: "
-                                                    f"supported trace versions: {VERSION}")])
+                                                    f"supported trace versions: "
+                                                    f"{', '.join(map(str, SUPPORTED))}; {REGENERATE}")])
+                version = obj["version"]
                 continue
             if "layer" in obj:
                 if seen < expected:
@@ -171,14 +213,12 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
                 problems.append(Problem(where, f"more transactions than the {expected} announced by "
                                                f"layer {traces[-1].layer!r}"))
                 continue
-            txn = _parse_txn(obj, where, problems)
+            txn = _parse_txn(obj, where, problems, version)
             if txn is not None:
                 if txn.id != seen - 1:
                     problems.append(Problem(f"{where}.id", f"{txn.id}: ids must count 0, 1, 2, ... "
                                                            f"within a layer (expected {seen - 1})"))
                 traces[-1].txns.append(txn)
-            if len(problems) > 50:
-                break
     if seen < expected:
         problems.append(Problem("end of file", f"{expected - seen} transactions of {traces[-1].layer!r} missing"))
     if not traces and not problems:
@@ -187,5 +227,5 @@ def read_traces(path: str | Path, arch: Arch | None = None) -> tuple[dict, list[
         for tr in traces:
             problems += check_against(tr, arch, f"layer {tr.layer!r}")
     if problems:
-        raise InputError(path, problems[:50])
+        raise InputError(path, problems)  # lists the first 50, counts the rest
     return header, traces

@@ -16,17 +16,27 @@ from dataclasses import asdict
 from math import ceil
 
 from simulator.config.arch import Arch
+from simulator.mapping.slices import Geometry
 from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling, partition, tile
 from simulator.mapping.trace import LayerTrace, Node
 from simulator.workload.layer import Layer
 
 
-def _sizes(total: int, step: int) -> list[int]:
-    return [min(step, total - i) for i in range(0, total, step)]
+#: Refuse layers whose trace would be absurdly large before generating it. The largest layer of
+#: the bundled networks needs 3,136 compute transactions (VGG-16 features.14 on arch/simba.yaml);
+#: a full trace has about 6-9 transactions per compute transaction.
+MAX_COMPUTE_TXNS = 500_000
+
+
+def _sizes(total: int, step: int) -> list[tuple[int, int]]:
+    """(offset, size) of the tiles of ``total`` in steps of ``step``."""
+    return [(i, min(step, total - i)) for i in range(0, total, step)]
 
 
 def _steps(part: Partition, t: Tiling, q: int):
-    """The PE loop nest: (k, rows, cols, c, new weights?, first C tile?, last C tile?) per step.
+    """The PE loop nest, one tuple per step: (k offset, k tile, row offset, rows, col offset,
+    cols, c offset, c tile, new weights?, first C tile?, last C tile?); offsets are relative
+    to the PE's part (lock step: every PE runs the same nest).
 
     Spatial tiles inside the C loop when the partial sums of all spatial tiles
     fit the accumulation buffer (``t.c_outer``), so weights load once per
@@ -34,15 +44,16 @@ def _steps(part: Partition, t: Tiling, q: int):
     """
     spatial = [(r, c) for r in _sizes(part.p_pe, t.rows) for c in _sizes(q, t.cols)]
     cs = _sizes(part.c_pe, t.c_tile)
-    for kt in _sizes(part.k_pe, t.k_tile):
+    last = len(cs) - 1
+    for ko, kt in _sizes(part.k_pe, t.k_tile):
         if t.c_tiles == 1 or t.c_outer:
-            for ci, ct in enumerate(cs):
-                for si, (rows, cols) in enumerate(spatial):
-                    yield kt, rows, cols, ct, si == 0, ci == 0, ci == len(cs) - 1
+            for ci, (co, ct) in enumerate(cs):
+                for si, ((ro, rows), (xo, cols)) in enumerate(spatial):
+                    yield ko, kt, ro, rows, xo, cols, co, ct, si == 0, ci == 0, ci == last
         else:
-            for rows, cols in spatial:
-                for ci, ct in enumerate(cs):
-                    yield kt, rows, cols, ct, True, ci == 0, ci == len(cs) - 1
+            for (ro, rows), (xo, cols) in spatial:
+                for ci, (co, ct) in enumerate(cs):
+                    yield ko, kt, ro, rows, xo, cols, co, ct, True, ci == 0, ci == last
 
 
 class _Chiplet:
@@ -52,13 +63,19 @@ class _Chiplet:
         self.coord = coord
         self.gb = gb_node
         self.nodes: list[Node] = []                         # PE routers in use
+        self.bases: list[tuple] = []                         # part geometry per PE (Geometry.base)
         self.groups: dict[tuple[int, int], list[Node]] = defaultdict(list)  # (p, c) -> PE nodes
         self.wgroups: dict[tuple[int, int], list[Node]] = defaultdict(list)  # (c, k) -> PE nodes
-        self.owners: dict[Node, int] = defaultdict(int)     # psum owner chiplet -> PEs sending
-        self.final_pes = 0                                   # PEs holding c == 0 parts
+        self.owners: dict[Node, list[int]] = defaultdict(list)  # psum owner chiplet -> local PEs sending
+        self.finals: list[int] = []                          # local PEs holding c == 0 parts
         self.compute: list[int] = []                         # compute txn per step
         self.gathers: list[int] = []                         # output gather txn per output tile
         self.weight_users: list[int] = []                    # last compute using each weight load
+        self.work: list = []                                 # work slice per PE of the current step
+
+    @property
+    def final_pes(self) -> int:
+        return len(self.finals)
 
 
 class WeightStationaryMapper:
@@ -87,40 +104,45 @@ class WeightStationaryMapper:
         return [history[-back]] if len(history) >= back else []
 
     def _load(self, trace: LayerTrace, ds: str, chips: list[_Chiplet], nbytes: int,
-              nodes: list[list[Node]], after: list[int], shared: bool) -> dict[int, list[int]]:
+              nodes: list[list[Node]], after: list[int], data: list) -> dict[int, list[int]]:
         """DRAM -> NoP -> NoC of one tile of ``nbytes`` per PE; the NoC txn ids per chiplet index.
 
-        ``shared``: every PE of every chiplet gets the same tile (one read, multicast);
-        otherwise each PE gets its own tile (one read per chiplet, scattered to its PEs).
+        ``data`` a slice: every PE of every chiplet gets the same tile (one read, multicast);
+        a list (per chiplet, the slice of each PE): each PE gets its own tile (one read per
+        chiplet, scattered to its PEs).
         """
         done: dict[int, list[int]] = {}
-        if shared:
+        if not isinstance(data, list):
+            one = (data,)
             ch = self._channel_for(None)
-            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes)
+            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes, data=one)
             nop = trace.add("nop", [rd], ds=ds, bytes=nbytes, src=self.attach[ch],
-                            dsts=tuple(c.coord for c in chips), mode="multicast", src_buf="dram", dst_buf="gb")
+                            dsts=tuple(c.coord for c in chips), mode="multicast", src_buf="dram", dst_buf="gb",
+                            data=one)
             for i, chip in enumerate(chips):
                 done[i] = [trace.add("noc", [nop], ds=ds, bytes=nbytes, chiplet=chip.coord, src=chip.gb,
-                                     dsts=tuple(nodes[i]), mode="multicast", src_buf="gb", dst_buf="pe")]
+                                     dsts=tuple(nodes[i]), mode="multicast", src_buf="gb", dst_buf="pe",
+                                     data=one)]
             return done
         for i, chip in enumerate(chips):
             n = len(nodes[i])
+            per_pe = tuple(data[i])
             ch = self._channel_for(chip.coord)
-            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes * n)
+            rd = trace.add("dram_read", after, ds=ds, channel=ch, bytes=nbytes * n, data=per_pe)
             nop = trace.add("nop", [rd], ds=ds, bytes=nbytes * n, src=self.attach[ch], dsts=(chip.coord,),
-                            mode="multicast", src_buf="dram", dst_buf="gb")
+                            mode="multicast", src_buf="dram", dst_buf="gb", data=per_pe)
             done[i] = [trace.add("noc", [nop], ds=ds, bytes=nbytes, chiplet=chip.coord, src=chip.gb,
-                                 dsts=tuple(nodes[i]), mode="scatter", src_buf="gb", dst_buf="pe")]
+                                 dsts=tuple(nodes[i]), mode="scatter", src_buf="gb", dst_buf="pe", data=per_pe)]
         return done
 
     def _shared_loads(self, trace: LayerTrace, ds: str, chips: list[_Chiplet],
                       groups: dict[tuple[int, int], list[int]], attr: str, nbytes: int,
-                      after: list[int]) -> dict[int, list[int]]:
+                      after: list[int], slices: dict) -> dict[int, list[int]]:
         """One DRAM read per group of PEs that share a tile, multicast to the chiplets holding it."""
         out: dict[int, list[int]] = defaultdict(list)
         for g, members in groups.items():
             sub = [chips[i] for i in members]
-            res = self._load(trace, ds, sub, nbytes, [getattr(ch, attr)[g] for ch in sub], after, shared=True)
+            res = self._load(trace, ds, sub, nbytes, [getattr(ch, attr)[g] for ch in sub], after, slices[g])
             for j, tids in res.items():
                 out[members[j]].extend(tids)
         return out
@@ -139,14 +161,22 @@ class WeightStationaryMapper:
                                f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
                                f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
                                "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
-        chips = self._place(part)
+        compute_txns = tiling.steps * ceil(part.used_pes / self.pes_per_chiplet)
+        if compute_txns > MAX_COMPUTE_TXNS:
+            raise MappingError(f"layer {layer.name!r} ({layer.describe().partition(': ')[2]}, batch {batch}) "
+                               f"would need {compute_txns:,} compute transactions ({tiling.steps:,} tile steps "
+                               f"on each chiplet), and 6 to 9 times as many transactions in all; the limit "
+                               f"is {MAX_COMPUTE_TXNS:,} compute transactions per layer (minutes of simulation "
+                               "and gigabytes of trace); check the layer's dimensions")
+        geo = Geometry(shape, part)
+        chips = self._place(part, geo)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
                                  "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips)})
-        self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes)
+        self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
         return trace
 
-    def _place(self, part: Partition) -> list[_Chiplet]:
+    def _place(self, part: Partition, geo: Geometry) -> list[_Chiplet]:
         gb = self.arch.chiplet.noc.gb_node
         chips: dict[int, _Chiplet] = {}
         for i in range(part.used_pes):
@@ -157,49 +187,60 @@ class WeightStationaryMapper:
             node = divmod(li, self.noc_cols)
             p, c, k = part.part(i)
             chip.nodes.append(node)
+            chip.bases.append(geo.base(i))
             chip.groups[(p, c)].append(node)
             chip.wgroups[(c, k)].append(node)
             if c == 0:
-                chip.final_pes += 1
+                chip.finals.append(len(chip.nodes) - 1)
             else:
                 owner = (k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
-                chip.owners[divmod(owner, self.chip_cols)] += 1
+                chip.owners[divmod(owner, self.chip_cols)].append(len(chip.nodes) - 1)
         return list(chips.values())
 
     def _emit(self, trace: LayerTrace, shape: Shape, part: Partition, t: Tiling,
-              chips: list[_Chiplet], mac: str, wword: float, word: float) -> None:
+              chips: list[_Chiplet], mac: str, wword: float, word: float, geo: Geometry) -> None:
         shared_inputs = shape.has_weights and shape.k_per_group >= shape.k
         by_group: dict[tuple[int, int], list[int]] = defaultdict(list)
         by_wgroup: dict[tuple[int, int], list[int]] = defaultdict(list)
+        first_of_group: dict[tuple[int, int], tuple[int, int]] = {}  # group -> (chip, local PE)
+        first_of_wgroup: dict[tuple[int, int], tuple[int, int]] = {}
         for i, chip in enumerate(chips):
             for g in chip.groups:
                 by_group[g].append(i)
+                first_of_group.setdefault(g, (i, chip.nodes.index(chip.groups[g][0])))
             for g in chip.wgroups:
                 by_wgroup[g].append(i)
+                first_of_wgroup.setdefault(g, (i, chip.nodes.index(chip.wgroups[g][0])))
         split_c = part.c_parts > 1
+        compute = shape.has_weights
+        work = geo.work
         out_tiles = 0
-        for kt, rows, cols, ct, new_weights, first_c, last_c in _steps(part, t, shape.q):
+        for ko, kt, ro, rows, xo, cols, co, ct, new_weights, first_c, last_c in _steps(part, t, shape.q):
             pixels = rows * cols
+            for chip in chips:
+                chip.work = [work(b, ko, kt, ro, rows, xo, cols, co, ct, compute) for b in chip.bases]
             # weights: once per k tile (and C tile), or every step when the C loop is innermost
             wload: dict[int, list[int]] = {}
-            if shape.has_weights and new_weights:
+            if compute and new_weights:
                 wbytes = ceil(kt * ct * shape.rs * wword)
                 after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
                 if part.p_parts == 1:  # every PE holds different weights
                     wload = self._load(trace, "weights", chips, wbytes, [ch.nodes for ch in chips], after,
-                                       shared=False)
+                                       [[geo.weights(w) for w in ch.work] for ch in chips])
                 else:  # PEs with the same (c, k) part share weights: read once, multicast
+                    slices = {g: geo.weights(chips[i].work[j]) for g, (i, j) in first_of_wgroup.items()}
                     wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
-                                               wbytes, after)
+                                               wbytes, after, slices)
             # inputs for this step
             ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
-                         * shape.in_cols(cols) * word)
+                          * shape.in_cols(cols) * word)
             after = [d for ch in chips for d in self._slot_free(ch.compute)]
             if shared_inputs:
-                iload = self._shared_loads(trace, "inputs", chips, by_group, "groups", ibytes, after)
+                slices = {g: geo.inputs(chips[i].work[j]) for g, (i, j) in first_of_group.items()}
+                iload = self._shared_loads(trace, "inputs", chips, by_group, "groups", ibytes, after, slices)
             else:
                 iload = self._load(trace, "inputs", chips, ibytes, [ch.nodes for ch in chips], after,
-                                   shared=False)
+                                   [[geo.inputs(w) for w in ch.work] for ch in chips])
             # compute
             for i, chip in enumerate(chips):
                 deps = list(iload.get(i, ())) + list(wload.get(i, ()))
@@ -209,10 +250,10 @@ class WeightStationaryMapper:
                     deps += self._slot_free(chip.gathers)
                 chip.compute.append(trace.add(
                     "compute", deps, chiplet=chip.coord, pes=len(chip.nodes),
-                    k=kt if shape.has_weights else 0, c=ct if shape.has_weights else 0,
-                    rs=shape.rs if shape.has_weights else 0, pixels=pixels,
-                    vector_ops=0 if shape.has_weights else kt * pixels * shape.vector_ops_per_output,
-                    mac=mac))
+                    k=kt if compute else 0, c=ct if compute else 0,
+                    rs=shape.rs if compute else 0, pixels=pixels,
+                    vector_ops=0 if compute else kt * pixels * shape.vector_ops_per_output,
+                    mac=mac, data=tuple(chip.work)))
                 if i in wload:
                     chip.weight_users.append(chip.compute[-1])
                 elif chip.weight_users:
@@ -229,32 +270,41 @@ class WeightStationaryMapper:
         out_bytes = ceil(entries * word)
         by_coord = {chip.coord: i for i, chip in enumerate(chips)}
         gathers: dict[int, int] = {}
+        outputs = Geometry.outputs
         for i, chip in enumerate(chips):
             per_pe = psum_bytes if split_c else out_bytes
+            if split_c:
+                data = tuple(Geometry.psums(b[0], w) for b, w in zip(chip.bases, chip.work))
+            else:
+                data = tuple(outputs(w) for w in chip.work)
             gathers[i] = trace.add("noc", [chip.compute[-1]], ds="psums" if split_c else "outputs",
                                    bytes=per_pe, chiplet=chip.coord, src=chip.gb, dsts=tuple(chip.nodes),
-                                   mode="gather", src_buf="gb", dst_buf="pe")
+                                   mode="gather", src_buf="gb", dst_buf="pe", data=data)
             chip.gathers.append(gathers[i])
         ready: dict[int, list[int]] = defaultdict(list)  # owner chiplet -> accumulations it waits for
         if split_c:
             for i, chip in enumerate(chips):
-                for owner, pes in chip.owners.items():
+                for owner, local in chip.owners.items():
                     j = by_coord[owner]
+                    pes = len(local)
+                    data = tuple(Geometry.psums(chip.bases[x][0], chip.work[x]) for x in local)
                     deps = [gathers[i]]
                     if owner != chip.coord:
                         deps = [trace.add("nop", deps, ds="psums", bytes=pes * psum_bytes, src=chip.coord,
-                                          dsts=(owner,), mode="multicast", src_buf="gb", dst_buf="gb")]
+                                          dsts=(owner,), mode="multicast", src_buf="gb", dst_buf="gb",
+                                          data=data)]
                     ready[j].append(trace.add("sram", deps + [gathers[j]], ds="psums", chiplet=owner,
                                               read_bytes=pes * psum_bytes, write_bytes=pes * psum_bytes,
-                                              vector_ops=pes * entries))
+                                              vector_ops=pes * entries, data=data))
         for i, chip in enumerate(chips):
-            if not chip.final_pes:
+            if not chip.finals:
                 continue
             nbytes = chip.final_pes * out_bytes
+            data = tuple(outputs(chip.work[x]) for x in chip.finals)
             ch = self._channel_for(chip.coord)
             nop = trace.add("nop", [gathers[i]] + ready[i], ds="outputs", bytes=nbytes, src=chip.coord,
-                            dsts=(self.attach[ch],), mode="multicast", src_buf="gb", dst_buf="dram")
-            trace.add("dram_write", [nop], ds="outputs", channel=ch, bytes=nbytes)
+                            dsts=(self.attach[ch],), mode="multicast", src_buf="gb", dst_buf="dram", data=data)
+            trace.add("dram_write", [nop], ds="outputs", channel=ch, bytes=nbytes, data=data)
 
 
 def map_layer(layer: Layer, arch: Arch, mac: str = "exact", weight_bytes: float = 1.0,

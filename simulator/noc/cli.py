@@ -15,13 +15,27 @@ from simulator.errors import AxsimError
 COLUMNS = ("packet_flits", "offered_flits_per_node_cycle", "packet_latency_cycles",
            "network_latency_cycles", "accepted_flits_per_node_cycle", "status")
 
-# option name -> NocSetup field (all optional: they override the BookSim2 file)
+# option name -> (type, help); all optional: they override the BookSim2 file
 _OPTIONS = {
-    "k": int, "num_vcs": int, "vc_buf_size": int, "alloc_iters": int, "credit_delay": int,
-    "routing_delay": int, "vc_alloc_delay": int, "sw_alloc_delay": int, "st_final_delay": int,
-    "channel_latency": int, "wait_for_tail_credit": int, "routing_function": str, "traffic": str,
-    "hotspot_fraction": float, "sim_type": str, "warmup_periods": int, "sample_period": int,
-    "latency_thres": float, "seed": int,
+    "k": (int, "mesh of k x k nodes (BookSim2 k; default 8)"),
+    "num_vcs": (int, "virtual channels per input port (default 16)"),
+    "vc_buf_size": (int, "flits of buffer per virtual channel (default 8)"),
+    "alloc_iters": (int, "iSLIP iterations of the VC and switch allocators (default 2)"),
+    "credit_delay": (int, "cycles for a credit to reach the upstream router (default 2)"),
+    "routing_delay": (int, "route computation cycles (default 0)"),
+    "vc_alloc_delay": (int, "VC allocation cycles (default 1)"),
+    "sw_alloc_delay": (int, "switch allocation cycles (default 1)"),
+    "st_final_delay": (int, "switch traversal cycles (default 1)"),
+    "channel_latency": (int, "link (channel) latency in cycles (default 1)"),
+    "wait_for_tail_credit": (int, "1: an output VC is reused only after its tail's credit is back (default 1)"),
+    "routing_function": (str, "dor (XY) or o1turn (XY or YX per packet on separate VC halves)"),
+    "traffic": (str, "uniform, transpose, bitcomp, hotspot or neighbor (default uniform)"),
+    "hotspot_fraction": (float, "share of packets sent to a hotspot node (traffic hotspot; default 0.2)"),
+    "sim_type": (str, "latency (wait for the measured packets) or throughput (accepted rate; default latency)"),
+    "warmup_periods": (int, "warm-up length in sample periods (default 3)"),
+    "sample_period": (int, "measurement window in cycles (default 10000)"),
+    "latency_thres": (float, "average latency above which a load counts as saturated (default 500)"),
+    "seed": (int, "run seed for the traffic draws (default 0)"),
 }
 
 
@@ -32,11 +46,11 @@ def add_parser(sub) -> None:
                                    "(default: the file's injection_rate)")
     p.add_argument("--packet-sizes", help="packet sizes in flits, comma-separated (default: packet_size)")
     p.add_argument("--hotspot-nodes", help="hotspot node ids, comma-separated (traffic hotspot)")
-    for name, kind in _OPTIONS.items():
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=name)
+    for name, (kind, text) in _OPTIONS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=name, help=text)
     p.add_argument("--out", default="noc_out", help="output folder (default noc_out)")
     p.add_argument("--no-plot", action="store_true", help="write noc.csv only")
-    p.set_defaults(func=cmd_noc)
+    p.set_defaults(handler=cmd_noc)
 
 
 def _numbers(text: str | None, kind, what: str) -> list | None:

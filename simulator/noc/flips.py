@@ -29,7 +29,7 @@ from simulator.noc.traffic import stream
 _STEP = {1: (0, 1), 2: (0, -1), 3: (1, 0), 4: (-1, 0)}
 
 
-def mesh_links(rows: int, cols: int):
+def kernel_links(rows: int, cols: int):
     """(link index r * 5 + o, (src row, col), (dst row, col)) of every router-to-router link."""
     for r in range(rows * cols):
         sr, sc = divmod(r, cols)
@@ -63,7 +63,7 @@ def _state(network: str, rows: int, cols: int, rates: ErrorRates, seed: int, fli
     u = np.ones((n_links, int(pool.max(initial=1))))
     gap = np.full((n_links, BYTE_BITS), 1 << 62, np.int64)
     ptr = np.zeros(n_links, np.int64)
-    for lk, src, dst in mesh_links(rows, cols):
+    for lk, src, dst in kernel_links(rows, cols):
         p = np.clip(np.asarray(rates.link(network, src, dst), dtype=float), 0.0, 1.0)
         if not (p > 0).any():
             continue

@@ -10,20 +10,19 @@ cycles so that the measured packets cross a loaded network.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from simulator.errors import AxsimError
+from simulator.faults.seeding import rng_for
 from simulator.noc.booksim import NocSetup
 from simulator.noc.router import run_packets
 
 
 def stream(seed: int, path: str) -> np.random.Generator:
-    """The random generator of component ``path`` in a run with ``seed`` (stable across runs)."""
-    digest = int.from_bytes(hashlib.sha256(path.encode()).digest()[:8], "little")
-    return np.random.default_rng([seed, digest])
+    """The random generator of component ``path`` in a run with ``seed`` (:func:`rng_for`)."""
+    return rng_for(seed, path)
 
 
 def destinations(traffic: str, src: np.ndarray, k: int, rng: np.random.Generator,

@@ -54,5 +54,13 @@ def print_summary(console: Console, result: RunResult, per_layer: bool = True) -
     totals.add_row("MACs", f"{result.macs:,} (utilization {result.utilization:.2%})")
     for cls, pj in sorted(result.energy_by_class().items(), key=lambda kv: -kv[1]):
         totals.add_row(f"  energy: {cls}", f"{_fmt_energy(pj)} ({pj / result.energy_pj:.1%})")
+    if result.exposure is not None:
+        flips = result.expected_flips()
+        totals.add_row("expected bit flips", ", ".join(f"{ds} {n:,.4g}" for ds, n in flips.items()))
+        worst = max(((link.get("expected_flips", 0.0), net, link) for net, links in result.link_stats.items()
+                     for link in links), key=lambda x: x[0], default=None)
+        if worst and worst[0] > 0:
+            totals.add_row("  most flips on a link", f"{worst[1]} {worst[2]['from']} -> {worst[2]['to']}: "
+                                                     f"{worst[0]:,.4g} (BER {worst[2]['ber']:.3g})")
     totals.add_row("simulation", f"{result.events:,} events in {result.wall_seconds:.2f} s")
     console.print(totals)

@@ -3,7 +3,7 @@
 - ``workloads/*.yaml``: the axsim YAML format (``docs/workloads.md``);
 - ``*.csv``: SCALE-Sim topology files (unpadded convolutions).
 """
-from .layer import LAYER_KINDS, POOL_MODES, Layer, LayerKind, Workload
+from .layer import ACTIVATIONS, LAYER_KINDS, NETWORK_INPUT, POOL_MODES, Layer, LayerKind, Workload
 from .loader import SUPPORTED_SUFFIXES, list_workloads, load_workload
 from .scalesim import load_scalesim_csv, parse_scalesim_csv
 from .yaml_loader import (
@@ -15,7 +15,9 @@ from .yaml_loader import (
 )
 
 __all__ = [
+    "ACTIVATIONS",
     "LAYER_KINDS",
+    "NETWORK_INPUT",
     "POOL_MODES",
     "SUPPORTED_SUFFIXES",
     "SUPPORTED_VERSIONS",

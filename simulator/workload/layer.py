@@ -18,6 +18,8 @@ from typing import Iterator, Literal, get_args
 LayerKind = Literal["conv", "fc", "pool", "add"]
 LAYER_KINDS: tuple[str, ...] = get_args(LayerKind)
 POOL_MODES: tuple[str, ...] = ("max", "avg")
+ACTIVATIONS: tuple[str, ...] = ("relu", "relu6")
+NETWORK_INPUT = "input"  # the name by which a layer takes the network's input
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ class Layer:
     pad_w: int = 0
     groups: int = 1  # depthwise: groups == in_channels == out_channels
     pool_mode: str | None = None  # "max" | "avg" for pool layers
+    inputs: tuple[str, ...] = ()  # producers by name (empty: the previous layer, or the network input)
+    activation: str | None = None  # "relu" | "relu6", applied to the output
 
     def __post_init__(self) -> None:
         problems = _inconsistencies(self)
@@ -177,6 +181,10 @@ def _inconsistencies(layer: Layer) -> list[str]:
                     layer.pad_h, layer.pad_w)
         if geometry != (1, 1, 1, 1, 0, 0):
             out.append(f"{layer.kind} layers have kernel 1, stride 1, padding 0")
+    if not isinstance(layer.inputs, tuple) or not all(isinstance(i, str) for i in layer.inputs):
+        out.append(f"inputs must be a tuple of layer names, got {layer.inputs!r}")
+    if layer.activation is not None and layer.activation not in ACTIVATIONS:
+        out.append(f"activation must be one of {ACTIVATIONS}, got {layer.activation!r}")
     if layer.kind == "fc" and (layer.in_h, layer.in_w, layer.groups) != (1, 1, 1):
         out.append("fc layers have in_h == in_w == 1 and groups == 1")
     return out
@@ -191,6 +199,8 @@ class Workload:
     source: str  # the file it came from
     batch: int = 1
     description: str = ""
+    weights: str | None = None  # trained weights (.npz), path as given in the file
+    dataset: str | None = None  # default evaluation data (.npz with x and y)
 
     def __post_init__(self) -> None:
         if not isinstance(self.layers, tuple):
@@ -205,6 +215,16 @@ class Workload:
     def total_weights(self) -> int:
         """Weights of all layers (independent of the batch)."""
         return sum(layer.weight_count for layer in self.layers)
+
+    def producers(self) -> dict[str, tuple[str, ...]]:
+        """Each layer's producers by name: its ``inputs``, else the previous layer
+        (``NETWORK_INPUT`` for the first layer)."""
+        out: dict[str, tuple[str, ...]] = {}
+        previous = NETWORK_INPUT
+        for layer in self.layers:
+            out[layer.name] = layer.inputs or (previous,)
+            previous = layer.name
+        return out
 
     def layer(self, name: str) -> Layer:
         """The layer called ``name`` (KeyError if absent)."""

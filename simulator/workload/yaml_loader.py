@@ -15,10 +15,12 @@ import yaml
 
 from ..config.yamlio import read_text
 from ..errors import InputError, Problem, join_path, show
-from .layer import LAYER_KINDS, POOL_MODES, Layer, Workload
+from .checks import MAX_BATCH, bound_problems, chain_problems, producers_from_names
+from .layer import ACTIVATIONS, LAYER_KINDS, NETWORK_INPUT, POOL_MODES, Layer, Workload
 
 SUPPORTED_VERSIONS = (1,)
-TOP_KEYS = ("version", "name", "description", "batch", "layers")
+TOP_KEYS = ("version", "name", "description", "batch", "weights", "dataset", "layers")
+GRAPH_KEYS = ("inputs", "activation")  # optional on every layer type
 TOP_REQUIRED = ("version", "layers")
 
 LAYER_KEYS: dict[str, tuple[str, ...]] = {
@@ -27,6 +29,7 @@ LAYER_KEYS: dict[str, tuple[str, ...]] = {
     "pool": ("name", "type", "mode", "input", "kernel", "stride", "padding"),
     "add": ("name", "type", "input"),
 }
+LAYER_KEYS = {kind: keys + GRAPH_KEYS for kind, keys in LAYER_KEYS.items()}
 LAYER_REQUIRED: dict[str, tuple[str, ...]] = {
     "conv": ("name", "type", "input", "out_channels", "kernel"),
     "fc": ("name", "type", "in_features", "out_features"),
@@ -202,12 +205,13 @@ def _read_layer(c: _Checker, m: Any, path: str, name: str | None, line: int | No
         return None
     n_before = len(c.problems)
     c.keys(m, path, LAYER_KEYS[kind], LAYER_REQUIRED[kind], f"a {kind} layer")
+    graph = _graph_keys(c, m, path, kind)
     if kind == "fc":
         fin = c.integer(m, "in_features", path, 1)
         fout = c.integer(m, "out_features", path, 1)
         if len(c.problems) > n_before or name is None:
             return None
-        return Layer.fc(name, fin, fout)
+        return Layer(name, "fc", fin, 1, 1, fout, **graph)
 
     shape = c.shape(m, "input", path)
     out_channels = c.integer(m, "out_channels", path, 1) if kind == "conv" else None
@@ -252,7 +256,31 @@ def _read_layer(c: _Checker, m: Any, path: str, name: str | None, line: int | No
     return Layer(name=name, kind=kind, in_channels=channels, in_h=in_h, in_w=in_w,
                  out_channels=out_channels, kernel_h=kernel[0], kernel_w=kernel[1],
                  stride_h=stride[0], stride_w=stride[1], pad_h=padding[0], pad_w=padding[1],
-                 groups=groups, pool_mode=mode)
+                 groups=groups, pool_mode=mode, **graph)
+
+
+def _graph_keys(c: _Checker, m: _Map, path: str, kind: str) -> dict[str, Any]:
+    """``inputs`` (a layer name or a list of names) and ``activation`` of one layer."""
+    out: dict[str, Any] = {}
+    if "inputs" in m:
+        value = m["inputs"]
+        names = [value] if isinstance(value, str) else value
+        want = 2 if kind == "add" else 1
+        if (not isinstance(names, list) or len(names) != want
+                or not all(isinstance(n, str) and n.strip() for n in names)):
+            c.add(join_path(path, "inputs"), f"{show(value)}: {kind} layers take {want} input"
+                  f"{'s' if want > 1 else ''}: " + ("a list of two layer names" if want > 1 else
+                  f"a layer name (or {NETWORK_INPUT!r} for the network input)"), c.line(m, "inputs"))
+        else:
+            out["inputs"] = tuple(names)
+    if "activation" in m:
+        act = m["activation"]
+        if act not in ACTIVATIONS:
+            c.add(join_path(path, "activation"), f"{show(act)}: unknown activation; allowed: "
+                  f"{', '.join(ACTIVATIONS)} (omit the key for none)", c.line(m, "activation"))
+        else:
+            out["activation"] = act
+    return out
 
 
 # --------------------------------------------------------------------------- file
@@ -279,8 +307,12 @@ def parse_yaml_workload(text: str, source: str | Path) -> Workload:
     name = c.string(data, "name", "", default=Path(source).stem)
     description = c.string(data, "description", "", default="")
     batch = c.integer(data, "batch", "", 1, default=1)
+    weights = c.string(data, "weights", "", default=None)
+    dataset = c.string(data, "dataset", "", default=None)
 
     layers: list[Layer] = []
+    named: list[Any] = []  # per layer: its 'inputs' (producer names) or None (the previous layer)
+    paths: list[str] = []
     raw_layers = data.get("layers")
     if "layers" in data:
         if not isinstance(raw_layers, list) or not raw_layers:
@@ -304,11 +336,23 @@ def parse_yaml_workload(text: str, source: str | Path) -> Workload:
                 layer = _read_layer(c, m, path, lname, line)
                 if layer is not None:
                     layers.append(layer)
+                    named.append(list(layer.inputs) if layer.inputs else None)
+                    paths.append(path)
+    if batch is not None and batch > MAX_BATCH:
+        c.add("batch", f"{batch}: must be at most {MAX_BATCH:,}", c.line(data, "batch"))
+    if not c.problems:  # whole-network checks (simulator/workload/checks.py)
+        bounds = bound_problems(layers, paths)
+        c.problems += bounds
+        if not bounds:
+            producers, named_problems = producers_from_names(layers, named, paths)
+            c.problems += named_problems or chain_problems(
+                layers, producers, paths, "; if the layer takes another layer's output, name it with "
+                "inputs: [LAYER]")
     if c.problems:
         raise InputError(source, c.problems)
     assert name is not None and batch is not None and description is not None
     return Workload(name=name, layers=tuple(layers), source=source, batch=batch,
-                    description=description)
+                    description=description, weights=weights, dataset=dataset)
 
 
 def load_yaml_workload(path: str | Path) -> Workload:
@@ -326,13 +370,13 @@ def layer_to_dict(layer: Layer) -> dict[str, Any]:
     """The YAML mapping of one layer (only non-default keys)."""
     if layer.kind == "fc":
         return {"name": layer.name, "type": "fc", "in_features": layer.in_channels,
-                "out_features": layer.out_channels}
+                "out_features": layer.out_channels, **_graph_dict(layer)}
     out: dict[str, Any] = {"name": layer.name, "type": layer.kind}
     if layer.kind == "pool":
         out["mode"] = layer.pool_mode
     out["input"] = [layer.in_channels, layer.in_h, layer.in_w]
     if layer.kind == "add":
-        return out
+        return {**out, **_graph_dict(layer)}
     if layer.kind == "conv":
         out["out_channels"] = layer.out_channels
     out["kernel"] = _pair(layer.kernel_h, layer.kernel_w)
@@ -342,7 +386,28 @@ def layer_to_dict(layer: Layer) -> dict[str, Any]:
         out["padding"] = _pair(layer.pad_h, layer.pad_w)
     if layer.groups != 1:
         out["groups"] = layer.groups
+    return {**out, **_graph_dict(layer)}
+
+
+def _graph_dict(layer: Layer) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if layer.inputs:
+        out["inputs"] = list(layer.inputs) if len(layer.inputs) > 1 else layer.inputs[0]
+    if layer.activation:
+        out["activation"] = layer.activation
     return out
+
+
+def _with_inputs(layers: tuple[Layer, ...], i: int) -> dict[str, Any]:
+    """Layer i's mapping; ``inputs:`` names its producer when it does not take the previous layer's
+    output: the latest earlier layer with the right output, else the network input."""
+    out = layer_to_dict(layers[i])
+    if layers[i].inputs or i == 0 or not chain_problems([layers[i - 1], layers[i]], [[], [0]], ["", ""]):
+        return out
+    source = next((layers[j].name for j in range(i - 2, -1, -1)
+                   if not chain_problems([layers[j], layers[i]], [[], [0]], ["", ""])), NETWORK_INPUT)
+    return {**{k: v for k, v in out.items() if k in ("name", "type")}, "inputs": [source],
+            **{k: v for k, v in out.items() if k not in ("name", "type")}}
 
 
 def _flow(value: Any) -> str:
@@ -355,6 +420,9 @@ def workload_to_yaml(workload: Workload) -> str:
     if workload.description:
         header["description"] = workload.description
     header["batch"] = workload.batch
+    for key in ("weights", "dataset"):
+        if getattr(workload, key):
+            header[key] = getattr(workload, key)
     text = yaml.safe_dump(header, sort_keys=False, width=10_000, allow_unicode=True)
-    rows = [f"  - {_flow(layer_to_dict(layer))}" for layer in workload.layers]
+    rows = [f"  - {_flow(_with_inputs(workload.layers, i))}" for i in range(len(workload.layers))]
     return text + "layers:\n" + "\n".join(rows) + "\n"

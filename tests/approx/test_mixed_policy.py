@@ -16,7 +16,7 @@ from simulator.approx import generators as G
 from simulator.approx.blockops import (blocked_conv2d, blocked_gemm, blocked_multiply,
                                        transform_operand)
 from simulator.approx.metrics import error_metrics
-from simulator.approx.plan import load_approx, resolve
+from simulator.macs.approxfile import load_approx, resolve
 from simulator.errors import AxsimError, InputError
 
 from _approx_ref import blocks_of, brute_conv2d, brute_gemm

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.noc.flips import mesh_links, run_with_flips
+from simulator.noc.flips import kernel_links, run_with_flips
 from simulator.noc.router import RouterConfig, run_packets
 
 
@@ -39,7 +39,7 @@ def test_flip_counts_match_the_exposure_of_the_bits_each_link_carried():
     counts = flips.counts(rows * cols * 5)
     # exposure: traversals of each link x 8 bits of each position per 64-bit flit x p
     expected = np.zeros_like(counts, dtype=float)
-    for lk, s, d in mesh_links(rows, cols):
+    for lk, s, d in kernel_links(rows, cols):
         expected[lk] = run.link_flits.reshape(-1)[lk] * (flit_bits // 8) * rates.link("", s, d)
     total_e, total_o = expected.sum(axis=0), counts.sum(axis=0)
     assert total_e[:4].min() > 300
@@ -82,3 +82,30 @@ def test_flit_width_must_be_whole_bytes():
     with pytest.raises(ValueError, match="multiple of 8"):
         run_with_flips("nop", 2, 2, RouterConfig(), _Rates(0.1), 12, 0, np.array([0]), np.array([3]),
                        np.array([1]), np.array([0]))
+
+
+def test_link_exposure_equals_the_transaction_models_link_bits():
+    """The bits each link carries (the exposure the flips are drawn over) are the same in both
+    models for unicast transfers of whole flits: flit traversals x width = Mesh.link_bits."""
+    from simulator.config.arch import Link
+    from simulator.hw.mesh import Mesh
+    from simulator.noc.network import TransferBatch, router_for
+    from simulator.stats.counters import Counters
+
+    rows, cols, width = 3, 4, 64
+    link = Link(link_width_bits=width)
+    mesh = Mesh("noc", rows, cols, link, "l", "r", Counters())
+    batch = TransferBatch(rows, cols, width)
+    rng = np.random.default_rng(8)
+    for t in range(200):
+        src = (int(rng.integers(0, rows)), int(rng.integers(0, cols)))
+        dst = (int(rng.integers(0, rows)), int(rng.integers(0, cols)))
+        nbytes = 8 * int(rng.integers(1, 40))  # whole 64-bit flits
+        mode = ("scatter", "gather")[t % 2]
+        mesh.transfer(10 * t, src, (dst,), nbytes, mode, "noc", now=10 * t)
+        batch.add(10 * t, src, (dst,), nbytes, mode)
+    _, run = batch.run(router_for(link))
+    flits = run.link_flits.reshape(-1)
+    index = {(s, d): lk for lk, s, d in kernel_links(rows, cols)}
+    for (s, d), bits in zip(mesh.links, mesh.link_bits):
+        assert flits[index[(s, d)]] * width == bits

@@ -1,4 +1,4 @@
-"""Approximation files: which MAC configuration each layer uses (``axsim run --approx FILE``).
+"""Approximation files: which MAC configuration each layer uses (``axsim run/accuracy --approx FILE``).
 
 Version 1::
 
@@ -30,32 +30,33 @@ from simulator.approx.blocked import BlockConfig
 from simulator.config.arch import Arch
 from simulator.config.yamlio import read_mapping
 from simulator.errors import AxsimError, InputError, Problem, show
-from simulator.hw.mac import MacPlan, block_mac_model, exact_model, lut_mac_model
+from simulator.hw.mac import MacPlan
 from simulator.hw.pe import MacModel
+from simulator.macs.config import EXACT, TYPES, MacConfig
 
 TOP_KEYS = ("version", "name", "description", "configs", "default", "layers")
-TYPES = ("axbxp", "lut", "exact")
-
-
-@dataclass(frozen=True)
-class ConfigSpec:
-    name: str
-    type: str
-    block: BlockConfig | None = None
-    relative_power: float | None = None
-    lut: Any = None  # LutMultiplier, kept for functional evaluation
 
 
 @dataclass(frozen=True)
 class ApproxSpec:
     file: str
     name: str
-    configs: dict[str, ConfigSpec]
+    configs: dict[str, MacConfig]
     default: str
     layers: tuple[tuple[str, str], ...]
 
+    def config(self, name: str) -> MacConfig:
+        return EXACT if name == "exact" else self.configs[name]
 
-def _config(name: str, data: Any, file: Path, problems: list[Problem]) -> ConfigSpec | None:
+    def config_for(self, layer_name: str) -> MacConfig:
+        """The configuration of one layer: the first matching override, else the default."""
+        for pattern, cfg_name in self.layers:
+            if layer_name == pattern or fnmatch.fnmatchcase(layer_name, pattern):
+                return self.config(cfg_name)
+        return self.config(self.default)
+
+
+def _config(name: str, data: Any, file: Path, problems: list[Problem]) -> MacConfig | None:
     path = f"configs.{name}"
     if not isinstance(data, dict):
         problems.append(Problem(path, f"{show(data)}: must be a mapping with a 'type' key"))
@@ -70,10 +71,10 @@ def _config(name: str, data: Any, file: Path, problems: list[Problem]) -> Config
             if rest:
                 problems.append(Problem(path, f"keys {sorted(rest)}: an exact configuration takes none"))
                 return None
-            return ConfigSpec(name, kind)
+            return MacConfig(name, kind)
         if kind == "axbxp":
             block = BlockConfig.from_dict({"name": name, **rest}, str(file), path)
-            return ConfigSpec(name, kind, block=block)
+            return MacConfig(name, kind, block=block)
         return _lut_config(name, rest, file, path, problems)
     except InputError as exc:
         problems.extend(exc.problems)
@@ -82,7 +83,7 @@ def _config(name: str, data: Any, file: Path, problems: list[Problem]) -> Config
     return None
 
 
-def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Problem]) -> ConfigSpec | None:
+def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Problem]) -> MacConfig | None:
     from simulator.approx import generators, lut  # noqa: PLC0415 (tables only when asked for)
     allowed = ("table", "generator", "relative_power", "power_from")
     bad = [k for k in rest if k not in allowed]
@@ -115,7 +116,7 @@ def _lut_config(name: str, rest: dict, file: Path, path: str, problems: list[Pro
             return None
     else:
         multiplier = generators.generate(rest["generator"], str(file), f"{path}.generator")
-    return ConfigSpec(name, "lut", relative_power=float(power), lut=multiplier)
+    return MacConfig(name, "lut", relative_power=float(power), lut=multiplier)
 
 
 EXACT_MULTIPLIER = "mul8u_1JFF"  # EvoApprox's exact 8x8 unsigned multiplier, the power reference
@@ -199,27 +200,43 @@ def load_approx(path: str | Path) -> ApproxSpec:
 def resolve(spec: ApproxSpec, arch: Arch, layer_names: Iterable[str]) -> MacPlan:
     """The MAC plan of ``spec`` on ``arch`` for these layers (hardware and names checked)."""
     pe = arch.chiplet.pe
-    models: dict[str, MacModel] = {"exact": exact_model(pe)}
+    models: dict[str, MacModel] = {"exact": EXACT.timing(pe)}
     problems: list[Problem] = []
     for name, cfg in spec.configs.items():
         try:
-            if cfg.type == "axbxp":
-                models[name] = block_mac_model(cfg.block, pe, name)
-            elif cfg.type == "lut":
-                models[name] = lut_mac_model(name, cfg.relative_power, pe)
-            else:
-                models[name] = models["exact"]
+            models[name] = models["exact"] if cfg.type == "exact" else cfg.timing(pe)
         except AxsimError as exc:
             problems.append(Problem(f"configs.{name}", f"{exc} ({arch.source or arch.name})"))
     names = list(layer_names)
     per_layer: dict[str, MacModel] = {}
+    warnings = []
     for pattern, cfg_name in spec.layers:
         hits = [n for n in names if n == pattern or fnmatch.fnmatchcase(n, pattern)]
-        if not hits:
-            problems.append(Problem(f"layers.{pattern}", "matches no layer of the workload "
-                                                         f"(first layers: {', '.join(names[:4])}, ...)"))
+        if not hits:  # files travel between networks: a pattern for another network is not an error
+            warnings.append(f"{spec.file}: layers.{pattern}: matches no layer of the workload "
+                            f"(first layers: {', '.join(names[:4])}, ...); ignored")
         for n in hits:
             per_layer.setdefault(n, models.get(cfg_name, models["exact"]))
     if problems:
         raise InputError(spec.file, problems)
-    return MacPlan(models[spec.default], per_layer, label=spec.name)
+    plan = MacPlan(models[spec.default], per_layer, label=spec.name)
+    plan.warnings = warnings
+    plan.metrics = config_metrics(spec)
+    return plan
+
+
+def config_metrics(spec: ApproxSpec) -> dict[str, dict[str, float]]:
+    """EvoApprox error metrics (percent, :mod:`simulator.approx.metrics`) of every configuration of
+    ``spec`` and of ``exact``, from its 256 x 256 product table (Ax-BxP: the unsigned 8-bit table
+    of the configuration's functional model)."""
+    from simulator.approx import generators  # noqa: PLC0415
+    from simulator.approx.metrics import error_metrics  # noqa: PLC0415
+    out = {"exact": error_metrics(generators.exact()).as_dict()}
+    for name, cfg in spec.configs.items():
+        if cfg.type == "lut":
+            out[name] = error_metrics(cfg.lut).as_dict()
+        elif cfg.type == "axbxp" and cfg.block.bits == 8 and not cfg.block.signed:  # EvoApprox metrics are unsigned 8x8
+            out[name] = error_metrics(generators.from_block_config(cfg.block)).as_dict()
+        elif cfg.type == "exact":
+            out[name] = out["exact"]
+    return out

@@ -1,0 +1,247 @@
+"""Evaluating sweep points: concrete architecture and MAC plan per point, simulation, reuse.
+
+A point's knob values are applied to the parsed base architecture file, the
+result is written to a temporary YAML file and loaded with
+:func:`simulator.config.load_arch`, so every validation rule of architecture
+files applies to it. Approximation knobs prepend ``(layers, configuration)``
+overrides to the approximation file's layer table (first match wins, knobs
+before the file's own overrides) and the plan is resolved as ``axsim run
+--approx`` would.
+
+**Reuse.** Points are evaluated in *groups* that share a structural hash
+(:func:`simulator.dse.keys.structural_hash`), one group per task, so reuse
+does not depend on which worker a point lands on:
+
+* ``run``: a point whose whole configuration equals an earlier one's takes its
+  results (duplicates of random and NSGA-II searches);
+* ``reprice``: a point that differs from an earlier one only in energy-only
+  keys (operating points, the technology table) re-prices that run's action
+  counts (:class:`simulator.energy.reprice.RunCounts`): no re-simulation, the
+  latency is the run's;
+* ``accuracy``: accuracy reused from a point with the same accuracy hash;
+* ``none``: simulated from scratch.
+
+Each row records what its point reused, and only what really happened.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import yaml
+
+from simulator import api
+from simulator.dse import keys
+from simulator.dse.spec import Sweep
+from simulator.energy.reprice import RunCounts
+from simulator.errors import AxsimError
+
+#: Columns of the metrics every point reports (``accuracy_loss`` empty when not measured).
+METRICS = ("energy_pj", "latency_cycles", "edp_pj_cycles", "accuracy_loss")
+
+AccuracyFn = Callable[..., float]
+_ACCURACY: list[AccuracyFn] = []
+
+
+def register_accuracy(fn: AccuracyFn) -> None:
+    """Register the accuracy evaluator: ``fn(arch, workload, plan, dataset, seed) -> accuracy_loss``."""
+    _ACCURACY[:] = [fn]
+
+
+def accuracy_evaluator() -> AccuracyFn | None:
+    return _ACCURACY[0] if _ACCURACY else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    index: int
+    values: dict  # knob name -> value, in knob order
+
+
+@dataclasses.dataclass
+class Materialised:
+    arch: Any
+    arch_data: dict
+    plan: Any
+    plan_desc: Any
+    structural: str
+    accuracy: str
+    full: str
+
+
+_FILES: dict[tuple, Any] = {}
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when available
+
+
+def _cached(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
+    key = (kind, path)
+    if key not in _FILES:
+        _FILES[key] = loader(path)
+    return _FILES[key]
+
+
+def workload_of(sweep: Sweep):
+    return _cached("workload", sweep.workload_file, api.load_workload)
+
+
+def _approx_of(sweep: Sweep):
+    from simulator.macs.approxfile import load_approx
+    return _cached("approx", sweep.approx_file, load_approx) if sweep.approx_file else None
+
+
+def materialise(sweep: Sweep, point: Point) -> Materialised:
+    """The concrete architecture (loaded through ``load_arch``) and MAC plan of one point."""
+    data = copy.deepcopy(sweep.arch_data)
+    overrides = []
+    for knob in sweep.knobs:
+        value = point.values[knob.name]
+        if knob.kind == "arch":
+            keys.set_path(data, knob.target, value)
+        else:
+            overrides.append((knob.target, value))
+    fd, name = tempfile.mkstemp(prefix=f"axsim-{Path(sweep.arch_file).stem}-", suffix=".yaml")
+    file = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
+        arch = api.load_arch(file)
+    except AxsimError as exc:
+        raise AxsimError(f"{sweep.arch_file} with {_show_values(point)}: "
+                         f"{str(exc).replace(str(file), Path(sweep.arch_file).name)}") from None
+    finally:
+        file.unlink(missing_ok=True)
+    plan, plan_desc = None, "exact"
+    spec = _approx_of(sweep)
+    if spec is not None:
+        from simulator.macs.approxfile import resolve
+        spec = dataclasses.replace(spec, layers=tuple(overrides) + spec.layers)
+        names = [layer.name for layer in workload_of(sweep).layers]
+        plan = resolve(spec, arch, names)
+        plan_desc = plan.describe()
+    # hashes see file contents, not paths: the same inputs give the same hashes on any machine
+    view = {**data, "tech": _file_digest(data["tech"])}
+    dataset = _file_digest(sweep.dataset) if sweep.dataset else None
+    other = (plan_desc, _file_digest(sweep.workload_file), sweep.seed)
+    return Materialised(arch, data, plan, plan_desc, keys.structural_hash(view, *other),
+                        keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other))
+
+
+def _file_digest(path: str) -> str:
+    def read(p: str) -> str:
+        file = Path(p)
+        if file.is_dir():
+            return keys.digest(sorted((str(f.relative_to(file)), f.read_bytes().hex())
+                                      for f in file.rglob("*") if f.is_file()))
+        return hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+    return _cached("digest", path, read)
+
+
+def _show_values(point: Point) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.values.items())
+
+
+class GroupContext:
+    """Caches shared by the points of one group (one task): runs, traces, accuracies."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, dict] = {}         # full hash -> metrics
+        self.results: dict[str, Any] = {}       # structural hash -> (RunCounts, latency) for re-pricing
+        self.accuracy: dict[str, float] = {}    # accuracy hash -> accuracy loss
+
+
+class _Repriced(NamedTuple):
+    """The figures of a run re-priced at another operating point (latency is unchanged)."""
+
+    energy_pj: float
+    latency_cycles: int
+
+
+def _simulate(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[Any, list[str]]:
+    cached = ctx.results.get(m.structural)
+    if cached is not None:  # same hardware and mapping: only operating points or the table differ
+        counts, latency_cycles = cached
+        priced = counts.price([m.arch])
+        return _Repriced(float(priced.energy_pj[0]), latency_cycles), ["run", "reprice"]
+    traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan))
+    result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed)
+    ctx.results[m.structural] = (RunCounts.from_result(result, m.arch), result.latency_cycles)
+    return result, []
+
+
+def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
+    """One row of the results table for ``point`` (``status`` ``invalid`` with the reason if its
+    combination of knob values is not a valid architecture or plan)."""
+    row: dict[str, Any] = {"point": point.index, **point.values}
+    structural = ""
+    workload_of(sweep)  # input files the worker cannot read stop the sweep: they are not the point's fault
+    _approx_of(sweep)
+    if "accuracy_loss" in sweep.metrics() and accuracy_evaluator() is None:  # nor is a missing evaluator
+        raise AxsimError("accuracy_loss requested but no accuracy evaluator is registered in this process "
+                         "(simulator.dse.evaluate.register_accuracy)")
+    try:
+        m = materialise(sweep, point)
+        structural = m.structural
+        reused: list[str] = []
+        if m.full in ctx.runs:
+            metrics, reused = dict(ctx.runs[m.full]), ["run"]
+        else:
+            metrics, reused = _measure(sweep, m, ctx)
+    except AxsimError as exc:  # an invalid combination of knob values, an unmappable layer, the watchdog
+        return {**row, **{k: "" for k in METRICS}, "feasible": False, "status": "invalid",
+                "reused": "none", "structural_hash": structural, "message": str(exc).replace("\n", "; ")}
+    feasible = all(c.holds(_number(metrics.get(c.metric))) for c in sweep.constraints)
+    return {**row, **metrics, "feasible": feasible, "status": "ok", "reused": "+".join(reused) or "none",
+            "structural_hash": m.structural, "message": ""}
+
+
+def _measure(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[dict, list[str]]:
+    result, reused = _simulate(sweep, m, ctx)
+    metrics = {"energy_pj": result.energy_pj, "latency_cycles": result.latency_cycles,
+               "edp_pj_cycles": result.energy_pj * result.latency_cycles, "accuracy_loss": ""}
+    if "accuracy_loss" in sweep.metrics():
+        if m.accuracy in ctx.accuracy:
+            reused.append("accuracy")
+        else:
+            fn = accuracy_evaluator()
+            ctx.accuracy[m.accuracy] = float(fn(m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed))
+        metrics["accuracy_loss"] = ctx.accuracy[m.accuracy]
+    ctx.runs[m.full] = metrics
+    return metrics, reused
+
+
+def _number(value: Any) -> float | None:
+    return None if value in ("", None) else float(value)
+
+
+def write_point(out_dir: str | Path, row: dict, wall_s: float) -> None:
+    """Write one finished point atomically: ``points/NNNNNN.json`` via a temp file and rename."""
+    folder = Path(out_dir) / "points"
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{row['point']:06d}.json"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"row": row, "wall_s": wall_s}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+
+
+def run_group(sweep: Sweep, points: list[Point], out_dir: str | None) -> list[dict]:
+    """Worker entry point: evaluate the points of one structural group in order, writing each
+    finished point as soon as it is done. Returns the rows."""
+    ctx = GroupContext()
+    rows = []
+    for point in points:
+        started = time.perf_counter()
+        row = evaluate(sweep, point, ctx)
+        if out_dir is not None:
+            write_point(out_dir, row, time.perf_counter() - started)
+        rows.append(row)
+    return rows
