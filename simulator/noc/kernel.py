@@ -36,26 +36,9 @@ from simulator.noc.kernel_parts import (ACTIVE, DEADLOCK, IDLE, INF, MAX_CYCLES,
 
 
 @njit(cache=True)
-def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
-             link_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
-             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, order, node_start,
-             window_start, window_end, max_cycles, check,
-             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
-             pk_itime, pk_atime, link_flits, occ_out, info):
-    """Simulate the packets; fill ``pk_itime`` (head injection), ``pk_atime`` (tail ejection),
-    ``link_flits[r, o]`` (flits sent through output port o of router r) and ``occ_out`` (flits
-    held per router at the end). Return (status, end cycle, flits ejected in
-    [window_start, window_end), router-to-router flit-hops, bit flips drawn).
-
-    Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
-    ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
-    position ``b`` still to pass before the next flip, redrawn as a geometric gap
-    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[l]``. Each flip is
-    written to ``flips[i] = (packet, flit, lane, bit, link)``. A link whose pool runs out
-    stops flipping and sets ``info[3] = 1`` (the caller re-runs with a larger pool)."""
+def tables(rows, cols):
+    """Neighbour of every router port and the output port per routing mode, router and destination."""
     N = rows * cols
-    NIV = N * P * V
-    NOV = N * Q * V
     nbr = np.full((N, P), -1, np.int64)
     for r in range(N):
         rr = r // cols
@@ -69,46 +52,71 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             nbr[r, 3] = r + cols
         if rr > 0:
             nbr[r, 4] = r - cols
-    rtab = np.zeros((2, N, N), np.int64)  # output port per routing mode, router, destination
+    rtab = np.zeros((2, N, N), np.int64)
     for r in range(N):
         for d in range(N):
             rtab[0, r, d] = _route(r, d, cols, 0)
             rtab[1, r, d] = _route(r, d, cols, 1)
+    return nbr, rtab
+
+
+def new_state(rows, cols, V, D):
+    """The kernel's state between calls: buffers, credits, allocator pointers, wake-up cycles,
+    the network interfaces' current packets, and the scalars ``sc`` (see :data:`SC_NAMES`)."""
+    N = rows * cols
+    NIV = N * P * V
+    NOV = N * Q * V
+    nbr, rtab = tables(rows, cols)
+    return (nbr, rtab,
+            np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int64),
+            np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(N * P, np.int64),
+            np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(NIV, np.int64),
+            np.zeros(NIV, np.int32),
+            np.full(NOV, D, np.int32), np.zeros(NOV, np.int32), np.zeros((NOV, D), np.int64),
+            np.zeros(NOV, np.int32), np.zeros(NOV, np.int32), np.zeros(NOV, np.int32),
+            np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
+            np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
+            np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
+            np.zeros(len(SC_NAMES), np.int64))
+
+
+# scalars kept between calls (indices into the state's last array)
+SC_NAMES = ("now", "meas_done", "window_flits", "hops", "n_flips", "n_done", "n_total", "n_meas", "n_new")
+NOW, MEAS_DONE, WFLITS, HOPS, NFLIPS, NDONE, NTOTAL, NMEAS, NNEW = range(len(SC_NAMES))
+S_NWAKE, S_NI_CUR = 24, 25  # positions of nwake and ni_cur in the state tuple
+COMPLETED = 4  # status of a resumable call that stopped after a cycle in which packets arrived
+
+
+@njit(cache=True)
+def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
+             link_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
+             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv, state,
+             window_start, window_end, until, resumable, check,
+             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
+             pk_itime, pk_atime, link_flits, occ_out, info, done_list):
+    """Simulate from the state's cycle ``now``; fill ``pk_itime`` (head injection), ``pk_atime``
+    (tail ejection), ``link_flits[r, o]`` (flits sent through output port o of router r) and
+    ``occ_out`` (flits held per router at the end). Each node's interface sends the packets of
+    its queue (``ni_cur`` and the chain ``pk_next``, in creation order). Return the status.
+
+    Not ``resumable`` (one-shot): stop when every measured packet (or, with none measured,
+    every packet) has arrived; reaching ``until`` is MAX_CYCLES. ``resumable``: return
+    MAX_CYCLES with ``now = until`` when the next cycle to simulate reaches ``until`` (the
+    caller may then append packets created at ``>= until`` and call again), COMPLETED after
+    a cycle in which tails were ejected (their packets in ``done_list[:n_new]``; ``now`` is the
+    next cycle), OK when no packet remains.
+
+    Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
+    ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
+    position ``b`` still to pass before the next flip, redrawn as a geometric gap
+    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[l]``. Each flip is
+    written to ``flips[i] = (packet, flit, lane, bit, link)``. A link whose pool runs out
+    stops flipping and sets ``info[3] = 1`` (the caller re-runs with a larger pool)."""
+    N = rows * cols
+    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_out, ivc_ovc, ivc_t, va_iptr,
+     cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr, rcount, wake, nwake,
+     ni_cur, ni_fi, ni_vc, ni_rr, sc) = state
     do_flips = fl_logq.shape[0] > 0
-    n_flips = 0
-    # input buffers (flits stored or in flight towards them)
-    buf_pk = np.zeros((NIV, D), np.int32)
-    buf_fi = np.zeros((NIV, D), np.int32)
-    buf_t = np.zeros((NIV, D), np.int64)
-    buf_h = np.zeros(NIV, np.int32)
-    buf_n = np.zeros(NIV, np.int32)
-    vmask = np.zeros(N * P, np.int64)       # non-empty VCs per input port
-    ivc_st = np.zeros(NIV, np.int32)
-    ivc_out = np.zeros(NIV, np.int32)
-    ivc_ovc = np.zeros(NIV, np.int32)
-    ivc_t = np.zeros(NIV, np.int64)
-    va_iptr = np.zeros(NIV, np.int32)
-    # output VCs: credits, pending credits, busy
-    cred = np.full(NOV, D, np.int32)
-    ovc_busy = np.zeros(NOV, np.int32)
-    cr_t = np.zeros((NOV, D), np.int64)
-    cr_h = np.zeros(NOV, np.int32)
-    cr_n = np.zeros(NOV, np.int32)
-    va_optr = np.zeros(NOV, np.int32)
-    sa_optr = np.zeros((N, P), np.int64)
-    sa_iptr = np.zeros((N, P), np.int64)
-    sa_vptr = np.zeros((N, P), np.int64)
-    rcount = np.zeros(N, np.int64)
-    wake = np.full(N, INF, np.int64)        # next cycle at which router r must be looked at
-    nwake = np.full(N, INF, np.int64)       # same for the network interfaces
-    ni_ptr = node_start[:N].copy()
-    ni_fi = np.zeros(N, np.int64)
-    ni_vc = np.full(N, -1, np.int64)
-    ni_rr = np.zeros(N, np.int64)
-    for n in range(N):
-        if ni_ptr[n] < node_start[n + 1]:
-            nwake[n] = pk_ctime[order[ni_ptr[n]]]
-    pk_recv = np.zeros(len(pk_src), np.int64)
     # per-router scratch
     elig = np.zeros(P * P, np.int64)         # [ip * P + o]: VCs of ip eligible for output o
     reqmask = np.zeros(P, np.int64)
@@ -123,23 +131,29 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     out_m = np.zeros(P, np.int64)
 
     half = V // 2
-    n_meas = 0
-    for i in range(len(pk_meas)):
-        n_meas += pk_meas[i]
-    meas_done = 0
-    window_flits = 0
-    hops = 0
-    now = 0
+    now = sc[NOW]
+    n_meas = sc[NMEAS]
+    meas_done = sc[MEAS_DONE]
+    window_flits = sc[WFLITS]
+    hops = sc[HOPS]
+    n_flips = sc[NFLIPS]
+    n_total = sc[NTOTAL]
+    n_done = sc[NDONE]
+    n_new = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
-    n_total = len(pk_src)
-    n_done = 0
-    while meas_done < n_meas or (n_meas == 0 and n_done < n_total):
-        if now >= max_cycles:
-            occ_out[:] = rcount
-            return MAX_CYCLES, now, window_flits, hops, n_flips
+    status = OK
+    while True:
+        if resumable:
+            if n_done >= n_total:
+                break
+        elif not (meas_done < n_meas or (n_meas == 0 and n_done < n_total)):
+            break
+        if now >= until:
+            status = MAX_CYCLES
+            break
         if check and not _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
-            occ_out[:] = rcount
-            return BROKEN, now, window_flits, hops, n_flips
+            status = BROKEN
+            break
         gmin = INF
         # ---- network interfaces: one flit per cycle into router input port 0 ------------
         for n in range(N):
@@ -148,9 +162,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     gmin = nwake[n]
                 continue
             nwake[n] = INF
-            if ni_ptr[n] >= node_start[n + 1]:
+            pk = ni_cur[n]
+            if pk < 0:
                 continue
-            pk = order[ni_ptr[n]]
             if pk_ctime[pk] > now:
                 nwake[n] = pk_ctime[pk]
                 gmin = min(gmin, nwake[n])
@@ -191,8 +205,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 info[0] = 3
                 info[1] = iv
                 info[2] = now
-                occ_out[:] = rcount
-                return BROKEN, now, window_flits, hops, n_flips
+                status = BROKEN
+                break
             k = buf_h[iv] + buf_n[iv]
             if k >= D:
                 k -= D
@@ -210,12 +224,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             if fi == pk_size[pk] - 1:
                 ovc_busy[ov] = 0
                 ni_vc[n] = -1
-                ni_ptr[n] += 1
+                ni_cur[n] = pk_next[pk]
                 ni_fi[n] = 0
             else:
                 ni_fi[n] = fi + 1
             nwake[n] = now + 1
             gmin = min(gmin, now + 1)
+        if status != OK:
+            break
         # ---- routers ------------------------------------------------------------------
         for r in range(N):
             if wake[r] > now:
@@ -381,8 +397,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         info[0] = 1
                         info[1] = ov
                         info[2] = now
-                        occ_out[:] = rcount
-                        return BROKEN, now, window_flits, hops, n_flips
+                        status = BROKEN
+                        break
                     link_flits[r, o] += 1
                     t_arr = now + pipe
                     tail = fi == pk_size[pk] - 1
@@ -391,8 +407,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             info[0] = 2
                             info[1] = pk
                             info[2] = now
-                            occ_out[:] = rcount
-                            return BROKEN, now, window_flits, hops, n_flips
+                            status = BROKEN
+                            break
                         pk_recv[pk] = fi + 1
                         _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
                         if cred[ov] == 0 or (tail and wait_tail_credit != 0):
@@ -403,6 +419,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             pk_atime[pk] = t_arr
                             meas_done += pk_meas[pk]
                             n_done += 1
+                            if resumable:
+                                done_list[n_new] = pk
+                                n_new += 1
                     else:
                         hops += 1
                         if do_flips:
@@ -415,8 +434,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             info[0] = 3
                             info[1] = div
                             info[2] = now
-                            occ_out[:] = rcount
-                            return BROKEN, now, window_flits, hops, n_flips
+                            status = BROKEN
+                            break
                         k = buf_h[div] + buf_n[div]
                         if k >= D:
                             k -= D
@@ -435,6 +454,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if buf_n[iv] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
             wake[r] = min(wake[r], nx)
+            if status != OK:
+                break
+        if status != OK:
+            break
+        if resumable and n_new > 0:
+            now += 1
+            status = COMPLETED
+            break
         for r in range(N):
             if wake[r] < gmin:
                 gmin = wake[r]
@@ -442,10 +469,19 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             if nwake[n] < gmin:
                 gmin = nwake[n]
         if gmin >= INF and n_done < n_total:
-            occ_out[:] = rcount
-            return DEADLOCK, now, window_flits, hops, n_flips
+            status = DEADLOCK
+            break
         if gmin >= INF:
             break
         now = max(now + 1, gmin)
+        if resumable and now > until:
+            now = until
     occ_out[:] = rcount
-    return OK, now, window_flits, hops, n_flips
+    sc[NOW] = now
+    sc[MEAS_DONE] = meas_done
+    sc[WFLITS] = window_flits
+    sc[HOPS] = hops
+    sc[NFLIPS] = n_flips
+    sc[NDONE] = n_done
+    sc[NNEW] = n_new
+    return status
