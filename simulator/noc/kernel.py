@@ -102,9 +102,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     Not ``resumable`` (one-shot): stop when every measured packet (or, with none measured,
     every packet) has arrived; reaching ``until`` is MAX_CYCLES. ``resumable``: return
     MAX_CYCLES with ``now = until`` when the next cycle to simulate reaches ``until`` (the
-    caller may then append packets created at ``>= until`` and call again), COMPLETED after
-    a cycle in which tails were ejected (their packets in ``done_list[:n_new]``; ``now`` is the
-    next cycle), OK when no packet remains.
+    caller may then append packets created at ``>= until`` and call again), OK when no packet
+    remains; the packets whose tails were ejected are in ``done_list[:n_new]``. ``resumable``
+    = 1 also returns COMPLETED after a cycle in which tails were ejected (``now`` is then the
+    next cycle); 2 runs on to ``until``.
 
     Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
     ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
@@ -458,7 +459,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 break
         if status != OK:
             break
-        if resumable and n_new > 0:
+        if resumable == 1 and n_new > 0:
             now += 1
             status = COMPLETED
             break

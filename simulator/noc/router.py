@@ -143,7 +143,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
         src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
         np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64), state,
-        int(window[0]), int(window[1]), int(max_cycles), False, bool(check),
+        int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
         fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info,
         np.zeros(0, np.int64))
     end, wflits, hops, nflips = (int(sc[i]) for i in (kernel.NOW, kernel.WFLITS, kernel.HOPS, kernel.NFLIPS))
