@@ -55,7 +55,8 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None, workload_name: str | None = None,
-             rates: ErrorRates | None = None, exposure: bool | None = None) -> RunResult:
+             rates: ErrorRates | None = None, exposure: bool | None = None,
+             network_model: dict[str, str] | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
@@ -66,6 +67,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
     the architecture's own at its nominal operating point (where the shipped tables give a BER
     of about 1e-12: a run that does not study errors need not pay for them).
+    ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars)
+    or "flit" (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a flit
+    choice enters the config hash.
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -78,7 +82,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         raise AxsimError(f"architecture {arch.name!r} has no technology table loaded; use load_arch()")
     started = time.perf_counter()
     counters = Counters()
-    package = Package(arch, counters, plan.models())
+    models = {"nop": "transaction", "noc": "transaction", **(network_model or {})}
+    package = Package(arch, counters, plan.models(), models)
+    hashed_models = [models] if "flit" in models.values() else []  # transaction runs keep their hash
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
     source = generate_traces(arch, workload, plan) if workload is not None else traces
@@ -97,7 +103,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
 
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else (workload_name or "trace")
-        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *hashed_models)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}
         found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None

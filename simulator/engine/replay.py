@@ -7,6 +7,11 @@ finishes; the engine schedules its completion as one simpy timeout event,
 whose callback releases the transactions waiting for it. Layers run one after
 another (a layer starts when the previous one has finished).
 
+With flit-level networks (:meth:`Package.flit_networks`), a transfer's finish is
+not known at issue time: :func:`_pump` advances those networks up to the next
+simpy event and turns the finishes they report into simpy events (see
+docs/design.md, "Network models").
+
 A run that passes ``max_cycles`` or a trace whose transactions can never all
 start (a dependency cycle or a missing id) is a :class:`SimulationError`.
 """
@@ -70,11 +75,22 @@ class Replayer:
                 if remaining[j] == 0:
                     issue(j)
 
+        issued_at = [0] * n
+
         def issue(i: int) -> None:
-            nonlocal last
             now = env.now
+            finish = hw.execute(txns[i], now, i)
+            if finish is None:  # on a flit-level network: reported later by deliver()
+                issued_at[i] = now
+                return
+            schedule(i, now, finish)
+
+        def deliver(i: int, finish: int) -> None:
+            schedule(i, issued_at[i], finish)
+
+        def schedule(i: int, now: int, finish: int) -> None:
+            nonlocal last
             txn = txns[i]
-            finish = hw.execute(txn, now)
             if finish > max_cycles:
                 raise SimulationError(
                     f"layer {trace.layer!r}: simulated time passed max_cycles = {max_cycles} "
@@ -84,16 +100,59 @@ class Replayer:
                 last = finish
             if on_txn is not None:
                 on_txn(trace, txn, now, finish)
-            event = env.timeout(finish - now, value=i)
+            event = env.timeout(finish - env.now, value=i)
             event.callbacks.append(complete)
 
         for i in range(n):
             if remaining[i] == 0:
                 issue(i)
-        env.run()
+        nets = hw.flit_networks()
+        if nets:
+            _pump(env, nets, deliver)
+        else:
+            env.run()
         if finished != n:
             stuck = [t.id for t in txns if remaining[t.id] > 0][:5]
             raise SimulationError(f"layer {trace.layer!r}: {n - finished} of {n} transactions never started "
                                   f"(dependency cycle?); first waiting: {stuck}")
         self.events += n
         return LayerTiming(start_cycle, env.now, n)
+
+
+def _pump(env: simpy.Environment, nets: list, deliver) -> None:
+    """Run simpy and the flit-level networks together until both are idle.
+
+    ``clock`` is a cycle that no network has simulated beyond and no simpy event precedes. When
+    one network has work it advances to the next simpy event, stopping as soon as it learns a
+    transfer's finish (which lies at or after the cycle it stops at). When several have work they
+    advance together in windows of ``W`` cycles, the smallest lookahead of the networks (a finish
+    learnt in a cycle ``c`` is at ``c + lookahead`` or later), so no finish falls inside a window
+    another network has already simulated. Simpy events at ``clock`` run before the networks move
+    on (their callbacks may submit transfers at ``clock``).
+    """
+    window = min(net.lookahead for net in nets)
+    clock = env.now
+    while True:
+        busy = [net for net in nets if net.busy]
+        peek = env.peek()
+        if not busy:
+            if peek == simpy.core.Infinity:
+                return
+            env.step()
+            clock = max(clock, int(env.now))
+            continue
+        if peek <= clock:
+            env.step()
+            continue
+        until = (1 << 62) if peek == simpy.core.Infinity else int(peek)
+        if len(busy) == 1:
+            done = busy[0].advance(until, True)
+            clock = max(clock, busy[0].now)
+        else:
+            bound = min(until, clock + window)
+            done = []
+            for net in busy:
+                done += net.advance(bound, False)
+            clock = bound
+        for tag, finish in done:
+            deliver(tag, finish)
