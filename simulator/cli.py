@@ -108,6 +108,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from simulator.report.console import print_summary, progress_bar
     from simulator.report.files import check_out_dir, write_run
 
+    networks = parse_network_model(args.network_model)
     arch = api.load_arch(args.arch)
     if args.out:
         check_out_dir(args.out, args.overwrite)
@@ -136,7 +137,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx}
-    networks = parse_network_model(args.network_model)
     if "flit" in networks.values():
         extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
