@@ -109,6 +109,8 @@ class Replayer:
         nets = hw.flit_networks()
         if nets:
             _pump(env, nets, deliver)
+            for net in nets:
+                net.flush()
         else:
             env.run()
         if finished != n:

@@ -46,30 +46,43 @@ class TransactionNetwork:
 
 
 class FlitNetwork:
-    """A flit-level mesh (VC routers, credits, wormhole) behind the network interface.
+    """Flit-level meshes (VC routers, credits, wormhole) behind the network interface.
 
-    The router is :func:`simulator.noc.network.router_for` of the mesh's link (its zero-load
-    hop equals the link's ``router + link`` cycles); transfers are split into packets of at most
+    The router is :func:`simulator.noc.network.router_for` of the link (its zero-load hop equals
+    the link's ``router + link`` cycles); transfers are split into packets of at most
     ``max_packet_flits`` flits; a multicast is repeated unicast. A transfer whose source buffer
     is a global buffer finishes no earlier than ``ready + extra_cycles + H·t_hop`` (the last byte
     read from the buffer, then carried over the ``H`` hops), the bound the transaction model
     also applies.
+
+    Several equal meshes (the chiplets' NoCs) share one kernel: mesh ``k`` occupies columns
+    ``k·cols .. (k+1)·cols - 1`` of one ``rows x (K·cols)`` mesh. XY routes between two nodes
+    of one block never leave it, so the blocks are independent networks; one kernel call steps
+    them all (:meth:`view` gives each mesh its own submit).
     """
 
     deferred = True
 
-    def __init__(self, mesh: Mesh, link, max_packet_flits: int = 32):
-        self.mesh = mesh
-        self.stream = FlitStream(mesh.rows, mesh.cols, router_for(link), mesh.width, max_packet_flits, mesh.name)
-        rows, cols = mesh.rows, mesh.cols
-        index = {lk: i for i, lk in enumerate(mesh.links)}
-        self._lid = np.full((rows * cols, 5), -1, np.int64)
-        for r in range(rows * cols):
-            a = (r // cols, r % cols)
-            for o, (dr, dc) in _DIRS.items():
-                j = index.get((a, (a[0] + dr, a[1] + dc)))
-                if j is not None:
-                    self._lid[r, o] = j
+    def __init__(self, meshes: list[Mesh], link, max_packet_flits: int = 32):
+        self.meshes = meshes
+        m0 = meshes[0]
+        rows, cols, k = m0.rows, m0.cols, len(meshes)
+        self.cols = cols
+        self.stream = FlitStream(rows, cols * k, router_for(link), m0.width, max_packet_flits,
+                                 m0.name if k == 1 else "noc")
+        wide = cols * k
+        self._mesh_of = np.repeat(np.arange(k), cols)[np.arange(rows * wide) % wide]  # router -> mesh
+        self._lid = np.full((rows * wide, 5), -1, np.int64)
+        self._counted = np.zeros((rows * wide, 5), np.int64)
+        for i, mesh in enumerate(meshes):
+            index = {lk: j for j, lk in enumerate(mesh.links)}
+            for r in range(rows):
+                for c in range(cols):
+                    g = r * wide + i * cols + c
+                    for o, (dr, dc) in _DIRS.items():
+                        j = index.get(((r, c), (r + dr, c + dc)))
+                        if j is not None:
+                            self._lid[g, o] = j
 
     @property
     def lookahead(self) -> int:
@@ -83,35 +96,64 @@ class FlitNetwork:
     def now(self) -> int:
         return self.stream.now
 
+    def view(self, k: int) -> "_View":
+        return _View(self, k)
+
     def submit(self, ready: int, src: Node, dsts: tuple[Node, ...], nbytes: int, mode: str, tag: object,
-               extra_cycles: int = 0, now: int | None = None) -> None:
+               extra_cycles: int = 0, now: int | None = None, k: int = 0) -> None:
+        mesh = self.meshes[k]
         floor = 0
         if extra_cycles:
-            floor = ready + extra_cycles + self.mesh._tree(src, dsts, mode).hops * self.mesh.hop_cycles
+            floor = ready + extra_cycles + mesh._tree(src, dsts, mode).hops * mesh.hop_cycles
+        off = k * self.cols
+        if off:
+            src = (src[0], src[1] + off)
+            dsts = tuple((d[0], d[1] + off) for d in dsts)
         self.stream.submit(ready, src, dsts, nbytes, mode, tag, floor)
         return None
 
     def advance(self, until: int, stop_at_completion: bool) -> list[tuple[object, int]]:
-        """Simulate the cycles before ``until`` (see :meth:`FlitStream.advance`) and count the
-        flits that moved."""
-        done = self.stream.advance(until, stop_at_completion)
-        delta = self.stream.last_delta
-        if delta.any():
-            mesh = self.mesh
-            width = mesh.width
-            moved = delta[:, 1:]
-            lid = self._lid[:, 1:]
+        """Simulate the cycles before ``until`` (see :meth:`FlitStream.advance`)."""
+        return self.stream.advance(until, stop_at_completion)
+
+    def flush(self) -> None:
+        """Count the flits that moved since the previous call (per link, per mesh)."""
+        flits = self.stream.link_flits
+        delta = flits - self._counted
+        self._counted = flits.copy()
+        width = self.meshes[0].width
+        routers = np.flatnonzero(delta.any(axis=1))
+        for i in np.unique(self._mesh_of[routers]).tolist():
+            mesh = self.meshes[i]
+            mine = routers[self._mesh_of[routers] == i]
+            moved = delta[mine, 1:]
+            lid = self._lid[mine, 1:]
             used = moved > 0
-            for i, f in zip(lid[used].tolist(), moved[used].tolist()):
-                mesh.link_bits[i] += f * width
-                mesh.link_busy[i] += f
+            for j, f in zip(lid[used].tolist(), moved[used].tolist()):
+                mesh.link_bits[j] += f * width
+                mesh.link_busy[j] += f
             mesh.counters.add(mesh.name, mesh.link_key, int(moved.sum()) * width)
-            mesh.counters.add(mesh.name, mesh.router_key, int(delta.sum()) * width)
-        return done
+            mesh.counters.add(mesh.name, mesh.router_key, int(delta[mine].sum()) * width)
 
 
-def build(mesh: Mesh, link, model: NetworkModel) -> TransactionNetwork | FlitNetwork:
-    return FlitNetwork(mesh, link) if model == "flit" else TransactionNetwork(mesh)
+class _View:
+    """One mesh of a shared :class:`FlitNetwork`."""
+
+    deferred = True
+
+    def __init__(self, shared: FlitNetwork, k: int):
+        self.shared, self.k = shared, k
+
+    def submit(self, ready, src, dsts, nbytes, mode, tag, extra_cycles=0, now=None) -> None:
+        return self.shared.submit(ready, src, dsts, nbytes, mode, tag, extra_cycles, now, self.k)
+
+
+def build(meshes: list[Mesh], link, model: NetworkModel) -> list:
+    """The network interface of each mesh (flit-level meshes share one kernel)."""
+    if model == "flit":
+        shared = FlitNetwork(meshes, link)
+        return [shared] if len(meshes) == 1 else [shared.view(k) for k in range(len(meshes))]
+    return [TransactionNetwork(m) for m in meshes]
 
 
 MODELS = ("transaction", "flit")

@@ -24,13 +24,12 @@ PE_BUFFER = {"weights": "weight_buffer", "inputs": "input_buffer",
 
 
 class Chiplet:
-    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters, model: NetworkModel = "transaction"):
+    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters):
         r, c = coord
         self.name = f"chiplet[{r},{c}]"
         chip = arch.chiplet
         self.noc = Mesh(f"{self.name}.noc", chip.noc.mesh.rows, chip.noc.mesh.cols, chip.noc,
                         "noc_link.bit", "noc_router.bit", counters)
-        self.net = build(self.noc, chip.noc, model)
         self.gb = Port(f"{self.name}.gb")
         self.gb_bytes_per_cycle = chip.global_buffer.bytes_per_cycle
         self.pe = PEArray(f"{self.name}.pes", chip.pe, counters)
@@ -46,13 +45,16 @@ class Package:
         self.nop = Mesh("nop", pkg.mesh.rows, pkg.mesh.cols, pkg.nop, "nop_link.bit", "nop_router.bit",
                         counters)
         models = {"nop": "transaction", "noc": "transaction", **(network_model or {})}
-        self.nop_net = build(self.nop, pkg.nop, models["nop"])
+        self.nop_net = build([self.nop], pkg.nop, models["nop"])[0]
         self.dram = [Port(f"dram.ch{i}") for i in range(pkg.dram.channels)]
         self.dram_bits = [0] * pkg.dram.channels
         self.dram_bw = pkg.dram.channel_bandwidth_bytes_per_cycle
         self.dram_latency = pkg.dram.latency_cycles
-        self.chiplets = {(r, c): Chiplet((r, c), arch, counters, models["noc"])
+        self.chiplets = {(r, c): Chiplet((r, c), arch, counters)
                          for r in range(pkg.mesh.rows) for c in range(pkg.mesh.cols)}
+        coords = sorted(self.chiplets)
+        for rc, net in zip(coords, build([self.chiplets[rc].noc for rc in coords], arch.chiplet.noc, models["noc"])):
+            self.chiplets[rc].net = net
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
         self._link_seen: dict[str, np.ndarray] = {}
@@ -131,8 +133,12 @@ class Package:
 
     def flit_networks(self) -> list:
         """The networks whose transfers finish later (flit-level), NoP first."""
-        nets = [self.nop_net] + [self.chiplets[rc].net for rc in sorted(self.chiplets)]
-        return [n for n in nets if n.deferred]
+        nets = [self.nop_net] + [getattr(n, "shared", n) for n in (self.chiplets[rc].net for rc in sorted(self.chiplets))]
+        out = []
+        for n in nets:
+            if n.deferred and all(n is not m for m in out):
+                out.append(n)
+        return out
 
     # -- bookkeeping --------------------------------------------------------------
     def meshes(self) -> list[Mesh]:

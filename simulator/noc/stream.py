@@ -109,7 +109,6 @@ class FlitStream:
         kernel then stands at the cycle after the one in which it was learnt)."""
         out: list[tuple[object, int]] = []
         cfg, pk = self.cfg, self.pk
-        before = self.link_flits.copy()
         while self._left:
             status = kernel.simulate(
                 self.rows, self.cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
@@ -140,5 +139,4 @@ class FlitStream:
                 raise RuntimeError(f"{self.name}: flit-level kernel invariant broken (code {int(self._info[0])}, "
                                    f"index {int(self._info[1])}, cycle {int(self._info[2])})")
             break  # MAX_CYCLES: paused at until; OK: nothing left
-        self.last_delta = self.link_flits - before
         return out
