@@ -84,7 +84,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     counters = Counters()
     models = {"nop": "transaction", "noc": "transaction", **(network_model or {})}
     package = Package(arch, counters, plan.models(), models)
-    hashed_models = [models] if "flit" in models.values() else []  # transaction runs keep their hash
+    hashed_models = [models] if set(models.values()) != {"transaction"} else []  # transaction runs keep their hash
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
     source = generate_traces(arch, workload, plan) if workload is not None else traces

@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
                           "auto (default) computes it when the operating point is not nominal")
     run.add_argument("--network-model", default="transaction", metavar="MODEL",
-                     help="transaction (default: link calendars) or flit (virtual-channel routers) for both "
+                     help="transaction (default: link calendars), transaction-ports (plus one-flit-per-cycle "
+                          "injection and ejection ports) or flit (virtual-channel routers) for both "
                           "networks, or per network, e.g. nop=flit,noc=transaction")
 
     kinds = ("check input files: architecture, workload (YAML or SCALE-Sim CSV), technology table, "
@@ -137,7 +138,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx}
-    if "flit" in networks.values():
+    if set(networks.values()) != {"transaction"}:
         extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
     try:

@@ -103,7 +103,7 @@ def test_parse_network_model(text, expected):
 
 @pytest.mark.parametrize("text", ["cycle", "nop=cycle", "dram=flit", "nop=flit,nop=transaction", "nop:flit"])
 def test_bad_network_model_is_a_clear_error(text):
-    with pytest.raises(AxsimError, match="--network-model: .* allowed: flit, transaction, or per network"):
+    with pytest.raises(AxsimError, match="--network-model: .* allowed: flit, transaction, transaction-ports, or per network"):
         parse_network_model(text)
 
 
@@ -112,3 +112,34 @@ def test_cli_bad_network_model(tmp_path, capsys):
                  "--out", str(tmp_path / "r"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "--network-model: 'nop=x'" in err and "Traceback" not in err
+
+
+def _mesh(ports: bool):
+    from simulator.config.arch import Link
+    from simulator.hw.mesh import Mesh
+    return Mesh("noc", 2, 2, Link(link_width_bits=64, router_latency_cycles=1, link_latency_cycles=1),
+                "l", "r", Counters(), ports=ports)
+
+
+def test_ports_correction_by_hand():
+    """2 x 2 mesh, 64-bit links, hop = 2 cycles, 64 B = 8 flits per destination.
+    Gather of (0,1), (1,0), (1,1) into (0,0): the busiest link, (1,0)->(0,0), carries two
+    copies (16 cycles); the ejection port of (0,0) takes all three (24 cycles)."""
+    pes = ((0, 1), (1, 0), (1, 1))
+    hop = 2
+    assert _mesh(False).transfer(0, (0, 0), pes, 64, "gather", "noc") == 16 + 2 * hop
+    assert _mesh(True).transfer(0, (0, 0), pes, 64, "gather", "noc") == 24 + 2 * hop
+    # scatter: the injection port sends every destination's data (24); the links at most 16
+    assert _mesh(False).transfer(0, (0, 0), pes, 64, "scatter", "noc") == 16 + 2 * hop
+    assert _mesh(True).transfer(0, (0, 0), pes, 64, "scatter", "noc") == 24 + 2 * hop
+    # multicast: the tree injects once; no change when alone
+    assert _mesh(True).transfer(0, (0, 0), pes, 64, "multicast", "noc") == 8 + 2 * hop
+    # the ports are resources: a second transfer injected at (0,0) right after waits for the port
+    m = _mesh(True)
+    m.transfer(0, (0, 0), ((0, 1),), 64, "scatter", "noc")
+    assert m.transfer(0, (0, 0), ((1, 0),), 64, "scatter", "noc") == 8 + 8 + hop
+    # ports carry no link energy: the same bits as without ports
+    a, b = _mesh(False), _mesh(True)
+    a.transfer(0, (0, 0), pes, 64, "gather", "noc")
+    b.transfer(0, (0, 0), pes, 64, "gather", "noc")
+    assert a.link_bits == b.link_bits and a.link_busy == b.link_busy

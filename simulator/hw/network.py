@@ -28,7 +28,7 @@ from simulator.noc.network import router_for
 from simulator.noc.stream import FlitStream
 
 Node = tuple[int, int]
-NetworkModel = Literal["transaction", "flit"]
+NetworkModel = Literal["transaction", "transaction-ports", "flit"]
 _DIRS = {1: (0, 1), 2: (0, -1), 3: (1, 0), 4: (-1, 0)}  # kernel output ports: east, west, south, north
 
 
@@ -156,13 +156,15 @@ def build(meshes: list[Mesh], link, model: NetworkModel) -> list:
     return [TransactionNetwork(m) for m in meshes]
 
 
-MODELS = ("transaction", "flit")
+MODELS = ("transaction", "transaction-ports", "flit")
 
 
 def parse_network_model(text: str) -> dict[str, NetworkModel]:
-    """``"flit"``, ``"transaction"`` (both networks) or ``"nop=flit,noc=transaction"`` (per network;
+    """``"flit"``, ``"transaction"``, ``"transaction-ports"`` (the transaction model with one-flit-per-
+    cycle injection and ejection ports, :class:`simulator.hw.mesh.Mesh` ``ports``) for both networks,
+    or ``"nop=flit,noc=transaction"`` (per network;
     an unnamed network keeps the transaction model) -> ``{"nop": ..., "noc": ...}``."""
-    allowed = "flit, transaction, or per network: nop=MODEL,noc=MODEL"
+    allowed = "flit, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL"
     text = text.strip()
     if text in MODELS:
         return {"nop": text, "noc": text}  # type: ignore[dict-item]

@@ -24,12 +24,12 @@ PE_BUFFER = {"weights": "weight_buffer", "inputs": "input_buffer",
 
 
 class Chiplet:
-    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters):
+    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters, ports: bool = False):
         r, c = coord
         self.name = f"chiplet[{r},{c}]"
         chip = arch.chiplet
         self.noc = Mesh(f"{self.name}.noc", chip.noc.mesh.rows, chip.noc.mesh.cols, chip.noc,
-                        "noc_link.bit", "noc_router.bit", counters)
+                        "noc_link.bit", "noc_router.bit", counters, ports)
         self.gb = Port(f"{self.name}.gb")
         self.gb_bytes_per_cycle = chip.global_buffer.bytes_per_cycle
         self.pe = PEArray(f"{self.name}.pes", chip.pe, counters)
@@ -42,15 +42,15 @@ class Package:
         self.arch = arch
         self.counters = counters
         pkg = arch.package
-        self.nop = Mesh("nop", pkg.mesh.rows, pkg.mesh.cols, pkg.nop, "nop_link.bit", "nop_router.bit",
-                        counters)
         models = {"nop": "transaction", "noc": "transaction", **(network_model or {})}
+        self.nop = Mesh("nop", pkg.mesh.rows, pkg.mesh.cols, pkg.nop, "nop_link.bit", "nop_router.bit",
+                        counters, models["nop"] == "transaction-ports")
         self.nop_net = build([self.nop], pkg.nop, models["nop"])[0]
         self.dram = [Port(f"dram.ch{i}") for i in range(pkg.dram.channels)]
         self.dram_bits = [0] * pkg.dram.channels
         self.dram_bw = pkg.dram.channel_bandwidth_bytes_per_cycle
         self.dram_latency = pkg.dram.latency_cycles
-        self.chiplets = {(r, c): Chiplet((r, c), arch, counters)
+        self.chiplets = {(r, c): Chiplet((r, c), arch, counters, models["noc"] == "transaction-ports")
                          for r in range(pkg.mesh.rows) for c in range(pkg.mesh.cols)}
         coords = sorted(self.chiplets)
         for rc, net in zip(coords, build([self.chiplets[rc].noc for rc in coords], arch.chiplet.noc, models["noc"])):
