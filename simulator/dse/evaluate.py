@@ -35,9 +35,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-import yaml
-
 from simulator import api
+from simulator.config import Arch
 from simulator.dse import keys
 from simulator.dse.spec import Sweep
 from simulator.energy.reprice import RunCounts
@@ -77,7 +76,6 @@ class Materialised:
 
 
 _FILES: dict[tuple, Any] = {}
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when available
 
 
 def _cached(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
@@ -106,17 +104,7 @@ def materialise(sweep: Sweep, point: Point) -> Materialised:
             keys.set_path(data, knob.target, value)
         else:
             overrides.append((knob.target, value))
-    fd, name = tempfile.mkstemp(prefix=f"axsim-{Path(sweep.arch_file).stem}-", suffix=".yaml")
-    file = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
-        arch = api.load_arch(file)
-    except AxsimError as exc:
-        raise AxsimError(f"{sweep.arch_file} with {_show_values(point)}: "
-                         f"{str(exc).replace(str(file), Path(sweep.arch_file).name)}") from None
-    finally:
-        file.unlink(missing_ok=True)
+    arch = build_arch(sweep, data, point)
     plan, plan_desc = None, "exact"
     spec = _approx_of(sweep)
     if spec is not None:
@@ -131,6 +119,32 @@ def materialise(sweep: Sweep, point: Point) -> Materialised:
     other = (plan_desc, _file_digest(sweep.workload_file), sweep.seed)
     return Materialised(arch, data, plan, plan_desc, keys.structural_hash(view, *other),
                         keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other))
+
+
+def build_arch(sweep: Sweep, data: dict, point: Point | None = None):
+    """The validated architecture of parsed architecture data ``data``: the checks of
+    :func:`simulator.config.load_arch` (schema, cross-checks, operating points against the
+    technology table's ranges) without writing and re-reading a YAML file; the technology table
+    is loaded once per file and process."""
+    from simulator.config import cross_check, load_tech
+    from simulator.config.operating import check_values
+    from simulator.config.validation import validate_model
+    from simulator.errors import InputError
+    where = Path(sweep.arch_file)
+    try:
+        arch = validate_model(Arch, data, where)
+        problems = cross_check(arch)
+        if problems:
+            raise InputError(where, problems)
+        tech = _cached("tech", str(data["tech"]), load_tech)
+        problems = check_values(arch, tech, arch.tech)
+        if problems:
+            raise InputError(where, problems)
+    except AxsimError as exc:
+        if point is None:
+            raise
+        raise AxsimError(f"{where} with {_show_values(point)}: {exc}") from None
+    return arch.model_copy(update={"tech_table": tech, "source": str(where)})
 
 
 def _file_digest(path: str) -> str:
@@ -154,6 +168,26 @@ class GroupContext:
         self.runs: dict[str, dict] = {}         # full hash -> metrics
         self.results: dict[str, Any] = {}       # structural hash -> (RunCounts, latency) for re-pricing
         self.accuracy: dict[str, float] = {}    # accuracy hash -> accuracy loss
+        self.ahead: dict[int, Any] = {}         # point index -> Materialised, or the AxsimError it raised
+        self.priced: dict[str, float] = {}      # full hash -> energy re-priced in a batch
+
+    def materialise(self, sweep: Sweep, point: Point) -> "Materialised":
+        found = self.ahead.pop(point.index, None)
+        if found is None:
+            return materialise(sweep, point)
+        if isinstance(found, AxsimError):
+            raise found
+        return found
+
+    def price_batch(self, structural: str, counts: RunCounts) -> None:
+        """Re-price, in one vectorised call, every point of the group still to come that shares
+        ``structural`` (the points are materialised ahead by :func:`run_group`)."""
+        todo = [m for m in self.ahead.values() if isinstance(m, Materialised) and m.structural == structural
+                and m.full not in self.priced]
+        unique = list({m.full: m for m in todo}.values())
+        if unique:
+            priced = counts.price([m.arch for m in unique])
+            self.priced.update({m.full: float(e) for m, e in zip(unique, priced.energy_pj)})
 
 
 class _Repriced(NamedTuple):
@@ -167,8 +201,10 @@ def _simulate(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[Any, li
     cached = ctx.results.get(m.structural)
     if cached is not None:  # same hardware and mapping: only operating points or the table differ
         counts, latency_cycles = cached
-        priced = counts.price([m.arch])
-        return _Repriced(float(priced.energy_pj[0]), latency_cycles), ["run", "reprice"]
+        if m.full not in ctx.priced:
+            ctx.price_batch(m.structural, counts)
+        energy = ctx.priced[m.full] if m.full in ctx.priced else float(counts.price([m.arch]).energy_pj[0])
+        return _Repriced(energy, latency_cycles), ["run", "reprice"]
     traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan))
     result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed)
     ctx.results[m.structural] = (RunCounts.from_result(result, m.arch), result.latency_cycles)
@@ -186,7 +222,7 @@ def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
         raise AxsimError("accuracy_loss requested but no accuracy evaluator is registered in this process "
                          "(simulator.dse.evaluate.register_accuracy)")
     try:
-        m = materialise(sweep, point)
+        m = ctx.materialise(sweep, point)
         structural = m.structural
         reused: list[str] = []
         if m.full in ctx.runs:
@@ -228,8 +264,6 @@ def write_point(out_dir: str | Path, row: dict, wall_s: float) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"row": row, "wall_s": wall_s}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, final)
 
 
@@ -237,6 +271,11 @@ def run_group(sweep: Sweep, points: list[Point], out_dir: str | None) -> list[di
     """Worker entry point: evaluate the points of one structural group in order, writing each
     finished point as soon as it is done. Returns the rows."""
     ctx = GroupContext()
+    for point in points:  # ahead of time, so that energy-only points are re-priced in batches
+        try:
+            ctx.ahead[point.index] = materialise(sweep, point)
+        except AxsimError as exc:
+            ctx.ahead[point.index] = exc
     rows = []
     for point in points:
         started = time.perf_counter()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import hashlib
 import json
 import re
@@ -155,10 +156,12 @@ def _matches(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(generic, p) for p in patterns)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_energy_only(path: str) -> bool:
     return _matches(path, ENERGY_ONLY_PATTERNS)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_error_rate(path: str) -> bool:
     return _matches(path, ERROR_RATE_PATTERNS)
 
