@@ -40,13 +40,20 @@ __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice
 Progress = Callable[[int, int, str], None]
 
 
-def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None) -> Iterable[LayerTrace]:
-    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer)."""
+def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
+                    weight_ratio: dict[str, float] | None = None) -> Iterable[LayerTrace]:
+    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer).
+    ``weight_ratio``: compression ratio of the stored weights per layer name (default 1): the
+    mapper moves and stores ``weight_bits / 8 / ratio`` bytes per weight (docs/compression.md)."""
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
+    ratios = weight_ratio or {}
     for layer in workload.layers:
         model = plan.model_for(layer.name)
-        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch)
+        wbytes = model.weight_bits / 8 / ratios.get(layer.name, 1.0)
+        trace = mapper.map(layer, model.name, wbytes, model.input_bits / 8, workload.batch)
+        if layer.name in ratios:
+            trace.meta["weight_compression_ratio"] = ratios[layer.name]
         if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
             trace.meta["mac"] = "none"
         yield trace

@@ -44,6 +44,8 @@ from simulator.errors import AxsimError
 
 #: Columns of the metrics every point reports (``accuracy_loss`` empty when not measured).
 METRICS = ("energy_pj", "latency_cycles", "edp_pj_cycles", "accuracy_loss")
+#: Columns a sweep with weight-compression knobs adds (docs/compression.md).
+COMPRESSION_COLUMNS = ("weight_bytes_stored", "decompressed_bytes", "decompress_cycles")
 
 AccuracyFn = Callable[..., float]
 _ACCURACY: list[AccuracyFn] = []
@@ -73,6 +75,7 @@ class Materialised:
     structural: str
     accuracy: str
     full: str
+    compression: Any = None  # simulator.compress.layers.CompressionPlan when the sweep compresses weights
 
 
 _FILES: dict[tuple, Any] = {}
@@ -97,11 +100,13 @@ def _approx_of(sweep: Sweep):
 def materialise(sweep: Sweep, point: Point) -> Materialised:
     """The concrete architecture (loaded through ``load_arch``) and MAC plan of one point."""
     data = copy.deepcopy(sweep.arch_data)
-    overrides = []
+    overrides, compress_rules = [], []
     for knob in sweep.knobs:
         value = point.values[knob.name]
         if knob.kind == "arch":
             keys.set_path(data, knob.target, value)
+        elif knob.kind == "compress":
+            compress_rules.append((knob.target, value))
         else:
             overrides.append((knob.target, value))
     arch = build_arch(sweep, data, point)
@@ -117,8 +122,21 @@ def materialise(sweep: Sweep, point: Point) -> Materialised:
     view = {**data, "tech": _file_digest(data["tech"])}
     dataset = _file_digest(sweep.dataset) if sweep.dataset else None
     other = (plan_desc, _file_digest(sweep.workload_file), sweep.seed)
+    compression = None
+    if sweep.compresses:
+        compression = compression_of(sweep, tuple(compress_rules))
+        other += (compression.describe(),)
     return Materialised(arch, data, plan, plan_desc, keys.structural_hash(view, *other),
-                        keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other))
+                        keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other), compression)
+
+
+def compression_of(sweep: Sweep, rules: tuple):
+    """The compression plan of the workload under ``rules`` (computed once per process)."""
+    from simulator.compress.layers import plan_for
+
+    def load(_key: str):
+        return plan_for(workload_of(sweep), rules)
+    return _cached("compression", keys.digest(sweep.workload_file, rules), load)
 
 
 def build_arch(sweep: Sweep, data: dict, point: Point | None = None):
@@ -197,18 +215,35 @@ class _Repriced(NamedTuple):
     latency_cycles: int
 
 
+class _Decompression(NamedTuple):
+    """What decompressing the weights adds to a structural configuration's run."""
+
+    bytes: int             # decompressed bytes (priced at each point's technology table)
+    latency_cycles: int
+    stored_bytes: int      # compressed weight bytes of the workload (DRAM, global buffer)
+
+
 def _simulate(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[Any, list[str]]:
     cached = ctx.results.get(m.structural)
     if cached is not None:  # same hardware and mapping: only operating points or the table differ
-        counts, latency_cycles = cached
+        counts, latency_cycles, dec = cached
         if m.full not in ctx.priced:
             ctx.price_batch(m.structural, counts)
         energy = ctx.priced[m.full] if m.full in ctx.priced else float(counts.price([m.arch]).energy_pj[0])
-        return _Repriced(energy, latency_cycles), ["run", "reprice"]
-    traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan))
+        return _Repriced(energy, latency_cycles), ["run", "reprice"], dec
+    ratios = m.compression.ratios() if m.compression is not None else None
+    traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan, weight_ratio=ratios))
     result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed)
-    ctx.results[m.structural] = (RunCounts.from_result(result, m.arch), result.latency_cycles)
-    return result, []
+    dec = None
+    if m.compression is not None:
+        from simulator.compress.layers import decompression_cost
+        pes = {t.layer: int(t.meta.get("used_pes", 1)) for t in traces}
+        cost = decompression_cost(m.compression, traces, m.arch.tech_table, pes)
+        stored = sum(m.compression.stored_bytes().values()) + sum(
+            layer.weight_count for layer in workload_of(sweep).layers if layer.name not in m.compression.layers)
+        dec = _Decompression(cost.bytes_decompressed, cost.latency_cycles, stored)
+    ctx.results[m.structural] = (RunCounts.from_result(result, m.arch), result.latency_cycles, dec)
+    return result, [], dec
 
 
 def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
@@ -238,18 +273,43 @@ def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
 
 
 def _measure(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[dict, list[str]]:
-    result, reused = _simulate(sweep, m, ctx)
-    metrics = {"energy_pj": result.energy_pj, "latency_cycles": result.latency_cycles,
-               "edp_pj_cycles": result.energy_pj * result.latency_cycles, "accuracy_loss": ""}
+    result, reused, dec = _simulate(sweep, m, ctx)
+    energy, latency = result.energy_pj, result.latency_cycles
+    if dec is not None:  # decompression: priced at this point's technology table, latency an upper bound
+        if dec.bytes:
+            energy += dec.bytes * m.arch.tech_table.decompression.energy_pj_per_byte
+        latency += dec.latency_cycles
+    metrics = {"energy_pj": energy, "latency_cycles": latency, "edp_pj_cycles": energy * latency,
+               "accuracy_loss": ""}
+    if dec is not None:
+        metrics.update({"weight_bytes_stored": dec.stored_bytes, "decompressed_bytes": dec.bytes,
+                        "decompress_cycles": dec.latency_cycles})
     if "accuracy_loss" in sweep.metrics():
         if m.accuracy in ctx.accuracy:
             reused.append("accuracy")
         else:
-            fn = accuracy_evaluator()
-            ctx.accuracy[m.accuracy] = float(fn(m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed))
+            ctx.accuracy[m.accuracy] = _accuracy(sweep, m)
         metrics["accuracy_loss"] = ctx.accuracy[m.accuracy]
     ctx.runs[m.full] = metrics
     return metrics, reused
+
+
+def _accuracy(sweep: Sweep, m: Materialised) -> float:
+    """The registered evaluator's accuracy loss; with lossy weight compression, the quantized
+    model whose weights are the decompressed ones is passed as ``weights=``."""
+    fn = accuracy_evaluator()
+    args = (m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed)
+    if m.compression is None or not m.compression.lossy:
+        return float(fn(*args))
+    from simulator.accuracy.model import load_weights
+    model = _cached("weights", sweep.workload_file, lambda _p: load_weights(workload_of(sweep)))
+    try:
+        return float(fn(*args, weights=m.compression.apply(model)))
+    except TypeError as exc:
+        if "weights" not in str(exc):
+            raise
+        raise AxsimError("the registered accuracy evaluator takes no 'weights=' argument, which lossy weight "
+                         "compression needs (fn(arch, workload, plan, dataset, seed, weights=QuantModel))") from None
 
 
 def _number(value: Any) -> float | None:
