@@ -116,7 +116,9 @@ def materialise(sweep: Sweep, point: Point) -> Materialised:
         from simulator.macs.approxfile import resolve
         spec = dataclasses.replace(spec, layers=tuple(overrides) + spec.layers)
         names = [layer.name for layer in workload_of(sweep).layers]
-        plan = resolve(spec, arch, names)
+        # the plan depends on the MAC hardware and the table, not on operating points: resolve once
+        key = keys.digest(keys.structural_hash(data), data["tech"], overrides)
+        plan = _cached("plan", key, lambda _k: resolve(spec, arch, names))
         plan_desc = plan.describe()
     # hashes see file contents, not paths: the same inputs give the same hashes on any machine
     view = {**data, "tech": _file_digest(data["tech"])}

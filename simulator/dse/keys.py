@@ -39,14 +39,20 @@ from pydantic import BaseModel
 ENERGY_ONLY_PATTERNS: tuple[str, ...] = (
     "tech",            # another technology table: same counts, other prices
     "*swing_v",        # link voltage swing (network, link or bit group)
+    "*bit_groups",     # the swing of each group of bit lanes, as a whole list
+    "*.links",         # per-link overrides (swing, bit groups), as a whole list
     "*vdd_v",          # SRAM supply voltage (per buffer)
+    "*vdd_v_per_ds*",  # SRAM supply per data structure held in a buffer
 )
 
 #: Energy-only keys that also set bit-error rates (transient link errors, SRAM cell failures):
 #: the accuracy of a point depends on them.
 ERROR_RATE_PATTERNS: tuple[str, ...] = (
     "*swing_v",
+    "*bit_groups",
+    "*.links",
     "*vdd_v",
+    "*vdd_v_per_ds*",
 )
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
