@@ -7,8 +7,9 @@
    goal >= 10 G MAC/s for Ax-BxP configurations, >= 3 G MAC/s for LUT multipliers.
 
 Times are the best of ``--repeat`` runs after a warm-up (numba compilation, BLAS threads);
-the median is printed too because the machine is shared.
-Run: ``python benchmarks/bench_accuracy.py [--repeat R] [--quick]``.
+the median is printed too because the machine is shared. ``--threads`` sets the worker
+threads of the kernels (default: ``AXSIM_THREADS`` or the CPUs of the process).
+Run: ``python benchmarks/bench_accuracy.py [--repeat R] [--quick] [--threads T]``.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from simulator.accuracy.evaluate import uniform_ber  # noqa: E402
 from simulator.accuracy.model import load_weights  # noqa: E402
 from simulator.approx import blocked as B  # noqa: E402
 from simulator.approx import generators as G  # noqa: E402
+from simulator.approx import threads  # noqa: E402
 from simulator.macs import EXACT, MacConfig  # noqa: E402
 from simulator.workload import load_workload  # noqa: E402
 
@@ -58,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--quick", action="store_true", help="first ResNet layer only")
+    p.add_argument("--threads", type=int, default=None, help="worker threads of the kernels")
     args = p.parse_args(argv)
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other processes share the cores: "
-          "wall times include waiting; CPU time is the work done by all threads of this process)")
+    if args.threads is not None:
+        threads.set_workers(args.threads)
+    print(f"{os.cpu_count()} CPUs, {threads.workers()} kernel threads, load average {os.getloadavg()[0]:.1f} "
+          "(other processes share the cores: wall times include waiting; CPU time is the work done by "
+          "all threads of this process)")
     wl = load_workload(ROOT / "workloads" / "digits_cnn.yaml")
     model = load_weights(wl)
     data = np.load(ROOT / "datasets" / "digits.npz")

@@ -1,78 +1,162 @@
 """Compiled (numba) LUT-multiplier GEMM and convolution.
 
-Kernel: rows of the activation matrix are split over threads (``prange``), four
-rows at a time; for each reduction index ``k`` the four table rows
-``table[A[m, k]]`` (512 bytes each, cache resident) are gathered at the weight
-row ``W[k, :]`` and accumulated into int32 (exact for up to 32,768 terms: the
-reduction dimension is processed in chunks of that size and flushed to int64).
+Kernel (weight-stationary, two products per addition): the activations are given
+transposed, ``aT`` (K x M, one row per reduction index), the weights as table rows
+``w`` (K x N) and the table transposed, ``t[b, a]`` (int64). For four output
+channels ``n..n+3`` at a time and each reduction index ``k``, the kernel builds two
+256-entry columns holding two channels each in the two 32-bit halves of an int64,
+
+    col[x] = t[w[k, n], x] + 2**32 · t[w[k, n+1], x],
+
+and adds ``col[aT[k, m]]`` to one int64 accumulator per output pixel ``m``: one
+table load and one addition yield two products (the columns, 2 KB each, stay in
+L1 while ``m`` runs over a block of pixels). Each half holds a 32-bit two's
+complement sum: with ``|t| <= 65,535`` and at most ``K_CHUNK`` terms the true sums
+stay below 2**31, so ``lo = int32(v mod 2**32)`` and ``hi = (v − lo) >> 32`` recover them
+exactly; the reduction is processed in chunks of ``K_CHUNK`` and flushed to int64.
 The result equals :func:`simulator.approx.lut.lut_gemm_reference` exactly.
+
+The kernel releases the GIL and runs on one thread; GEMMs and convolutions are cut
+into row blocks run on :mod:`simulator.approx.threads`.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+from numpy.lib.stride_tricks import sliding_window_view
 
-from simulator.approx.conv import conv2d_via_gemm
+from simulator.approx.conv import _pair
 from simulator.approx.lut import LutMultiplier, check_uint8
+from simulator.approx.threads import run_blocks, workers
 from simulator.errors import AxsimError
 
 K_CHUNK = 32768  # 65535 * 32768 < 2**31
+#: output pixels per accumulator block of the kernel (two int64 arrays of this length: 32 KB)
+M_BLOCK = 2048
+#: pixels per row block given to one worker
+ROWS_PER_BLOCK = 4096
+MIN_BLOCK = 1024
 
 
-@njit(parallel=True, cache=True)
-def _lut_gemm_kernel(a, w, table, out):  # pragma: no cover - compiled
-    m_rows, k_dim = a.shape
-    n_cols = w.shape[1]
-    blocks = (m_rows + 3) // 4
-    for blk in prange(blocks):
-        m0 = 4 * blk
-        m1 = min(m0 + 1, m_rows - 1)
-        m2 = min(m0 + 2, m_rows - 1)
-        m3 = min(m0 + 3, m_rows - 1)
-        acc0 = np.zeros(n_cols, np.int32)
-        acc1 = np.zeros(n_cols, np.int32)
-        acc2 = np.zeros(n_cols, np.int32)
-        acc3 = np.zeros(n_cols, np.int32)
-        for k0 in range(0, k_dim, K_CHUNK):
-            acc0[:] = 0
-            acc1[:] = 0
-            acc2[:] = 0
-            acc3[:] = 0
-            for k in range(k0, min(k0 + K_CHUNK, k_dim)):
-                r0 = table[a[m0, k]]
-                r1 = table[a[m1, k]]
-                r2 = table[a[m2, k]]
-                r3 = table[a[m3, k]]
-                wk = w[k]
-                for n in range(n_cols):
-                    b = wk[n]
-                    acc0[n] += r0[b]
-                    acc1[n] += r1[b]
-                    acc2[n] += r2[b]
-                    acc3[n] += r3[b]
-            for n in range(n_cols):
-                out[m0, n] += acc0[n]
-            if m1 != m0:
-                for n in range(n_cols):
-                    out[m1, n] += acc1[n]
-            if m2 != m1:
-                for n in range(n_cols):
-                    out[m2, n] += acc2[n]
-            if m3 != m2:
-                for n in range(n_cols):
-                    out[m3, n] += acc3[n]
+@njit(cache=True, nogil=True)
+def _lut_ws_kernel(at, w, t, out):  # pragma: no cover - compiled
+    """out[n, m] += sum_k t[w[k, n], at[k, m]]  (at: K x M uint8, w: K x N uint8, t: 256 x 256 int64)."""
+    k_dim, m_dim = at.shape
+    n_dim = w.shape[1]
+    acc0 = np.zeros(M_BLOCK, np.int64)
+    acc1 = np.zeros(M_BLOCK, np.int64)
+    c0 = np.empty(256, np.int64)
+    c1 = np.empty(256, np.int64)
+    for m0 in range(0, m_dim, M_BLOCK):
+        m1 = min(m0 + M_BLOCK, m_dim)
+        size = m1 - m0
+        for n in range(0, n_dim, 4):
+            na = n
+            nb = min(n + 1, n_dim - 1)
+            nc = min(n + 2, n_dim - 1)
+            nd = min(n + 3, n_dim - 1)
+            for k0 in range(0, k_dim, K_CHUNK):
+                acc0[:size] = 0
+                acc1[:size] = 0
+                for k in range(k0, min(k0 + K_CHUNK, k_dim)):
+                    ta = t[w[k, na]]
+                    tb = t[w[k, nb]]
+                    tc = t[w[k, nc]]
+                    td = t[w[k, nd]]
+                    for x in range(256):
+                        c0[x] = ta[x] + (tb[x] << 32)
+                        c1[x] = tc[x] + (td[x] << 32)
+                    row = at[k, m0:m1]
+                    for i in range(size):
+                        x = row[i]
+                        acc0[i] += c0[x]
+                        acc1[i] += c1[x]
+                for i in range(size):
+                    v = acc0[i]
+                    lo = np.int64(np.int32(v & 0xFFFFFFFF))
+                    out[na, m0 + i] += lo
+                    if nb != na:
+                        out[nb, m0 + i] += (v - lo) >> 32
+                    v = acc1[i]
+                    lo = np.int64(np.int32(v & 0xFFFFFFFF))
+                    if nc != nb:
+                        out[nc, m0 + i] += lo
+                    if nd != nc:
+                        out[nd, m0 + i] += (v - lo) >> 32
+
+
+def _blocks(total: int) -> list[tuple[int, int]]:
+    """Pixel blocks: at most ROWS_PER_BLOCK each, two per worker while each keeps MIN_BLOCK pixels
+    (a block rebuilds the packed columns, 512 entries per reduction index and 4 channels)."""
+    n = max(-(-total // ROWS_PER_BLOCK), min(2 * workers(), total // MIN_BLOCK), 1)
+    step = -(-total // n)
+    return [(r0, min(r0 + step, total)) for r0 in range(0, total, step)]
+
+
+def table_gemm_t(at: np.ndarray, w: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(N x M) int64 ``out[n, m] = sum_k t[w[k, n], at[k, m]]`` (uint8 ``at``: K x M, ``w``: K x N;
+    ``t``: 256 x 256 int64 with |t| <= 65,535), in column blocks of ``at`` on the worker threads."""
+    k, m = at.shape
+    out = np.zeros((w.shape[1], m), dtype=np.int64)
+    if out.size == 0 or k == 0:
+        return out
+    w = np.ascontiguousarray(w)
+
+    def block(b: tuple[int, int]) -> None:
+        m0, m1 = b
+        _lut_ws_kernel(np.ascontiguousarray(at[:, m0:m1]), w, t, out[:, m0:m1])
+
+    run_blocks(block, _blocks(m))
+    return out
+
+
+def transposed_table(lut: LutMultiplier) -> np.ndarray:
+    """``table.T`` as int64: row ``b`` is the column of weight ``b``."""
+    return np.ascontiguousarray(lut.table.T.astype(np.int64))
 
 
 def lut_gemm(a, w, lut: LutMultiplier) -> np.ndarray:
     """``out[m, n] = sum_k table[A[m, k], W[k, n]]`` as int64 (A: M x K, W: K x N, uint8)."""
-    a = np.ascontiguousarray(check_uint8(a, "activation"))
-    w = np.ascontiguousarray(check_uint8(w, "weight"))
+    a = check_uint8(a, "activation")
+    w = check_uint8(w, "weight")
     if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
         raise AxsimError(f"lut_gemm shapes {a.shape} and {w.shape} do not match (need M x K and K x N)")
-    out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
-    if out.size and a.shape[1]:
-        _lut_gemm_kernel(a, w, np.ascontiguousarray(lut.table), out)
-    return out
+    return table_gemm_t(np.ascontiguousarray(a.T), w, transposed_table(lut)).T
+
+
+def table_conv2d(x: np.ndarray, w: np.ndarray, t: np.ndarray, stride=1, padding=0, dilation=1,
+                 groups: int = 1, pad_value: int = 0) -> np.ndarray:
+    """Grouped convolution (uint8 NCHW input, uint8 KCRS table rows) with products ``t[w, x]``
+    (int64, 256 x 256), as int64 N x K x OH x OW; im2col is built transposed (K x pixels)."""
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    dh, dw = _pair(dilation, "dilation")
+    if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
+        raise AxsimError(f"stride {stride} and dilation {dilation} must be >= 1, padding {padding} >= 0")
+    x, w = np.asarray(x), np.asarray(w)
+    if x.ndim != 4 or w.ndim != 4:
+        raise AxsimError(f"conv2d needs NCHW input and KCRS weights, got shapes {x.shape} and {w.shape}")
+    n, c, _, _ = x.shape
+    k, cg, r, s = w.shape
+    if groups < 1 or c % groups or k % groups or cg * groups != c:
+        raise AxsimError(f"conv2d: input channels {c}, weight shape {w.shape} and groups {groups} "
+                         "do not match (need C = groups * weight.shape[1], K divisible by groups)")
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    eh, ew = dh * (r - 1) + 1, dw * (s - 1) + 1
+    if x.shape[2] < eh or x.shape[3] < ew:
+        raise AxsimError(f"kernel {r}x{s} (dilation {dh}x{dw}) is larger than the padded input "
+                         f"{x.shape[2]}x{x.shape[3]}")
+    kg = k // groups
+    outs = []
+    for g in range(groups):
+        win = sliding_window_view(x[:, g * cg:(g + 1) * cg], (eh, ew), axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+        oh, ow = win.shape[2], win.shape[3]
+        at = win.transpose(1, 4, 5, 0, 2, 3).reshape(cg * r * s, n * oh * ow)
+        wg = w[g * kg:(g + 1) * kg].reshape(kg, cg * r * s).T
+        outs.append(table_gemm_t(at, wg, t).reshape(kg, n, oh, ow).transpose(1, 0, 2, 3))
+    out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+    return np.ascontiguousarray(out)
 
 
 def lut_conv2d(x, w, lut: LutMultiplier, stride=1, padding=0, dilation=1, groups: int = 1,
@@ -86,5 +170,4 @@ def lut_conv2d(x, w, lut: LutMultiplier, stride=1, padding=0, dilation=1, groups
     w = check_uint8(w, "weight")
     if not 0 <= pad_value <= 255:
         raise AxsimError(f"pad_value {pad_value}: must be in 0..255")
-    return conv2d_via_gemm(x, w, lambda cols, wm: lut_gemm(cols, wm, lut),
-                           stride, padding, dilation, groups, pad_value)
+    return table_conv2d(x, w, transposed_table(lut), stride, padding, dilation, groups, pad_value)

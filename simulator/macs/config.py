@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from simulator.approx.blocked import BlockConfig
-from simulator.approx.blockops import _transform_fn, blocked_gemm
+from simulator.approx.blockops import _combined_fn, _transform_fn
 from simulator.approx.conv import conv2d_via_gemm
-from simulator.approx.intgemm import IntOperand, chunk_plan, exact_int_gemm, gemm_operands
+from simulator.approx.encoded import Encoding, encoded_conv2d, encoded_gemm
 from simulator.config.arch import PE
 from simulator.errors import AxsimError
 from simulator.hw.pe import MacModel
@@ -88,6 +88,11 @@ class MacConfig:
         t = self.lut.table.astype(np.int32)[:, np.abs(w)] * np.sign(w).astype(np.int32)
         return np.ascontiguousarray(t)
 
+    @cached_property
+    def signed_table_t(self) -> np.ndarray:
+        """(256, 256) int64 ``[w + 128, a] = sign(w) · T[a, |w|]``: the LUT kernels' table layout."""
+        return np.ascontiguousarray(self.signed_table.T.astype(np.int64))
+
     def gemm(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``sum_k mul(a[m, k], w[k, n])`` (a: uint8 codes M x K, w: int8 codes K x N) as int64."""
         a = np.asarray(a)
@@ -95,34 +100,49 @@ class MacConfig:
         if a.dtype != np.uint8 or w.dtype != np.int8:
             raise AxsimError(f"MAC configuration {self.name!r}: activations must be uint8 and weights int8 "
                              f"(got {a.dtype} and {w.dtype})")
-        if self.type == "exact":
-            return _exact_u8s8(a, w)
-        if self.type == "axbxp":
-            if self.signed_block.keeps_whole_blocks():
-                return gemm_operands(*self._operand_tables(a, w))
-            return blocked_gemm(a, w, self.signed_block)
-        from simulator.approx.kernels import _lut_gemm_kernel  # noqa: PLC0415 (numba only when asked for)
         if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
             raise AxsimError(f"gemm shapes {a.shape} and {w.shape} do not match (need M x K and K x N)")
-        out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
-        if out.size and a.shape[1]:
-            idx = np.ascontiguousarray((w.astype(np.int16) + 128).astype(np.uint8))
-            _lut_gemm_kernel(np.ascontiguousarray(a), idx, self.signed_table, out)
-        return out
+        if self.type != "lut":
+            return encoded_gemm(self.encoding, a, w)
+        from simulator.approx.kernels import table_gemm_t  # noqa: PLC0415 (numba only when asked for)
+        return table_gemm_t(np.ascontiguousarray(a.T), _weight_rows(w), self.signed_table_t).T
 
     @cached_property
-    def _tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each operand's transformed value tabulated over its stored code: activations indexed
-        by the uint8 code, weights by the int8 code's bit pattern (``w.view(uint8)``)."""
-        cfg = self.signed_block
-        ta = _transform_fn(cfg, "a")(np.arange(256, dtype=np.int64))
-        tw = _transform_fn(cfg, "w")(np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64))
-        return ta, tw
+    def encoding(self) -> Encoding | None:
+        """The product as ``Σ_p f_p(a)·g_p(w)`` (:class:`simulator.approx.encoded.Encoding`), checked
+        against :meth:`multiply` on all 65,536 operand pairs; None for LUT multipliers.
 
-    def _operand_tables(self, a: np.ndarray, w: np.ndarray) -> tuple[IntOperand, IntOperand]:
-        """The Ax-BxP product as an exact product of transformed operands (whole-block configurations)."""
-        ta, tw = self._tables
-        return IntOperand(table=ta, index=a), IntOperand(table=tw, index=w.view(np.uint8))
+        Exact: ``a · w``. Ax-BxP keeping whole blocks: the product of the transformed operands
+        (one term). Other static pair sets: one term per activation block group
+        ``i`` (``plane_i(a) · Σ_{j:(i,j) in P} w_j 2^{K(i+j)}``), or per weight block group
+        if there are fewer of those."""
+        if self.type == "lut":
+            return None
+        codes_a = np.arange(256, dtype=np.int64)
+        codes_w = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
+        if self.type == "exact":
+            fa, gw = [codes_a], [codes_w]
+        elif self.signed_block.keeps_whole_blocks():
+            cfg = self.signed_block
+            fa, gw = [_transform_fn(cfg, "a")(codes_a)], [_transform_fn(cfg, "w")(codes_w)]
+        else:
+            cfg = self.signed_block
+            pairs = sorted(cfg.pairs)
+            by_a = len({i for i, _ in pairs}) <= len({j for _, j in pairs})
+            groups: dict[int, list[int]] = {}
+            for i, j in pairs:
+                groups.setdefault(i if by_a else j, []).append(j if by_a else i)
+            fa, gw = [], []
+            for key, others in sorted(groups.items()):
+                blocks_a, blocks_w = ([key], others) if by_a else (others, [key])
+                fa.append(_combined_fn(cfg, None, blocks_a)(codes_a))
+                gw.append(_combined_fn(cfg, None, blocks_w)(codes_w))
+        enc = Encoding(np.stack(fa, axis=1), np.stack(gw, axis=1), self.name)
+        w = np.arange(-128, 128)
+        if not np.array_equal(enc.products(), self.multiply(codes_a[:, None], w[None, :])):
+            raise AxsimError(f"MAC configuration {self.name!r}: internal error: its GEMM encoding "
+                             "does not reproduce its products")
+        return enc
 
     def multiply(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Elementwise products (the definition the GEMM sums), int64."""
@@ -139,63 +159,21 @@ class MacConfig:
                pad_value: int = 0) -> np.ndarray:
         """Grouped convolution (uint8 NCHW codes, int8 KCRS codes), padding with ``pad_value``.
 
-        Exact and whole-block Ax-BxP configurations transform each operand elementwise,
-        so the transform (to float32, common power-of-two factor shifted out) is applied to
-        the input tensor before im2col (R·S times fewer elements) and the result is an
-        exact GEMM in float32 chunks (:func:`simulator.approx.intgemm.chunk_plan`)."""
+        Exact and Ax-BxP configurations run :func:`simulator.approx.encoded.encoded_conv2d`
+        (one exact float32 GEMM per row block, all product terms fused along the reduction);
+        LUT multipliers the numba kernel of :mod:`simulator.approx.kernels` per row block."""
         x, w = np.asarray(x), np.asarray(w)
-        fast = self.type == "exact" or (self.type == "axbxp" and self.signed_block.keeps_whole_blocks())
-        if not fast or x.dtype != np.uint8 or w.dtype != np.int8 or x.ndim != 4 or w.ndim != 4:
-            return conv2d_via_gemm(x, w, self.gemm, stride, padding, 1, groups, pad_value)
-        (ta, sa, ba), (tw, sw, bw) = self._float_tables
-        k = w.shape[1] * w.shape[2] * w.shape[3]
-        dtype, chunk = chunk_plan(k, ba, bw)
-        xf = ta.astype(dtype)[x]
-        wf = tw.astype(dtype)[w.view(np.uint8)]
+        if self.type != "lut" and x.dtype == np.uint8 and w.dtype == np.int8 and x.ndim == 4 and w.ndim == 4:
+            return encoded_conv2d(self.encoding, x, w, stride, padding, groups, pad_value)
+        if self.type == "lut" and x.dtype == np.uint8 and w.dtype == np.int8:
+            from simulator.approx.kernels import table_conv2d  # noqa: PLC0415 (numba only when asked for)
+            return table_conv2d(x, _weight_rows(w), self.signed_table_t, stride, padding, 1, groups, pad_value)
+        return conv2d_via_gemm(x, w, self.gemm, stride, padding, 1, groups, pad_value)
 
-        def gemm(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
-            if chunk >= cols.shape[1]:
-                return (cols @ wm).astype(np.int64)
-            out = np.zeros((cols.shape[0], wm.shape[1]), dtype=np.int64)
-            for k0 in range(0, cols.shape[1], chunk):
-                out += (cols[:, k0:k0 + chunk] @ wm[k0:k0 + chunk]).astype(np.int64)
-            return out
 
-        out = conv2d_via_gemm(xf, wf, gemm, stride, padding, 1, groups, float(ta[pad_value]))
-        return out << (sa + sw) if sa + sw else out
-
-    @cached_property
-    def _float_tables(self):
-        """Per operand: (stored code -> transformed value >> shift, shift, bound) for exact
-        and whole-block configurations; weights indexed by the int8 code's bit pattern."""
-        if self.type == "exact":
-            ta = np.arange(256, dtype=np.int64)
-            tw = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
-        else:
-            ta, tw = self._tables
-        out = []
-        for t in (ta, tw):
-            op = IntOperand(values=t)
-            out.append((t >> op.shift, op.shift, op.bound))
-        return tuple(out)
+def _weight_rows(w: np.ndarray) -> np.ndarray:
+    """Rows of :attr:`MacConfig.signed_table_t` of int8 weight codes: ``w + 128`` as uint8."""
+    return (w.view(np.uint8) ^ np.uint8(0x80))
 
 
 EXACT = MacConfig("exact")
-
-#: terms per float32 GEMM chunk: |a·w| <= 255·128, so partial sums stay below 2**24 (exact)
-U8S8_CHUNK = (1 << 24) // (255 * 128)
-
-
-def _exact_u8s8(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Exact ``a @ w`` of uint8 and int8 matrices on float32 BLAS, the reduction split into
-    chunks of ``U8S8_CHUNK`` terms (known operand bounds: no scan of the data)."""
-    if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
-        return exact_int_gemm(a, w)  # raises with the shapes
-    k = a.shape[1]
-    af, wf = a.astype(np.float32), w.astype(np.float32)
-    if k <= U8S8_CHUNK:
-        return (af @ wf).astype(np.int64)
-    out = np.zeros((a.shape[0], w.shape[1]), dtype=np.int64)
-    for k0 in range(0, k, U8S8_CHUNK):
-        out += (af[:, k0:k0 + U8S8_CHUNK] @ wf[k0:k0 + U8S8_CHUNK]).astype(np.int64)
-    return out

@@ -86,3 +86,31 @@ def test_fast_path_equals_planes_on_a_layer_slice():
         assert cfg.keeps_whole_blocks()
         assert np.array_equal(blocked_gemm(a, w, cfg, "operands"), blocked_gemm(a, w, cfg, "planes"))
     assert np.array_equal(blocked_gemm(a, w, B.exact()), a @ w)
+
+
+@pytest.mark.parametrize("m, k, n", [(5, 7, 1), (2500, 13, 6), (300, 40, 9)])
+def test_packed_kernel_on_signed_tables_equals_fancy_indexing(m, k, n):
+    """Two channels share an int64 (32-bit halves): negative products borrow across the halves;
+    channel counts that are not a multiple of 4 and pixel counts above one accumulator block."""
+    from simulator.approx.kernels import table_gemm_t
+    rng = np.random.default_rng(m + k + n)
+    t = rng.integers(-65535, 65536, (256, 256)).astype(np.int64)
+    a = rng.integers(0, 256, (m, k), dtype=np.uint8)
+    w = rng.integers(0, 256, (k, n), dtype=np.uint8)
+    exp = t[w[None, :, :], a[:, :, None]].sum(axis=1)
+    np.testing.assert_array_equal(table_gemm_t(np.ascontiguousarray(a.T), w, t).T, exp)
+
+
+def test_packed_kernel_extreme_negative_sums_over_a_chunk_boundary():
+    """Every product -65535 over K_CHUNK + 5 terms: each 32-bit half is as negative as allowed."""
+    from simulator.approx.kernels import table_gemm_t
+    k = K_CHUNK + 5
+    t = np.full((256, 256), -65535, np.int64)
+    t[7] = 65535
+    a = np.full((k, 3), 200, np.uint8)
+    w = np.zeros((k, 5), np.uint8)
+    w[:, 1] = 7
+    got = table_gemm_t(a, w, t)
+    assert got[0].tolist() == [-65535 * k] * 3
+    assert got[1].tolist() == [65535 * k] * 3
+    assert got[2:].tolist() == [[-65535 * k] * 3] * 3
