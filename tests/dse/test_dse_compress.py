@@ -74,3 +74,22 @@ def test_lossy_compression_reaches_the_accuracy_evaluator(tmp_path, monkeypatch)
     rows = run_group(sweep, [Point(0, {"wc": "none"}), Point(1, {"wc": "lowbits:2"})], None)
     assert seen[0] is None and np.all(seen[1] % 4 == 0)
     assert [r["accuracy_loss"] for r in rows] == [0.0, 0.5]
+
+
+def test_point_run_folder_of_a_compressed_point(tmp_path):
+    """--point N of a compressed point: the run carries the compressed bytes and records the
+    decompression, whose energy plus the run's equals the sweep's row."""
+    import json
+
+    from simulator.dse.outputs import write_point_run
+    from simulator.dse.runner import run_sweep
+    sweep = load_sweep(write_sweep(tmp_path, data()))
+    outcome = run_sweep(sweep, tmp_path / "out", jobs=1)
+    row = outcome.rows[1]
+    assert row["wc"] == "lowbits:2"
+    folder = write_point_run(sweep, tmp_path / "out", 1)
+    summary = json.loads((folder / "summary.json").read_text())
+    comp = summary["weight_compression"]
+    assert comp["schemes"] == {"conv1": "lowbits:2", "conv2": "lowbits:2", "conv3": "lowbits:2"}
+    assert comp["decompressed_bytes"] == row["decompressed_bytes"]
+    assert summary["energy_pj"] + comp["decompression_energy_pj"] == pytest.approx(row["energy_pj"], rel=1e-12)
