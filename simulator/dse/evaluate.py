@@ -1,10 +1,9 @@
 """Evaluating sweep points: concrete architecture and MAC plan per point, simulation, reuse.
 
-A point's knob values are applied to the parsed base architecture file, the
-result is written to a temporary YAML file and loaded with
-:func:`simulator.config.load_arch`, so every validation rule of architecture
-files applies to it. Approximation knobs prepend ``(layers, configuration)``
-overrides to the approximation file's layer table (first match wins, knobs
+A point's knob values are applied to the parsed base architecture file and the
+result is validated with every rule of :func:`simulator.config.load_arch`
+(:func:`build_arch`, in memory: no temporary YAML file). Approximation knobs
+prepend ``(layers, configuration)`` overrides to the approximation file's layer table (first match wins, knobs
 before the file's own overrides) and the plan is resolved as ``axsim run
 --approx`` would.
 
@@ -98,7 +97,8 @@ def _approx_of(sweep: Sweep):
 
 
 def materialise(sweep: Sweep, point: Point) -> Materialised:
-    """The concrete architecture (loaded through ``load_arch``) and MAC plan of one point."""
+    """The concrete architecture (validated as ``load_arch`` would), MAC plan and weight
+    compression of one point."""
     data = copy.deepcopy(sweep.arch_data)
     overrides, compress_rules = [], []
     for knob in sweep.knobs:
