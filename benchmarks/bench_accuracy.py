@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulator.accuracy.engine import infer, quantize_input  # noqa: E402
-from simulator.accuracy.evaluate import uniform_ber  # noqa: E402
+from simulator import api  # noqa: E402
+from simulator.accuracy.exposure_hook import exposure_ber, units_of_run  # noqa: E402
 from simulator.accuracy.model import load_weights  # noqa: E402
 from simulator.approx import blocked as B  # noqa: E402
 from simulator.approx import generators as G  # noqa: E402
@@ -74,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     best, med = timed(lambda: infer(model, x), args.repeat)
     print(f"digits test set ({len(x)} images), exact engine: best {1e3 * best:.1f} ms, median {1e3 * med:.1f} ms, "
           f"CPU {1e3 * CPU['best']:.1f} ms  [goal < 50 ms: {'met' if best < 0.05 else 'NOT met'}]")
-    hook = uniform_ber(1e-3, ("weights", "inputs", "psums", "outputs"), 0)
-    best, med = timed(lambda: infer(model, x, corrupt=hook(0)), args.repeat)
-    print(f"one Monte Carlo point with injection (BER 1e-3, 4 data structures): best {1e3 * best:.1f} ms, "
+    exposure = api.simulate(api.load_arch(ROOT / "arch" / "simba_lowpower.yaml"), wl, exposure=True).exposure.data
+    hook, units = exposure_ber(exposure, {ly.name: ly for ly in wl.layers}, 0), units_of_run(exposure, wl.layers)
+    best, med = timed(lambda: infer(model, x, corrupt=hook(0), units=units), args.repeat)
+    print(f"one Monte Carlo point with injection (simba_lowpower exposure, per-PE units): best {1e3 * best:.1f} ms, "
           f"median {1e3 * med:.1f} ms, CPU {1e3 * CPU['best']:.1f} ms  "
           f"[goal < 500 ms: {'met' if best < 0.5 else 'NOT met'}]")
     presets = B.presets()

@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
 
-    from simulator import cli_accuracy, cli_import
+    from simulator import cli_accuracy, cli_import, cli_study
     cli_accuracy.add_parser(sub)
     cli_import.add_parser(sub)
+    cli_study.add_parser(sub)
     from simulator.dse.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
     return p

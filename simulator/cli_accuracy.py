@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -14,27 +17,30 @@ from simulator import api
 from simulator.errors import AxsimError
 
 DEFAULT_WORKLOAD = "workloads/digits_cnn.yaml"
+DEFAULT_BER_ARCH = "arch/simba.yaml"  # the mapping whose per-PE copies a synthetic --ber corrupts
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("accuracy", help="accuracy of a network with trained weights: exact, approximate MACs, "
-                                        "bit errors over Monte Carlo seeds")
-    p.add_argument("--workload", default=DEFAULT_WORKLOAD,
-                   help=f"workload with trained weights (default {DEFAULT_WORKLOAD})")
+                                        "bit errors of a simulated run over Monte Carlo seeds")
+    p.add_argument("--run", help="a finished run folder (axsim run --out): apply its error exposure "
+                                 "(exposure.npz) with its approximation file; results are written into it")
+    p.add_argument("--workload", default=None,
+                   help=f"workload with trained weights (default {DEFAULT_WORKLOAD}; with --run: the run's)")
     p.add_argument("--approx", help="approximation file: the MAC configuration of each layer")
-    p.add_argument("--arch", help="also simulate the run on this architecture (latency, energy; checks that "
-                                  "its PEs can run the approximation file); with --ber each PE's weight and "
-                                  "input copies are corrupted separately, as the mapping places them")
+    p.add_argument("--arch", help="simulate the run on this architecture first (latency, energy, error "
+                                  "exposure at its operating points) and apply its bit errors")
     p.add_argument("--dataset", help="samples and labels (.npz with arrays x and y; default: the workload's dataset)")
     p.add_argument("--ber", type=float, default=0.0,
-                   help="uniform bit-error rate per bit of the data structures in --ber-on (default 0)")
+                   help="synthetic study knob: a uniform bit-error rate on every bit of the data structures in "
+                        "--ber-on, applied to the same per-PE copies as a run's exposure (mapping of --arch; without "
+                        f"--arch, of exact MACs on {DEFAULT_BER_ARCH}); replaces the operating points' errors")
     p.add_argument("--ber-on", default="weights,inputs",
                    help="data structures hit by --ber: any of weights, inputs, psums, outputs (default weights,inputs)")
-    p.add_argument("--arch-errors", action="store_true",
-                   help="with --arch: bit errors of the architecture's operating points (link swings, SRAM Vdd), "
-                        "drawn per PE copy and step from the run's error exposure, instead of --ber")
     p.add_argument("--seeds", type=int, default=10, help="Monte Carlo seeds when bit errors are on (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="run seed: stuck-cell maps of a simulated run and the Monte Carlo draws (default 0; "
+                        "with --run: the run's seed; another value changes only the Monte Carlo draws)")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.add_argument("--out", help="folder for accuracy.json and accuracy_layers.csv (and the run, with --arch)")
     p.add_argument("--overwrite", action="store_true",
@@ -51,109 +57,139 @@ def _dataset_path(args, workload) -> Path:
                      "or add 'dataset: FILE.npz' to the workload file")
 
 
-def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
-    from simulator.accuracy.evaluate import STRUCTURES, check_labels, evaluate, load_dataset, uniform_ber
-    from simulator.accuracy.model import load_weights
-    from simulator.macs.approxfile import load_approx
-
+def _check_args(args) -> list[str]:
+    from simulator.accuracy.exposure_hook import STRUCTURES
     if not 0.0 <= args.ber <= 1.0 or math.isnan(args.ber):
         raise AxsimError(f"--ber {args.ber}: must be a probability in [0, 1]")
     if args.seeds < 1:
         raise AxsimError(f"--seeds {args.seeds}: must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise AxsimError(f"--limit {args.limit}: must be >= 1")
     structures = [s.strip() for s in args.ber_on.split(",") if s.strip()]
     bad = [s for s in structures if s not in STRUCTURES]
     if bad or not structures:
         raise AxsimError(f"--ber-on {args.ber_on!r}: must name some of {', '.join(STRUCTURES)}")
-    workload = api.load_workload(args.workload)
+    if args.run and (args.arch or args.approx):
+        raise AxsimError("--run takes the architecture and approximation file of the run folder: "
+                         "give --run, or --arch/--approx (which simulate first), not both")
+    if args.run and args.overwrite:
+        raise AxsimError("--overwrite applies to --arch --out; --run writes its accuracy files into the run folder")
+    return structures
+
+
+def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
+    from simulator.accuracy.evaluate import check_labels, evaluate, load_dataset
+    from simulator.accuracy.exposure_hook import exposure_ber, uniform_exposure, units_of_run
+    from simulator.accuracy.model import load_weights
+    from simulator.macs.approxfile import load_approx, resolve
+
+    structures = _check_args(args)
+    if args.seed is None and not args.run:
+        args.seed = 0
+    run = arch = plan = None
+    exposure = None
+    source = None  # what the bit errors are
+    if args.run:
+        from simulator.accuracy.runs import load_run
+        found = load_run(args.run, args.workload)
+        workload, workload_file, approx_file, exposure = found.workload, found.workload_file, found.approx_file, \
+            found.exposure
+        args.seed = found.seed if args.seed is None else args.seed
+        source = f"run {args.run}"
+    else:
+        workload_file, approx_file = args.workload or DEFAULT_WORKLOAD, args.approx
+        workload = api.load_workload(workload_file)
     model = load_weights(workload)
     data_path = _dataset_path(args, workload)
     x, y = load_dataset(data_path)
     if args.limit is not None:
-        if args.limit < 1:
-            raise AxsimError(f"--limit {args.limit}: must be >= 1")
         x, y = x[:args.limit], y[:args.limit]
     check_labels(model, y, str(data_path))
-    spec = load_approx(args.approx) if args.approx else None
-    if spec is not None:
-        names = [layer.name for layer in workload.layers]
-        from simulator.macs.approxfile import resolve
-        if args.arch:
-            resolve(spec, api.load_arch(args.arch), names)  # the architecture can run every configuration
-        macs = {name: spec.config_for(name) for name in names}
-    else:
-        macs = None
-    if args.arch_errors and (not args.arch or args.ber > 0):
-        raise AxsimError("--arch-errors needs --arch (the architecture whose operating points cause the errors) "
-                         "and replaces --ber: give one of them")
-    errors = uniform_ber(args.ber, structures, args.seed) if args.ber > 0 else None
-    units = None
-    run = plan = None
-    if args.arch_errors:  # the run's exposure: each PE's copies in each step, as the mapping moves them
-        from simulator.accuracy.exposure_hook import exposure_ber, units_from_exposure
-        arch = api.load_arch(args.arch)
-        if spec is not None:
-            from simulator.macs.approxfile import resolve
-            plan = resolve(spec, arch, [layer.name for layer in workload.layers])
-        run = api.simulate(arch, workload, plan=plan, seed=args.seed, exposure=True)
-        exposure = run.exposure.data
-        errors = exposure_ber(exposure, {layer.name: layer for layer in workload.layers}, args.seed)
-        units = {layer.name: units_from_exposure(exposure, layer) for layer in workload.layers if layer.is_compute}
-    elif args.arch and errors is not None:  # each PE's copies corrupted separately, as the mapping places them
-        from simulator.accuracy.units import units_for
-        arch = api.load_arch(args.arch)
-        units = {layer.name: units_for(layer, arch) for layer in workload.layers}
+    names = [layer.name for layer in workload.layers]
+    spec = load_approx(approx_file) if approx_file else None
+    macs = {name: spec.config_for(name) for name in names} if spec is not None else None
+    if args.arch or (args.ber > 0 and not args.run):
+        arch = api.load_arch(args.arch or DEFAULT_BER_ARCH)
+        if spec is not None and args.arch:  # the PEs can run every configuration
+            plan = resolve(spec, arch, names)
+        # without --arch, --ber uses the copies of the exact-MAC mapping on DEFAULT_BER_ARCH
     if args.out and args.arch:  # refuse an existing run folder before any work
         from simulator.report.files import check_out_dir
         check_out_dir(args.out, args.overwrite)
+    if arch is not None and exposure is None:
+        if args.arch:  # the run itself, with its exposure at the architecture's operating points
+            run = api.simulate(arch, workload, plan=plan, seed=args.seed, exposure=True)
+            exposure = run.exposure.data
+            source = f"operating points of {args.arch}"
+        else:  # only the mapping is needed for the synthetic uniform rate
+            from simulator.accuracy.runs import exposure_at, journeys_of
+            exposure = exposure_at(journeys_of(arch, workload, plan), arch, args.seed)
+    if args.ber > 0:
+        exposure = uniform_exposure(exposure, args.ber, structures)
+        source = f"synthetic uniform BER {args.ber:g} on {','.join(structures)}"
+    errors = units = None
+    if exposure is not None:
+        layers = {layer.name: layer for layer in workload.layers}
+        errors = exposure_ber(exposure, layers, args.seed)
+        units = units_of_run(exposure, workload.layers)
     report = evaluate(model, x, y, macs, errors, args.seeds, units)
-    if args.arch and run is None:
-        arch = api.load_arch(args.arch)
-        plan = None
-        if spec is not None:
-            from simulator.macs.approxfile import resolve
-            plan = resolve(spec, arch, [layer.name for layer in workload.layers])
-        run = api.simulate(arch, workload, plan=plan, seed=args.seed)
-    _print(console, report, args, run)
-    if args.out:
-        out = Path(args.out)
-        data = {"workload_file": args.workload, "approx_file": args.approx, "dataset_file": str(data_path),
-                "ber": args.ber, "ber_on": structures, "seed": args.seed, "arch_errors": args.arch_errors,
-                **report.to_dict()}
-
-        def write_accuracy(folder: Path) -> None:
-            (folder / "accuracy.json").write_text(json.dumps(data, indent=2) + "\n")
-            with (folder / "accuracy_layers.csv").open("w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(["layer", "mae_approx", "snr_db_approx", "mae_with_errors", "snr_db_with_errors"])
-                for name, row in data["layers"].items():
-                    w.writerow([name, row["mae_approx"], row["snr_db_approx"], row.get("mae_with_errors", ""),
-                                row.get("snr_db_with_errors", "")])
-
-        if run is not None:  # one run folder, written atomically with the accuracy files in it
-            from simulator.report.files import write_run
-            data.update(latency_ms=run.latency_ms, energy_pj=run.energy_pj)
-            write_run(run, out, {"arch_file": args.arch, "workload_file": args.workload, "approx_file": args.approx},
-                      args.overwrite, write_accuracy, arch=arch, approx_file=args.approx, plan=plan,
-                      workload_file=args.workload)
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            write_accuracy(out)
-        console.print(f"results: {out}")
+    _print(console, report, args, run, approx_file, source)
+    data = {"workload_file": workload_file, "approx_file": approx_file, "dataset_file": str(data_path),
+            "run_dir": args.run, "errors": source,
+            "copies_of": args.run or args.arch or (f"{DEFAULT_BER_ARCH} (exact MACs)" if args.ber > 0 else None),
+            "ber": args.ber, "ber_on": structures if args.ber > 0 else [],
+            "seed": args.seed, **report.to_dict()}
+    if run is not None:
+        data.update(latency_ms=run.latency_ms, energy_pj=run.energy_pj)
+    target = Path(args.out) if args.out else (Path(args.run) if args.run else None)
+    if target is None:
+        return 0
+    if run is not None:  # one run folder, written atomically with the accuracy files in it
+        from simulator.report.files import write_run
+        write_run(run, target, {"arch_file": args.arch, "workload_file": workload_file, "approx_file": approx_file},
+                  args.overwrite, lambda folder: write_accuracy(folder, data), arch=arch, approx_file=approx_file,
+                  plan=plan, workload_file=workload_file)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        write_accuracy(target, data)
+    console.print(f"results: {target}")
     return 0
 
 
-def _print(console: Console, report, args, run) -> None:
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_accuracy(folder: Path, data: dict) -> None:
+    """``accuracy.json`` and ``accuracy_layers.csv`` in ``folder``, each replaced atomically
+    (the other files of a run folder are not touched)."""
+    _atomic_write(folder / "accuracy.json", json.dumps(data, indent=2) + "\n")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["layer", "mae_approx", "snr_db_approx", "mae_with_errors", "snr_db_with_errors"])
+    for name, row in data["layers"].items():
+        w.writerow([name, row["mae_approx"], row["snr_db_approx"], row.get("mae_with_errors", ""),
+                    row.get("snr_db_with_errors", "")])
+    _atomic_write(folder / "accuracy_layers.csv", buf.getvalue())
+
+
+def _print(console: Console, report, args, run, approx_file, source) -> None:
     mean, half = report.loss
     t = Table(title=f"accuracy on {report.samples} samples")
     t.add_column("measure")
     t.add_column("value", justify="right")
     t.add_row("exact int8", f"{100 * report.exact_accuracy:.2f}%")
-    t.add_row(f"approximate MACs ({args.approx or 'exact'})", f"{100 * report.approx_accuracy:.2f}%")
+    t.add_row(f"approximate MACs ({approx_file or 'exact'})", f"{100 * report.approx_accuracy:.2f}%")
     if report.seed_accuracies:
         accs = report.seed_accuracies
-        t.add_row("with bit errors (the architecture's operating points)" if args.arch_errors
-                  else f"with bit errors (BER {args.ber:g} on {args.ber_on})",
-                  f"{100 * sum(accs) / len(accs):.2f}% over {len(accs)} seeds")
+        t.add_row(f"with bit errors ({source})", f"{100 * sum(accs) / len(accs):.2f}% over {len(accs)} seeds")
     t.add_row("loss (exact − this configuration)", f"{100 * mean:.2f} ± {100 * half:.2f} points (95% CI)"
               if report.seed_accuracies else f"{100 * mean:.2f} points (deterministic: no bit errors)")
     if run is not None:

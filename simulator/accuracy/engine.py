@@ -15,13 +15,15 @@ Work units: a layer can be computed as a set of :class:`Unit` s (output-channel
 range × output rows × output columns × reduction-channel range), each from its own
 weight slice and its own input slice (the window of input it needs), as each PE
 does; partial sums of a split reduction are added before requantization
-(:func:`simulator.accuracy.units.units_for` derives them from the mapping).
+(:func:`simulator.accuracy.exposure_hook.units_from_exposure` derives them from a run's exposure).
 
 Corruption hook: ``corrupt(layer_name, ds, tensor, unit) -> tensor`` is applied to
 ``ds`` = ``"weights"`` (int8 slice), ``"inputs"`` (uint8 padded input slice),
-``"psums"`` (each unit's int32 partial accumulators) and ``"outputs"`` (uint8 codes); ``unit``
-is the :class:`Unit` or ``None`` when the layer runs whole. Pool and add layers see
-``"inputs"`` and ``"outputs"``.
+``"psums"`` (each unit's int32 partial accumulators), ``"acc"`` (the int32 accumulators of
+one output tile, partial sums added, before requantization; ``unit`` is the tile) and
+``"outputs"`` (uint8 codes); ``unit`` is the :class:`Unit` or ``None`` when the layer runs
+whole. Pool layers see ``"inputs"`` (N x C x H x W) and ``"outputs"``; add layers see
+``"inputs"`` as both operands stacked (2 x N x C x H x W) and ``"outputs"``.
 """
 from __future__ import annotations
 
@@ -197,6 +199,8 @@ def run_compute(q: QLayer, x: Tensor, mac: MacConfig, corrupt: Corrupt | None = 
             acc = partial.astype(np.int64) if acc is None else acc + partial
         u = parts[0]
         acc = np.clip(acc, -2**31, 2**31 - 1).astype(np.int32)
+        if corrupt is not None:  # the accumulator before requantization (accumulation buffer)
+            acc = corrupt(layer.name, "acc", acc, Unit(u.k0, u.k1, u.p0, u.p1, u.q0, u.q1))
         m = multiplier(x.scale, q.weight_scale[u.k0:u.k1], q.scale)
         out[:, u.k0:u.k1, u.p0:u.p1, u.q0:u.q1] = requantize(acc, m, q.zero_point, code_range)
     if corrupt is not None:
@@ -272,9 +276,8 @@ def infer(model: QuantModel, x_codes: np.ndarray, macs: MacChoice = None, corrup
                 raise AxsimError(f"{layer.name}: an add layer needs two named inputs (inputs: [a, b])")
             a, b = srcs
             ac, bc = a.codes, b.codes
-            if corrupt is not None:
-                ac = corrupt(layer.name, "inputs", ac, None)
-                bc = corrupt(layer.name, "inputs", bc, None)
+            if corrupt is not None:  # both operands at once: (2, N, C, H, W)
+                ac, bc = corrupt(layer.name, "inputs", np.stack([ac, bc]), None)
             rng = activation_range(layer.activation, q.scale, q.zero_point)
             codes = add_codes(ac, a.zero_point, a.scale, bc, b.zero_point, b.scale, q.scale, q.zero_point, rng)
             if corrupt is not None:

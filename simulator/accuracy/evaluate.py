@@ -8,15 +8,14 @@
   ``MAE = mean |y − y_exact|`` and ``SNR = 10·log10(Σ y_exact² / Σ (y − y_exact)²)`` dB
   (infinite when the outputs are identical).
 
-Bit errors (until a simulated run's exposure is wired in): a uniform per-bit flip
-probability applied with :func:`simulator.faults.inject.flip_bits` to the chosen data
-structures of every layer. Each (seed, layer, data structure) draws from its own
-``numpy.random.Generator`` seeded with ``[run seed, Monte Carlo index, crc32(layer/ds)]``.
+Bit errors: a factory of corruption hooks per Monte Carlo index, in practice
+:func:`simulator.accuracy.exposure_hook.exposure_ber` (a run's exposure, or the synthetic
+uniform rate of :func:`~simulator.accuracy.exposure_hook.uniform_exposure`), with the
+run's per-PE work units.
 """
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -26,9 +25,7 @@ import numpy as np
 from simulator.accuracy.engine import Corrupt, Inference, MacChoice, Unit, infer, quantize_input
 from simulator.accuracy.model import QuantModel, read_npz
 from simulator.errors import InputError, Problem
-from simulator.faults.inject import flip_bits
 
-STRUCTURES = ("weights", "inputs", "psums", "outputs")
 # two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (then the normal 1.960)
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
          2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
@@ -76,22 +73,6 @@ def check_labels(model: QuantModel, y: np.ndarray, source: str) -> None:
     if y.min() < 0 or y.max() >= classes:
         bad = int(y.min()) if y.min() < 0 else int(y.max())
         raise InputError(source, [Problem("y", f"label {bad}: the network has {classes} outputs (labels 0..{classes - 1})")])
-
-
-def uniform_ber(p_bit: float | np.ndarray, structures: Sequence[str], run_seed: int = 0
-                ) -> Callable[[int], Corrupt]:
-    """A factory: Monte Carlo index -> corruption hook flipping bits with probability ``p_bit``."""
-    p = np.broadcast_to(np.asarray(p_bit, dtype=float), (8,)).copy()
-    wanted = frozenset(structures)
-
-    def factory(mc: int) -> Corrupt:
-        def corrupt(layer: str, ds: str, t: np.ndarray, unit=None) -> np.ndarray:
-            if ds not in wanted:
-                return t
-            key = zlib.crc32(f"{layer}/{ds}/{'' if unit is None else unit}".encode())
-            return flip_bits(t, p, np.random.default_rng([run_seed, mc, key]))
-        return corrupt
-    return factory
 
 
 @dataclass

@@ -55,7 +55,18 @@ def register_accuracy(fn: AccuracyFn) -> None:
     _ACCURACY[:] = [fn]
 
 
+def _default_accuracy() -> AccuracyFn | None:
+    from simulator.accuracy.sweep_eval import accuracy_loss
+    return accuracy_loss
+
+
 def accuracy_evaluator() -> AccuracyFn | None:
+    """The registered evaluator; registers the int8 engine's exposure-path evaluator
+    (:func:`simulator.accuracy.sweep_eval.accuracy_loss`) the first time a sweep needs one."""
+    if not _ACCURACY:
+        fn = _default_accuracy()
+        if fn is not None:
+            register_accuracy(fn)
     return _ACCURACY[0] if _ACCURACY else None
 
 

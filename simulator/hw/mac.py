@@ -20,6 +20,7 @@ class MacPlan:
         self.label = label
         self.warnings: list[str] = []                   # e.g. approximation-file patterns matching no layer
         self.metrics: dict[str, dict[str, float]] = {}  # config name -> multiplier error metrics (percent)
+        self.configs: dict[str, object] = {}             # config name -> its MacConfig (functional view)
 
     def model_for(self, layer_name: str) -> MacModel:
         return self.per_layer.get(layer_name, self.default)

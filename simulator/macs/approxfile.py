@@ -222,6 +222,7 @@ def resolve(spec: ApproxSpec, arch: Arch, layer_names: Iterable[str]) -> MacPlan
     plan = MacPlan(models[spec.default], per_layer, label=spec.name)
     plan.warnings = warnings
     plan.metrics = config_metrics(spec)
+    plan.configs = dict(spec.configs)
     return plan
 
 

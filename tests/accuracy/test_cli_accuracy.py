@@ -68,3 +68,13 @@ def test_accuracy_with_arch_corrupts_per_pe_copies(tmp_path):
     data = json.loads((out / "accuracy.json").read_text())
     assert data["energy_pj"] > 0 and (out / "summary.json").exists() and (out / "layers.csv").exists()
     assert len(data["seed_accuracies"]) == 2
+
+
+def test_synthetic_ber_with_a_block_wise_file_uses_the_exact_mapping(tmp_path):
+    """--ber without --arch: the per-PE copies of exact MACs on arch/simba.yaml (whose PEs could not
+    run the block-wise file); the MACs of the file still compute."""
+    out = tmp_path / "b"
+    assert main(["accuracy", "--approx", str(ROOT / "examples/approx/axbxp_msb3.yaml"), "--ber", "0.001",
+                 "--seeds", "2", "--limit", "40", "--out", str(out)]) == 0
+    data = json.loads((out / "accuracy.json").read_text())
+    assert data["copies_of"] == "arch/simba.yaml (exact MACs)" and data["errors"].startswith("synthetic uniform")

@@ -94,7 +94,10 @@ def test_knob_needs_one_target_and_one_value_source(tmp_path):
     assert "exactly one of 'values'" in found["knobs[1]"]
 
 
-def test_accuracy_objective_without_an_evaluator_is_refused(tmp_path):
+def test_accuracy_objective_without_an_evaluator_is_refused(tmp_path, monkeypatch):
+    from simulator.dse import evaluate as ev
+    monkeypatch.setattr(ev, "_ACCURACY", [])
+    monkeypatch.setattr(ev, "_default_accuracy", lambda: None)  # a build without the inference engine
     found = problems(tmp_path, objectives=[{"name": "energy_pj"}, {"name": "accuracy_loss"}])
     assert "no accuracy evaluator" in found["objectives"]
 
