@@ -93,3 +93,26 @@ def test_point_run_folder_of_a_compressed_point(tmp_path):
     assert comp["schemes"] == {"conv1": "lowbits:2", "conv2": "lowbits:2", "conv3": "lowbits:2"}
     assert comp["decompressed_bytes"] == row["decompressed_bytes"]
     assert summary["energy_pj"] + comp["decompression_energy_pj"] == pytest.approx(row["energy_pj"], rel=1e-12)
+
+
+def test_real_evaluator_measures_the_loss_of_lossy_weights(tmp_path):
+    """At the nominal operating point (no bit errors) the sweep's accuracy loss of a lossy scheme
+    equals the exact accuracy of the workload's weights minus that of the compressed weights,
+    computed here with the int8 engine directly."""
+    from simulator.accuracy.engine import infer, quantize_input
+    from simulator.accuracy.evaluate import accuracy, load_dataset
+    from simulator.accuracy.model import load_weights
+    dataset = str(ROOT / "datasets" / "digits.npz")
+    sweep = load_sweep(write_sweep(tmp_path, data(
+        dataset=dataset, knobs=[{"name": "wc", "compress": "*", "values": ["none", "prune:0.8"]}],
+        objectives=[{"name": "energy_pj"}, {"name": "accuracy_loss"}])))
+    rows = run_group(sweep, [Point(0, {"wc": "none"}), Point(1, {"wc": "prune:0.8"})], None)
+    wl = api.load_workload(DIGITS)
+    model = load_weights(wl)
+    x, y = load_dataset(dataset)
+    codes = quantize_input(model, x)
+    exact = accuracy(infer(model, codes), y)
+    pruned = accuracy(infer(plan_for(wl, [("*", "prune:0.8")]).apply(model), codes), y)
+    assert rows[0]["accuracy_loss"] == pytest.approx(0.0, abs=1e-12)
+    assert rows[1]["accuracy_loss"] == pytest.approx(exact - pruned, abs=1e-12)
+    assert rows[1]["accuracy_loss"] > 0.01  # 80% of the weights pruned: a visible loss
