@@ -28,6 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from simulator.dse import pareto  # noqa: E402
 from simulator.dse.runner import run_sweep  # noqa: E402
@@ -141,7 +142,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--skip-resnet", action="store_true")
+    ap.add_argument("--write-docs", action="store_true", help="write the tables into docs/combined-study.md")
     args = ap.parse_args()
+    import contextlib
+    import io
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        tables(args)
+    text = buffer.getvalue()
+    print(text)
+    if args.write_docs:
+        from doc_blocks import replace_block
+        replace_block(ROOT / "docs" / "combined-study.md", "combined-study",
+                      text.strip("\n").replace("\n### ", "\n## ") + "\n")
+
+
+def tables(args) -> None:
     sweep, rows = run(ROOT / "examples" / "sweeps" / "digits_combined.yaml", args.out / "digits")
     digits_accuracy(sweep, rows)
     print("### Digits network: each knob alone (others at baseline)\n")
