@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     cli_study.add_parser(sub)
     from simulator.dse.cli import add_parser as add_sweep_parser
     add_sweep_parser(sub)
+    from simulator.noc.cli import add_parser as add_noc
+    add_noc(sub)
     return p
 
 

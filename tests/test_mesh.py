@@ -145,12 +145,24 @@ def test_scatter_moves_more_than_multicast():
     assert max(m2.link_busy) == 3 * max(m1.link_busy)
 
 
-def test_gather_loads_like_scatter():
+def test_gather_uses_each_senders_xy_route_towards_the_receiver():
+    """A gather's bits flow from every destination to src along XY from the sender: walked by hand
+    here, link by link; the same number of link and router bits as the scatter (same distances)."""
     m1, c1 = make_mesh()
     m2, c2 = make_mesh()
-    f1 = m1.transfer(0, (0, 0), DSTS, 64, "scatter", "c")
-    f2 = m2.transfer(0, (0, 0), DSTS, 64, "gather", "c")
-    assert f1 == f2 and m1.link_bits == m2.link_bits and c1.peek() == c2.peek()
+    m1.transfer(0, (0, 0), DSTS, 64, "scatter", "c")
+    m2.transfer(0, (0, 0), DSTS, 64, "gather", "c")
+    expected = {}
+    for r, c in DSTS:
+        while c != 0:  # X first, towards column 0
+            expected[((r, c), (r, c - 1))] = expected.get(((r, c), (r, c - 1)), 0) + 512
+            c -= 1
+        while r != 0:
+            expected[((r, c), (r - 1, c))] = expected.get(((r, c), (r - 1, c)), 0) + 512
+            r -= 1
+    got = {link: bits for link, bits in zip(m2.links, m2.link_bits) if bits}
+    assert got == expected
+    assert sum(m1.link_bits) == sum(m2.link_bits) and c1.peek() == c2.peek()
 
 
 def test_local_transfer_has_no_links():

@@ -3,7 +3,8 @@
 Routing is dimension-ordered (X then Y). A transfer from ``src`` to a set of
 destinations occupies the links of the union of its XY routes (a multicast
 tree). Each link carries ``bits`` once for a multicast, and the sum over the
-destinations behind it for a scatter (or, reversed, a gather). Like a
+destinations behind it for a scatter; a gather uses the XY routes from each
+destination to ``src`` (the direction its data flows). Like a
 wormhole packet, the transfer uses the link at hop index ``j`` of its route
 from ``start + j·t_hop`` for its serialization time
 ``ceil(link_bits / link_width_bits)``; links are reserved first come, first
@@ -84,8 +85,8 @@ class Mesh:
         mult: dict[int, int] = {}
         depth: dict[int, int] = {}
         hops = 0
-        for dst in dsts:
-            path = self.route(src, dst)
+        for dst in dsts:  # a gather's data flows from each destination to src, on that XY route
+            path = self.route(dst, src) if mode == "gather" else self.route(src, dst)
             hops = max(hops, len(path))
             for j, lid in enumerate(path):
                 mult[lid] = mult.get(lid, 0) + 1

@@ -1,0 +1,451 @@
+"""The compiled, cycle-stepped flit-level mesh kernel (numba).
+
+One call simulates a set of packets on a ``rows x cols`` mesh of input-queued
+virtual-channel routers with credit-based flow control and wormhole switching.
+Every cycle in which something can move is stepped; cycles in which nothing
+can move (flits on links, credits in flight, no packet created yet) are
+skipped by jumping to the next cycle at which anything becomes ready.
+
+Ports: 0 = local (injection input / ejection output), 1 = east (+column),
+2 = west (-column), 3 = south (+row), 4 = north (-row). Output port ``o`` of
+router ``r`` feeds input port ``OPP[o]`` of router ``nbr[r, o]``. Output
+virtual channels are indexed ``(r * Q + o) * V + v`` with ``Q = 6``: index
+``o = 5`` is the network interface of node ``r`` (its output towards input
+port 0 of router ``r``).
+
+Per hop (documented in docs/models.md, section "Flit-level NoC/NoP"): a head
+flit that arrives at cycle ``t`` is routed and may request a VC at
+``t + routing_delay``; VC allocation at cycle ``a`` lets it request the switch
+from ``a + vc_alloc_delay``; switch allocation at cycle ``s`` puts it in the
+next input buffer at ``s + sw_alloc_delay + st_final_delay + link_latency``
+and sends a credit upstream that arrives ``credit_delay`` cycles later. Body
+flits request the switch from their arrival. Allocators are separable
+iSLIP (request, grant, accept; pointers move in the first iteration only).
+
+Status codes returned: 0 done, 1 deadlock (nothing can ever move again while
+packets remain), 2 max_cycles reached, 3 invariant broken (details in ``info``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator.noc.kernel_parts import (ACTIVE, DEADLOCK, IDLE, INF, MAX_CYCLES, NI, OK, OPP, BROKEN, P, Q,  # noqa: F401
+                                        VA, _credit_head, _credits_consistent, _drain, _lowest, _push_credit,
+                                        _route, _rr_pick, _sa_islip, _sample_flips, _va_islip)
+
+
+@njit(cache=True)
+def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
+             link_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
+             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, order, node_start,
+             window_start, window_end, max_cycles, check,
+             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
+             pk_itime, pk_atime, link_flits, occ_out, info):
+    """Simulate the packets; fill ``pk_itime`` (head injection), ``pk_atime`` (tail ejection),
+    ``link_flits[r, o]`` (flits sent through output port o of router r) and ``occ_out`` (flits
+    held per router at the end). Return (status, end cycle, flits ejected in
+    [window_start, window_end), router-to-router flit-hops, bit flips drawn).
+
+    Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
+    ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
+    position ``b`` still to pass before the next flip, redrawn as a geometric gap
+    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[l]``. Each flip is
+    written to ``flips[i] = (packet, flit, lane, bit, link)``. A link whose pool runs out
+    stops flipping and sets ``info[3] = 1`` (the caller re-runs with a larger pool)."""
+    N = rows * cols
+    NIV = N * P * V
+    NOV = N * Q * V
+    nbr = np.full((N, P), -1, np.int64)
+    for r in range(N):
+        rr = r // cols
+        rc = r % cols
+        nbr[r, 0] = r
+        if rc + 1 < cols:
+            nbr[r, 1] = r + 1
+        if rc > 0:
+            nbr[r, 2] = r - 1
+        if rr + 1 < rows:
+            nbr[r, 3] = r + cols
+        if rr > 0:
+            nbr[r, 4] = r - cols
+    rtab = np.zeros((2, N, N), np.int64)  # output port per routing mode, router, destination
+    for r in range(N):
+        for d in range(N):
+            rtab[0, r, d] = _route(r, d, cols, 0)
+            rtab[1, r, d] = _route(r, d, cols, 1)
+    do_flips = fl_logq.shape[0] > 0
+    n_flips = 0
+    # input buffers (flits stored or in flight towards them)
+    buf_pk = np.zeros((NIV, D), np.int32)
+    buf_fi = np.zeros((NIV, D), np.int32)
+    buf_t = np.zeros((NIV, D), np.int64)
+    buf_h = np.zeros(NIV, np.int32)
+    buf_n = np.zeros(NIV, np.int32)
+    vmask = np.zeros(N * P, np.int64)       # non-empty VCs per input port
+    ivc_st = np.zeros(NIV, np.int32)
+    ivc_out = np.zeros(NIV, np.int32)
+    ivc_ovc = np.zeros(NIV, np.int32)
+    ivc_t = np.zeros(NIV, np.int64)
+    va_iptr = np.zeros(NIV, np.int32)
+    # output VCs: credits, pending credits, busy
+    cred = np.full(NOV, D, np.int32)
+    ovc_busy = np.zeros(NOV, np.int32)
+    cr_t = np.zeros((NOV, D), np.int64)
+    cr_h = np.zeros(NOV, np.int32)
+    cr_n = np.zeros(NOV, np.int32)
+    va_optr = np.zeros(NOV, np.int32)
+    sa_optr = np.zeros((N, P), np.int64)
+    sa_iptr = np.zeros((N, P), np.int64)
+    sa_vptr = np.zeros((N, P), np.int64)
+    rcount = np.zeros(N, np.int64)
+    wake = np.full(N, INF, np.int64)        # next cycle at which router r must be looked at
+    nwake = np.full(N, INF, np.int64)       # same for the network interfaces
+    ni_ptr = node_start[:N].copy()
+    ni_fi = np.zeros(N, np.int64)
+    ni_vc = np.full(N, -1, np.int64)
+    ni_rr = np.zeros(N, np.int64)
+    for n in range(N):
+        if ni_ptr[n] < node_start[n + 1]:
+            nwake[n] = pk_ctime[order[ni_ptr[n]]]
+    pk_recv = np.zeros(len(pk_src), np.int64)
+    # per-router scratch
+    elig = np.zeros(P * P, np.int64)         # [ip * P + o]: VCs of ip eligible for output o
+    reqmask = np.zeros(P, np.int64)
+    req_list = np.zeros((P, P * V), np.int64)
+    req_n = np.zeros(P, np.int64)
+    grant_v = np.zeros(V, np.int64)
+    v_matched = np.zeros(V, np.int64)
+    k_matched = np.zeros(P * V, np.int64)
+    grant_o = np.zeros(P, np.int64)
+    colreq = np.zeros(P, np.int64)
+    in_m = np.zeros(P, np.int64)
+    out_m = np.zeros(P, np.int64)
+
+    half = V // 2
+    n_meas = 0
+    for i in range(len(pk_meas)):
+        n_meas += pk_meas[i]
+    meas_done = 0
+    window_flits = 0
+    hops = 0
+    now = 0
+    pipe = sw_alloc_delay + st_final_delay + link_latency
+    n_total = len(pk_src)
+    n_done = 0
+    while meas_done < n_meas or (n_meas == 0 and n_done < n_total):
+        if now >= max_cycles:
+            occ_out[:] = rcount
+            return MAX_CYCLES, now, window_flits, hops, n_flips
+        if check and not _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
+            occ_out[:] = rcount
+            return BROKEN, now, window_flits, hops, n_flips
+        gmin = INF
+        # ---- network interfaces: one flit per cycle into router input port 0 ------------
+        for n in range(N):
+            if nwake[n] > now:
+                if nwake[n] < gmin:
+                    gmin = nwake[n]
+                continue
+            nwake[n] = INF
+            if ni_ptr[n] >= node_start[n + 1]:
+                continue
+            pk = order[ni_ptr[n]]
+            if pk_ctime[pk] > now:
+                nwake[n] = pk_ctime[pk]
+                gmin = min(gmin, nwake[n])
+                continue
+            v = ni_vc[n]
+            base = (n * Q + NI) * V
+            if v < 0:
+                lo = 0
+                cnt = V
+                if vc_split:
+                    cnt = half
+                    if pk_mode[pk] == 1:
+                        lo = half
+                nx = INF
+                for j in range(cnt):
+                    c = lo + (ni_rr[n] + j) % cnt
+                    ov = base + c
+                    _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                    if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                        v = c
+                        ni_vc[n] = c
+                        ovc_busy[ov] = 1
+                        ni_rr[n] = c + 1 - lo
+                        break
+                    nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
+                if v < 0:
+                    nwake[n] = min(nwake[n], nx)
+                    gmin = min(gmin, nwake[n])
+                    continue
+            ov = base + v
+            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+            if cred[ov] <= 0:
+                nwake[n] = min(nwake[n], _credit_head(ov, cr_t, cr_h, cr_n))
+                gmin = min(gmin, nwake[n])
+                continue
+            iv = (n * P) * V + v
+            if buf_n[iv] >= D:
+                info[0] = 3
+                info[1] = iv
+                info[2] = now
+                occ_out[:] = rcount
+                return BROKEN, now, window_flits, hops, n_flips
+            k = buf_h[iv] + buf_n[iv]
+            if k >= D:
+                k -= D
+            fi = ni_fi[n]
+            buf_pk[iv, k] = pk
+            buf_fi[iv, k] = fi
+            buf_t[iv, k] = now + link_latency
+            buf_n[iv] += 1
+            vmask[n * P] |= np.int64(1) << v
+            rcount[n] += 1
+            wake[n] = min(wake[n], now + link_latency)
+            cred[ov] -= 1
+            if fi == 0:
+                pk_itime[pk] = now
+            if fi == pk_size[pk] - 1:
+                ovc_busy[ov] = 0
+                ni_vc[n] = -1
+                ni_ptr[n] += 1
+                ni_fi[n] = 0
+            else:
+                ni_fi[n] = fi + 1
+            nwake[n] = now + 1
+            gmin = min(gmin, now + 1)
+        # ---- routers ------------------------------------------------------------------
+        for r in range(N):
+            if wake[r] > now:
+                continue
+            wake[r] = INF
+            if rcount[r] == 0:
+                continue
+            nx = INF
+            # route computation and VC-allocation requests; switch requests
+            for o in range(P):
+                req_n[o] = 0
+            for ip in range(P):
+                reqmask[ip] = 0
+                m = vmask[r * P + ip]
+                if m == 0:
+                    continue
+                while m != 0:
+                    v = _lowest(m)
+                    m &= m - 1
+                    iv = (r * P + ip) * V + v
+                    h = buf_h[iv]
+                    ft = buf_t[iv, h]
+                    if ft > now:
+                        nx = min(nx, ft)
+                        continue
+                    st = ivc_st[iv]
+                    if st == IDLE:
+                        pk = buf_pk[iv, h]
+                        ivc_out[iv] = rtab[pk_mode[pk], r, pk_dst[pk]]
+                        ivc_st[iv] = VA
+                        ivc_t[iv] = ft + routing_delay
+                        st = VA
+                    if ivc_t[iv] > now:
+                        nx = min(nx, ivc_t[iv])
+                        continue
+                    o = ivc_out[iv]
+                    if st == VA:
+                        req_list[o, req_n[o]] = ip * V + v
+                        req_n[o] += 1
+                    else:
+                        ov = (r * Q + o) * V + ivc_ovc[iv]
+                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                        if cred[ov] > 0:
+                            if (reqmask[ip] >> o) & 1:
+                                elig[ip * P + o] |= np.int64(1) << v
+                            else:
+                                elig[ip * P + o] = np.int64(1) << v
+                            reqmask[ip] |= 1 << o
+                        else:
+                            nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
+            # VC allocation per output port (separable iSLIP over free output VCs)
+            for o in range(P):
+                nr = req_n[o]
+                if nr == 0:
+                    continue
+                obase = (r * Q + o) * V
+                if nr == 1:  # one request: iSLIP grants it the free VC nearest its own pointer
+                    e = req_list[o, 0]
+                    iv = r * P * V + e
+                    lo = 0
+                    cnt = V
+                    if vc_split:
+                        cnt = half
+                        if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
+                            lo = half
+                    c = va_iptr[iv]
+                    if c < lo or c >= lo + cnt:
+                        c = lo
+                    best = -1
+                    for j in range(cnt):
+                        ov = obase + c
+                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                        if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                            best = c
+                            break
+                        if ovc_busy[ov] == 0:
+                            wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
+                        c += 1
+                        if c >= lo + cnt:
+                            c = lo
+                    if best >= 0:
+                        ov = obase + best
+                        ovc_busy[ov] = 1
+                        ivc_st[iv] = ACTIVE
+                        ivc_ovc[iv] = best
+                        ivc_t[iv] = now + vc_alloc_delay
+                        va_iptr[iv] = best + 1 if best + 1 < V else 0
+                        va_optr[ov] = e + 1 if e + 1 < P * V else 0
+                        nx = min(nx, now + vc_alloc_delay)
+                        if vc_alloc_delay == 0 and cred[ov] > 0:
+                            ip = e // V
+                            if (reqmask[ip] >> o) & 1:
+                                elig[ip * P + o] |= np.int64(1) << (e - ip * V)
+                            else:
+                                elig[ip * P + o] = np.int64(1) << (e - ip * V)
+                            reqmask[ip] |= 1 << o
+                    continue
+                nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
+                               vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
+                               ovc_busy, va_optr, va_iptr, ivc_st, ivc_ovc, ivc_t, buf_pk, buf_h, pk_mode, wake,
+                               reqmask, elig)
+            # switch allocation (separable iSLIP over ports), then the VC within the input port
+            swreq = 0
+            for ip in range(P):
+                swreq |= reqmask[ip]
+                in_m[ip] = -1
+                out_m[ip] = -1
+            nin = 0
+            lastin = -1
+            for ip in range(P):
+                if reqmask[ip] != 0:
+                    nin += 1
+                    lastin = ip
+            if nin == 1:  # one requesting input: every output it asks grants it; it accepts one
+                ip = lastin
+                o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
+                in_m[ip] = o
+                sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
+                sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
+            elif swreq != 0:
+                _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
+            if swreq != 0:  # switch and link traversal
+                for ip in range(P):
+                    if reqmask[ip] == 0:
+                        continue
+                    o = in_m[ip]
+                    if o < 0:  # lost the switch: try again next cycle
+                        nx = now + 1
+                        continue
+                    v = _rr_pick(elig[ip * P + o], sa_vptr[r, ip])
+                    asked = 0
+                    for o2 in range(P):
+                        if (reqmask[ip] >> o2) & 1:
+                            asked |= elig[ip * P + o2]
+                    if asked != np.int64(1) << v:  # other VCs of this input lost
+                        nx = now + 1
+                    sa_vptr[r, ip] = v + 1 if v + 1 < V else 0
+                    iv = (r * P + ip) * V + v
+                    h = buf_h[iv]
+                    pk = buf_pk[iv, h]
+                    fi = buf_fi[iv, h]
+                    buf_h[iv] = h + 1 if h + 1 < D else 0
+                    buf_n[iv] -= 1
+                    if buf_n[iv] == 0:
+                        vmask[r * P + ip] &= ~(np.int64(1) << v)
+                    rcount[r] -= 1
+                    # credit to the upstream output VC
+                    if ip == 0:
+                        up = (r * Q + NI) * V + v
+                        _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                        if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
+                            nwake[r] = min(nwake[r], now + credit_delay)
+                    else:
+                        u = nbr[r, ip]
+                        up = (u * Q + OPP[ip]) * V + v
+                        _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                        if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
+                            wake[u] = min(wake[u], now + credit_delay)
+                    ovv = ivc_ovc[iv]
+                    ov = (r * Q + o) * V + ovv
+                    cred[ov] -= 1
+                    if cred[ov] < 0:
+                        info[0] = 1
+                        info[1] = ov
+                        info[2] = now
+                        occ_out[:] = rcount
+                        return BROKEN, now, window_flits, hops, n_flips
+                    link_flits[r, o] += 1
+                    t_arr = now + pipe
+                    tail = fi == pk_size[pk] - 1
+                    if o == 0:  # ejection: the interface takes the flit and returns the credit
+                        if pk_recv[pk] != fi:
+                            info[0] = 2
+                            info[1] = pk
+                            info[2] = now
+                            occ_out[:] = rcount
+                            return BROKEN, now, window_flits, hops, n_flips
+                        pk_recv[pk] = fi + 1
+                        _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
+                        if cred[ov] == 0 or (tail and wait_tail_credit != 0):
+                            wake[r] = min(wake[r], t_arr + credit_delay)
+                        if t_arr >= window_start and t_arr < window_end:
+                            window_flits += 1
+                        if tail:
+                            pk_atime[pk] = t_arr
+                            meas_done += pk_meas[pk]
+                            n_done += 1
+                    else:
+                        hops += 1
+                        if do_flips:
+                            n_flips = _sample_flips(r * P + o, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
+                                                    n_flips, info)
+                        d = nbr[r, o]
+                        dip = OPP[o]
+                        div = (d * P + dip) * V + ovv
+                        if buf_n[div] >= D:
+                            info[0] = 3
+                            info[1] = div
+                            info[2] = now
+                            occ_out[:] = rcount
+                            return BROKEN, now, window_flits, hops, n_flips
+                        k = buf_h[div] + buf_n[div]
+                        if k >= D:
+                            k -= D
+                        buf_pk[div, k] = pk
+                        buf_fi[div, k] = fi
+                        buf_t[div, k] = t_arr
+                        buf_n[div] += 1
+                        vmask[d * P + dip] |= np.int64(1) << ovv
+                        rcount[d] += 1
+                        wake[d] = min(wake[d], t_arr)
+                    if tail:
+                        ovc_busy[ov] = 0
+                        ivc_st[iv] = IDLE
+                        if req_n[o] > 0:  # heads waiting for a VC of this port may get this one
+                            nx = now + 1
+                    if buf_n[iv] > 0:  # the next flit of this VC
+                        nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
+            wake[r] = min(wake[r], nx)
+        for r in range(N):
+            if wake[r] < gmin:
+                gmin = wake[r]
+        for n in range(N):
+            if nwake[n] < gmin:
+                gmin = nwake[n]
+        if gmin >= INF and n_done < n_total:
+            occ_out[:] = rcount
+            return DEADLOCK, now, window_flits, hops, n_flips
+        if gmin >= INF:
+            break
+        now = max(now + 1, gmin)
+    occ_out[:] = rcount
+    return OK, now, window_flits, hops, n_flips

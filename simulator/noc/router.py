@@ -1,0 +1,159 @@
+"""Router configuration of the flit-level model and the packet-level entry point.
+
+:class:`RouterConfig` holds the microarchitecture (virtual channels, buffer
+depth, pipeline delays, credit delay, allocator iterations, routing);
+:func:`run_packets` runs a set of packets through the compiled kernel
+(:mod:`simulator.noc.kernel`) and returns per-packet injection and arrival
+cycles and per-link flit counts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulator.errors import AxsimError
+from simulator.noc import kernel
+
+ROUTINGS = ("dor", "dor_yx", "o1turn")
+
+
+class RouterConfig(BaseModel):
+    """Input-queued virtual-channel router with credit flow control (BookSim2 names in brackets)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_vcs: int = Field(16, ge=1, le=64)                 # [num_vcs]
+    vc_buf_size: int = Field(8, ge=1, le=1024)            # [vc_buf_size] flits per VC
+    routing_delay: int = Field(0, ge=0, le=100)           # [routing_delay] cycles
+    vc_alloc_delay: int = Field(1, ge=0, le=100)          # [vc_alloc_delay]
+    sw_alloc_delay: int = Field(1, ge=0, le=100)          # [sw_alloc_delay]
+    st_final_delay: int = Field(1, ge=0, le=100)          # [st_final_delay]
+    link_latency_cycles: int = Field(1, ge=1, le=10_000)  # channel latency (BookSim mesh: 1)
+    credit_delay: int = Field(2, ge=1, le=10_000)         # [credit_delay]
+    alloc_iters: int = Field(2, ge=1, le=16)              # [alloc_iters] iSLIP iterations
+    wait_for_tail_credit: bool = True                     # [wait_for_tail_credit]
+    routing: Literal["dor", "dor_yx", "o1turn"] = "dor"   # [routing_function]: dor = XY
+
+    @model_validator(mode="after")
+    def _o1turn_needs_two_vcs(self) -> "RouterConfig":
+        if self.routing == "o1turn" and self.num_vcs < 2:
+            raise ValueError(f"routing 'o1turn' needs num_vcs >= 2 (two VC classes), got {self.num_vcs}")
+        return self
+
+    @property
+    def hop_cycles(self) -> int:
+        """Cycles per router-to-router hop at zero load (head flit)."""
+        return (self.routing_delay + self.vc_alloc_delay + self.sw_alloc_delay + self.st_final_delay
+                + self.link_latency_cycles)
+
+    def zero_load_cycles(self, hops: int, flits: int) -> int:
+        """Closed-form zero-load packet latency (creation to tail ejection) over ``hops`` links.
+
+        The head is injected in its creation cycle, crosses the injection channel
+        (``link_latency``), ``hops + 1`` routers (routing + VC + switch allocation + switch
+        traversal) and ``hops`` links, and leaves through the ejection channel; the tail
+        follows ``flits - 1`` cycles behind."""
+        router = self.routing_delay + self.vc_alloc_delay + self.sw_alloc_delay + self.st_final_delay
+        return (hops + 1) * router + (hops + 2) * self.link_latency_cycles + flits - 1
+
+
+@dataclass(frozen=True)
+class PacketRun:
+    """Result of :func:`run_packets` (cycles are absolute)."""
+
+    itime: np.ndarray       # head injection cycle per packet (-1: never injected)
+    atime: np.ndarray       # tail ejection cycle per packet (-1: never arrived)
+    link_flits: np.ndarray  # (routers, 5): flits sent through each output port (0 = ejection)
+    end_cycle: int
+    window_flits: int       # flits ejected in the measurement window
+    flit_hops: int          # router-to-router link traversals
+    n_flips: int = 0        # bit flips drawn (see FlipState)
+    flip_pool_exhausted: bool = False
+
+
+@dataclass
+class FlipState:
+    """Inputs and outputs of per-flit bit-flip sampling (see :mod:`simulator.noc.flips`)."""
+
+    lanes: int              # bits of each bit position per flit (flit width / 8)
+    logq: np.ndarray        # (links, 8) log(1 - p) per link l = r * 5 + o and bit position
+    u: np.ndarray           # (links, pool) uniforms in (0, 1] per link
+    ptr: np.ndarray         # (links,) uniforms used
+    gap: np.ndarray         # (links, 8) bits still to pass before the next flip
+    out: np.ndarray         # (capacity, 5) flips: packet, flit, lane, bit, link
+
+
+_NO_FLIPS = FlipState(1, np.zeros((0, 8)), np.zeros((0, 1)), np.zeros(0, np.int64),
+                      np.zeros((0, 8), np.int64), np.zeros((0, 5), np.int64))
+
+
+class NetworkDeadlock(AxsimError):
+    """No flit can ever move again while packets remain in the network."""
+
+
+def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: np.ndarray,
+                size: np.ndarray, ctime: np.ndarray, measured: np.ndarray | None = None,
+                route_mode: np.ndarray | None = None, window: tuple[int, int] = (0, 0),
+                max_cycles: int = 1 << 60, name: str = "mesh", flips: FlipState | None = None,
+                check: bool = False, stop_at_limit: bool = False) -> PacketRun:
+    """Run packets (node ids ``r * cols + c``) through the flit-level mesh.
+
+    ``size`` in flits (>= 1), ``ctime`` the creation cycle; each source's network interface
+    injects its packets in creation order (ties in array order), one flit per cycle.
+    The run ends when every ``measured`` packet (default: all) has arrived; with no packet
+    measured, when every packet has arrived or at ``max_cycles``. ``stop_at_limit``: reaching
+    ``max_cycles`` ends the run normally (packets still in flight keep ``atime = -1``).
+    ``route_mode``: 0 = XY, 1 = YX per packet (default from ``cfg.routing``).
+    ``check``: verify credit conservation of every output VC in every simulated cycle (slow; tests).
+    """
+    n = len(src)
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    dst = np.ascontiguousarray(dst, dtype=np.int64)
+    size = np.ascontiguousarray(size, dtype=np.int64)
+    ctime = np.ascontiguousarray(ctime, dtype=np.int64)
+    nodes = rows * cols
+    if n and (src.min() < 0 or src.max() >= nodes or dst.min() < 0 or dst.max() >= nodes):
+        raise AxsimError(f"{name}: packet endpoints must be nodes 0..{nodes - 1} of the {rows}x{cols} mesh")
+    if n and size.min() < 1:
+        raise AxsimError(f"{name}: packets need at least one flit (got {int(size.min())})")
+    if measured is None:
+        measured = np.ones(n, np.int64)
+    if route_mode is None:
+        if cfg.routing == "o1turn":
+            raise AxsimError("o1turn routing needs a per-packet choice (route_mode)")
+        route_mode = np.full(n, 1 if cfg.routing == "dor_yx" else 0, np.int64)
+    order = np.lexsort((np.arange(n), ctime, src)).astype(np.int64)
+    node_start = np.searchsorted(src[order], np.arange(nodes + 1)).astype(np.int64)
+    itime = np.full(n, -1, np.int64)
+    atime = np.full(n, -1, np.int64)
+    link_flits = np.zeros((nodes, kernel.P), np.int64)
+    occ = np.zeros(nodes, np.int64)
+    info = np.zeros(4, np.int64)
+    fl = _NO_FLIPS if flips is None else flips
+    status, end, wflits, hops, nflips = kernel.simulate(
+        rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
+        cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
+        cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
+        src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
+        np.ascontiguousarray(measured, dtype=np.int64), order, node_start,
+        int(window[0]), int(window[1]), int(max_cycles), bool(check),
+        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info)
+    if status == kernel.DEADLOCK:
+        blocked = [f"({r // cols},{r % cols})" for r in np.flatnonzero(occ)]
+        waiting = int((atime < 0).sum())
+        raise NetworkDeadlock(
+            f"{name}: deadlock at cycle {end}: no flit can move; {waiting} packets undelivered; "
+            f"blocked routers (row,col) holding flits: {', '.join(blocked) or 'none'}")
+    if status == kernel.MAX_CYCLES and not stop_at_limit:
+        raise AxsimError(f"{name}: stopped at max_cycles = {max_cycles} with "
+                         f"{int(((atime < 0) & (measured > 0)).sum())} measured packets undelivered")
+    if status == kernel.BROKEN:
+        what = {1: "credit count below zero", 2: "flit delivered out of order",
+                3: "input buffer overflow", 4: "credits out of [0, depth] or not conserved"}[int(info[0])]
+        raise RuntimeError(f"{name}: flit-level kernel invariant broken: {what} "
+                           f"(index {int(info[1])}, cycle {int(info[2])})")
+    end = max(int(end), int(atime.max(initial=0)))
+    return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]))
