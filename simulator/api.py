@@ -28,6 +28,7 @@ from simulator.errors import AxsimError
 from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan
 from simulator.macs.timing import exact_model
+from simulator.mapping.residency import Residency
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult
@@ -40,13 +41,27 @@ __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice
 Progress = Callable[[int, int, str], None]
 
 
-def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None) -> Iterable[LayerTrace]:
-    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer)."""
+DATAFLOWS = ("resident", "dram")
+
+
+def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
+                    dataflow: str = "dram") -> Iterable[LayerTrace]:
+    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer).
+
+    ``dataflow``: ``"dram"``, every layer reads its inputs from DRAM and writes its outputs to
+    DRAM; ``"resident"``, outputs stay in the global buffers when they fit and the next layers
+    read them over the NoP (:mod:`simulator.mapping.residency`)."""
+    if dataflow not in DATAFLOWS:
+        raise AxsimError(f"dataflow {dataflow!r}: must be one of {', '.join(DATAFLOWS)}")
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
+    residency = Residency(arch, workload) if dataflow == "resident" else None
     for layer in workload.layers:
         model = plan.model_for(layer.name)
-        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch)
+        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch,
+                           residency=residency)
+        if residency is not None:
+            residency.done(layer)
         if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
             trace.meta["mac"] = "none"
         yield trace
@@ -55,7 +70,8 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None)
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None, workload_name: str | None = None,
-             rates: ErrorRates | None = None, exposure: bool | None = None) -> RunResult:
+             rates: ErrorRates | None = None, exposure: bool | None = None,
+             dataflow: str = "dram") -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
@@ -66,6 +82,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
     the architecture's own at its nominal operating point (where the shipped tables give a BER
     of about 1e-12: a run that does not study errors need not pay for them).
+    ``dataflow``: see :func:`generate_traces`.
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -81,7 +98,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     package = Package(arch, counters, plan.models())
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
-    source = generate_traces(arch, workload, plan) if workload is not None else traces
+    source = generate_traces(arch, workload, plan, dataflow) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
     scales = OperatingScales.from_arch(arch)
