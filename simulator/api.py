@@ -114,7 +114,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
 
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else (workload_name or "trace")
-        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__)
+        # the DRAM dataflow keeps the hash it had before the dataflow was a choice
+        flow = [dataflow] if workload is not None and dataflow != "dram" else []
+        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *flow)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}
         found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None
