@@ -28,6 +28,7 @@ from simulator.errors import AxsimError
 from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan
 from simulator.macs.timing import exact_model
+from simulator.mapping.onpackage import FusedAdd
 from simulator.mapping.residency import Residency
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
@@ -50,21 +51,48 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
 
     ``dataflow``: ``"dram"``, every layer reads its inputs from DRAM and writes its outputs to
     DRAM; ``"resident"``, outputs stay in the global buffers when they fit and the next layers
-    read them over the NoP (:mod:`simulator.mapping.residency`)."""
+    read them over the NoP (:mod:`simulator.mapping.residency`), and a residual add that directly
+    follows the producer of one of its operands is fused into that producer's write-back
+    (:mod:`simulator.mapping.onpackage`); its own trace is then empty."""
     if dataflow not in DATAFLOWS:
         raise AxsimError(f"dataflow {dataflow!r}: must be one of {', '.join(DATAFLOWS)}")
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
     residency = Residency(arch, workload) if dataflow == "resident" else None
-    for layer in workload.layers:
+    fused: dict[str, str] = {}  # add layer -> the layer it was fused into
+    for i, layer in enumerate(workload.layers):
+        if layer.name in fused:  # its work and traffic are in the trace of the layer it was fused into
+            trace = LayerTrace(layer.name, layer.kind, layer.macs * workload.batch,
+                               meta={"mac": "none", "dataflow": dataflow, "fused_into": fused[layer.name],
+                                     "batch": workload.batch})
+            residency.done(layer)
+            yield trace
+            continue
+        fuse = _fusable(residency, workload, i)
+        if fuse is not None:
+            fused[fuse.layer.name] = layer.name
         model = plan.model_for(layer.name)
         trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch,
-                           residency=residency)
+                           residency=residency, fuse=fuse)
         if residency is not None:
             residency.done(layer)
         if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
             trace.meta["mac"] = "none"
         yield trace
+
+
+def _fusable(residency: Residency | None, workload: Workload, i: int) -> FusedAdd | None:
+    """The residual add that layer ``i`` can take over (on-package dataflow only): the next layer,
+    an add of layer ``i``'s output (its only consumer) and another, earlier tensor."""
+    layers = workload.layers
+    if residency is None or i + 1 >= len(layers) or layers[i + 1].kind != "add":
+        return None
+    layer, add = layers[i], layers[i + 1]
+    prods = residency.producers[add.name]
+    if len(prods) != 2 or prods.count(layer.name) != 1 or residency.consumers.get(layer.name) != [add.name]:
+        return None
+    other = 1 - prods.index(layer.name)
+    return FusedAdd(add, other, residency.live.get(prods[other]))
 
 
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,

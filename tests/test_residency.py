@@ -51,8 +51,14 @@ def _check_network(arch, wl: Workload) -> None:
     producers = wl.producers()
     by_name = {tr.layer: tr for tr in res}
     layers = {layer.name: layer for layer in wl.layers}
+    fused = 0
     for layer, a, b in zip(wl.layers, dram, res):
         where = f"{wl.name}/{layer.name}"
+        if "fused_into" in b.meta:  # a residual add done in its producer's write-back
+            _check_fused(layer, a, by_name[b.meta["fused_into"]], producers, by_name, layers, wl.batch)
+            assert not b.txns and layer.kind == "add"
+            fused += 1
+            continue
         # same compute work (MACs) and the same PE loads as the DRAM dataflow
         ca = [(t.chiplet, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops, t.data) for t in a.txns if t.op == "compute"]
         cb = [(t.chiplet, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops, t.data) for t in b.txns if t.op == "compute"]
@@ -63,6 +69,9 @@ def _check_network(arch, wl: Workload) -> None:
         # outputs: written to DRAM exactly as in the DRAM dataflow, unless resident
         wa = sorted(s for t in a.txns if t.op == "dram_write" for s in t.data)
         wb = sorted(s for t in b.txns if t.op == "dram_write" for s in t.data)
+        if "fused_add" in b.meta:  # the outputs written are the add's: those of the add's DRAM trace
+            wa = sorted(s for tr, l in zip(dram, wl.layers) if l.name == b.meta["fused_add"]
+                        for t in tr.txns if t.op == "dram_write" for s in t.data)
         assert wb == ([] if b.meta["outputs_resident"] else wa), where
         # inputs: every element of every NoC input load is in that chiplet's global buffer
         prods = producers[layer.name]
@@ -71,7 +80,7 @@ def _check_network(arch, wl: Workload) -> None:
             if not b.meta["inputs_resident"][t_i]:
                 continue
             prod = layers[prods[t_i]]
-            held = _held(by_name[prod.name])
+            held = _held(by_name[by_name[prod.name].meta.get("fused_into", prod.name)])
             cpg = layer.channels_per_group if layer.is_compute else 1
             hp, wp = layer.in_h + 2 * layer.pad_h, layer.in_w + 2 * layer.pad_w
             groups = layer.in_channels // cpg
@@ -110,11 +119,48 @@ def _check_network(arch, wl: Workload) -> None:
                             if a0 < b0 and c0 < c1:
                                 part = g[s[2]:s[3], s[4]:s[5], a0:b0, c0:c1]
                                 assert part.all(), f"{where}: NoC load {t.id} takes inputs its buffer lacks"
+    return fused
+
+
+def _check_fused(add, dram_trace, host, producers, by_name, layers, batch) -> None:
+    """The fused add: its element-wise work covers the add's output exactly once (as its own
+    DRAM-dataflow trace did), each addition happens in a global buffer that holds the other
+    operand (held there by its producer, or delivered before the addition)."""
+    where = f"{add.name} fused into {host.layer}"
+    out_shape = (add.out_channels, add.out_h * batch, add.out_w)
+    count = np.zeros(out_shape, np.int32)
+    ops = 0
+    prods = producers[add.name]
+    other = prods[1 - prods.index(host.layer)]
+    src = by_name[other].meta.get("fused_into", other)
+    held = _held(by_name[src]) if by_name[src].meta.get("outputs_resident") else {}
+    have: dict = {}
+    for t in host.txns:
+        if t.op == "nop" and t.ds == "inputs" and t.dst_buf == "gb":
+            for d in t.dsts:
+                for s in t.data:
+                    have.setdefault(d, []).append((s[2], s[3], s[6], s[7], s[8], s[9]))
+        if t.op == "sram" and t.ds == "outputs":
+            ops += t.vector_ops
+            boxes = held.get(t.chiplet, []) + have.get(t.chiplet, [])
+            for k0, k1, y0, y1, x0, x1 in t.data:
+                count[k0:k1, y0:y1, x0:x1] += 1
+                cover = np.zeros((k1 - k0, y1 - y0, x1 - x0), bool)
+                for a0, a1, b0, b1, c0, c1 in boxes:
+                    cover[max(a0, k0) - k0:max(min(a1, k1) - k0, 0), max(b0, y0) - y0:max(min(b1, y1) - y0, 0),
+                          max(c0, x0) - x0:max(min(c1, x1) - x0, 0)] = True
+                assert cover.all(), f"{where}: an addition in {t.chiplet} lacks its other operand"
+    assert (count == 1).all(), f"{where}: output additions {np.unique(count)}"
+    # one addition per output element; the add's own DRAM-dataflow trace (lock-step PEs) did at least as many
+    assert ops == count.size <= sum(t.vector_ops * t.pes for t in dram_trace.txns if t.op == "compute"), where
 
 
 @pytest.mark.parametrize("net", ["resnet50", "mobilenetv2"])
 def test_resident_dataflow_keeps_work_and_covers_inputs(net):
-    _check_network(simba(), load_workload(WORKLOAD_DIR / f"{net}.yaml"))
+    fused = _check_network(simba(), load_workload(WORKLOAD_DIR / f"{net}.yaml"))
+    # ResNet-50: every add follows conv3 or the downsample conv; MobileNetV2: every add follows
+    # the projection conv of its block (10 residual blocks)
+    assert fused == {"resnet50": 16, "mobilenetv2": 10}[net]
 
 
 def test_batch_and_tiny_arch(tiny_arch):
@@ -122,7 +168,7 @@ def test_batch_and_tiny_arch(tiny_arch):
               Layer("b", "conv", 16, 9, 9, 8, 3, 3, 2, 2, 1, 1),
               Layer("p", "pool", 8, 5, 5, 8, 3, 3, 1, 1, 1, 1, pool_mode="max"),
               Layer("s", "add", 8, 5, 5, 8, inputs=("p", "b")))
-    _check_network(tiny_arch, Workload("n", layers, "test", batch=2))
+    assert _check_network(tiny_arch, Workload("n", layers, "test", batch=2)) == 1
 
 
 def _two_layers():
@@ -203,3 +249,31 @@ def test_resident_trace_file_replays_like_the_direct_run(tmp_path):
     replay = api.simulate(arch, traces=back)
     assert [x.latency_cycles for x in replay.layers] == [x.latency_cycles for x in direct.layers]
     assert replay.energy_pj == pytest.approx(direct.energy_pj, rel=1e-12)
+
+
+def test_an_add_without_named_operands_is_refused():
+    a = Layer("a", "conv", 4, 4, 4, 8, 3, 3, 1, 1, 1, 1)
+    b = Layer("b", "conv", 8, 4, 4, 8, 1, 1)
+    c = Layer("c", "add", 8, 4, 4, 8)                       # producer: only the previous layer
+    wl = Workload("x", (a, b, c), "test")
+    with pytest.raises(AxsimError, match=r"layer 'c' \(add\) names 1 producer.*inputs: \[a, b\].*--dataflow dram"):
+        list(api.generate_traces(simba(), wl, dataflow="resident"))
+    assert len(list(api.generate_traces(simba(), wl, dataflow="dram"))) == 3
+
+
+def test_fused_add_fetches_an_operand_placed_elsewhere():
+    """The add's operands come from layers partitioned differently (a splits its 256 input channels
+    over PEs, c does not), so their output tiles sit on different chiplets and the fused add must
+    bring c's tiles over the NoP."""
+    x = Layer("x", "conv", 4, 8, 8, 8, 1, 1)
+    y = Layer("y", "conv", 8, 8, 8, 256, 1, 1)
+    c = Layer("c", "conv", 8, 8, 8, 64, 1, 1, inputs=("x",))
+    a = Layer("a", "conv", 256, 8, 8, 64, 1, 1, inputs=("y",))
+    s = Layer("s", "add", 64, 8, 8, 64, inputs=("a", "c"))
+    wl = Workload("f", (x, y, c, a, s), "test")
+    assert _check_network(simba(), wl) == 1
+    host = [tr for tr in api.generate_traces(simba(), wl, dataflow="resident")][3]
+    assert host.meta["fused_add"] == "s" and host.meta["partition"]["c_parts"] > 1
+    sram = [t for t in host.txns if t.op == "sram" and t.ds == "outputs"]
+    fetched = {t.id for t in host.txns if t.op == "nop" and t.ds == "inputs" and t.src_buf == "gb"}
+    assert sram and any(set(t.after) & fetched for t in sram)

@@ -22,12 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from simulator.config.arch import Arch
 from simulator.mapping.trace import Node
-from simulator.workload.layer import NETWORK_INPUT, Layer, Workload
+from simulator.errors import AxsimError
+from simulator.workload.layer import Layer, Workload
 
 #: Default share of each global buffer that resident tensors may occupy.
 RESIDENT_FRACTION = 0.75
+
+
+class ResidencyError(AxsimError):
+    """A workload the on-package dataflow cannot place (an add whose operands are not named)."""
 
 
 @dataclass(slots=True)
@@ -38,6 +45,10 @@ class Resident:
     pieces: list[tuple[Node, tuple]]
     bytes_per_chiplet: dict[Node, int]
     uses_left: int
+    index: tuple = ()          # merged pieces for lookups (:func:`index`)
+
+    def __post_init__(self) -> None:
+        self.index = index(self.pieces)
 
 
 @dataclass
@@ -68,12 +79,12 @@ class Residency:
         """Per input tensor ``t`` of ``layer``: the resident tensor it reads, or None (DRAM)."""
         prods = self.producers[layer.name]
         n = 2 if layer.kind == "add" else 1
-        out: list[Resident | None] = []
-        for t in range(n):
-            # an add with one named producer: its other operand is unknown, so it comes from DRAM
-            name = prods[t] if t < len(prods) and (n == 1 or len(prods) == n) else NETWORK_INPUT
-            out.append(self.live.get(name))
-        return out
+        if n == 2 and len(prods) != 2:
+            raise ResidencyError(
+                f"layer {layer.name!r} (add) names {len(prods)} producer(s) ({', '.join(prods)}): the on-package "
+                "dataflow must know where both operands are; name them in the workload (inputs: [a, b]) "
+                "or run with --dataflow dram")
+        return [self.live.get(prods[t]) if t < len(prods) else None for t in range(n)]
 
     # -- what a layer writes ---------------------------------------------------------------
     def _compatible(self, producer: Layer, consumer: Layer) -> bool:
@@ -107,8 +118,34 @@ class Residency:
                 del self.live[name]
 
 
-def _clip(a: int, b: int, lo: int, hi: int) -> tuple[int, int]:
-    return max(a, lo), min(b, hi)
+def _merge(boxes: list[tuple]) -> list[tuple]:
+    """Fewer boxes covering the same cells: neighbours along k, then along rows, are joined."""
+    out = sorted(set(boxes))
+    for axis in (0, 2):  # k, then rows
+        other = [i for i in range(6) if i not in (axis, axis + 1)]
+        out.sort(key=lambda b: ([b[i] for i in other], b[axis]))
+        merged: list[list[int]] = []
+        for b in out:
+            m = merged[-1] if merged else None
+            if m is not None and all(m[i] == b[i] for i in other) and m[axis + 1] == b[axis]:
+                m[axis + 1] = b[axis + 1]
+            else:
+                merged.append(list(b))
+        out = [tuple(m) for m in merged]
+    return out
+
+
+def index(pieces_: list[tuple[Node, tuple]]) -> tuple[list[Node], np.ndarray]:
+    """Merged pieces of a resident tensor: chiplets and (n, 6) bounds k0 k1 y0 y1 q0 q1."""
+    by_chip: dict[Node, list] = {}
+    for chip, box in pieces_:
+        by_chip.setdefault(chip, []).append(box)
+    chips, bounds = [], []
+    for chip, boxes in by_chip.items():
+        for box in _merge(boxes):
+            chips.append(chip)
+            bounds.append(box)
+    return chips, np.asarray(bounds, np.int64).reshape(-1, 6)
 
 
 def pieces(res: Resident, layer: Layer, batch: int, s: tuple) -> list[tuple[Node, tuple]]:
@@ -119,34 +156,35 @@ def pieces(res: Resident, layer: Layer, batch: int, s: tuple) -> list[tuple[Node
     cpg = layer.channels_per_group if compute else 1
     hp, ph, pw = layer.in_h + 2 * layer.pad_h, layer.pad_h, layer.pad_w
     h, w = layer.in_h, layer.in_w
-    # channel ranges of the slice, each with its (group, channel offset in group)
+    xa, xb = max(x0 - pw, 0), min(x1 - pw, w)
+    out: list[tuple[Node, tuple]] = []
+    if xb <= xa or r1 <= r0:
+        return out
+    # channel ranges of the slice, each with its group (None: channel = group, c = 0:1)
     if cpg == 1:
-        chans = [(g0, g1, None)]                 # channel = group, c = 0:1
+        chans = [(g0, g1, None)]
     else:
         chans = [(g * cpg + c0, g * cpg + c1, g) for g in range(g0, g1)]
     # producer rows per sample: (producer row a, b, consumer padded row of a)
     rows = []
-    for smp in range(r0 // hp, (r1 - 1) // hp + 1 if r1 > r0 else r0 // hp):
-        a, b = _clip(r0 - smp * hp - ph, r1 - smp * hp - ph, 0, h)
+    for smp in range(r0 // hp, (r1 - 1) // hp + 1):
+        a, b = max(r0 - smp * hp - ph, 0), min(r1 - smp * hp - ph, h)
         if b > a:
             rows.append((smp * h + a, smp * h + b, smp * hp + ph + a))
-    xa, xb = _clip(x0 - pw, x1 - pw, 0, w)
-    out: list[tuple[Node, tuple]] = []
-    if xb <= xa:
-        return out
-    for chip, (k0, k1, y0, y1, q0, q1) in res.pieces:
-        qa, qb = _clip(xa, xb, q0, q1)
-        if qb <= qa:
+    chips, bd = res.index
+    qa, qb = np.maximum(bd[:, 4], xa), np.minimum(bd[:, 5], xb)
+    okq = qb > qa
+    for ca, cb, g in chans:
+        ka, kb = np.maximum(bd[:, 0], ca), np.minimum(bd[:, 1], cb)
+        okk = okq & (kb > ka)
+        if not okk.any():
             continue
-        for ca, cb, g in chans:
-            ka, kb = _clip(ca, cb, k0, k1)
-            if kb <= ka:
-                continue
-            gg = (ka, kb, 0, 1) if g is None else (g, g + 1, ka - g * cpg, kb - g * cpg)
-            for ya, yb, base in rows:
-                a, b = _clip(ya, yb, y0, y1)
-                if b <= a:
-                    continue
-                pr0 = base + (a - ya)
-                out.append((chip, (t0, t1) + gg + (pr0, pr0 + (b - a), qa + pw, qb + pw, 0, 0)))
+        for ya, yb, base in rows:
+            ra, rb = np.maximum(bd[:, 2], ya), np.minimum(bd[:, 3], yb)
+            for i in np.flatnonzero(okk & (rb > ra)).tolist():
+                k_a, k_b, y_a = int(ka[i]), int(kb[i]), int(ra[i])
+                gg = (k_a, k_b, 0, 1) if g is None else (g, g + 1, k_a - g * cpg, k_b - g * cpg)
+                pr0 = base + (y_a - ya)
+                out.append((chips[i], (t0, t1) + gg + (pr0, pr0 + int(rb[i]) - y_a, int(qa[i]) + pw,
+                                                       int(qb[i]) + pw, 0, 0)))
     return out

@@ -16,10 +16,10 @@ from dataclasses import asdict
 from math import ceil
 
 from simulator.config.arch import Arch
-from simulator.mapping.residency import Residency, pieces as resident_pieces
+from simulator.mapping.onpackage import FusedAdd, OnPackage
+from simulator.mapping.residency import Residency
 from simulator.mapping.slices import Geometry
 from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling, partition, tile
-from simulator.mapping.identity import size
 from simulator.mapping.trace import LayerTrace, Node
 from simulator.workload.layer import Layer
 
@@ -80,7 +80,7 @@ class _Chiplet:
         return len(self.finals)
 
 
-class WeightStationaryMapper:
+class WeightStationaryMapper(OnPackage):
     def __init__(self, arch: Arch):
         self.arch = arch
         pkg, chip = arch.package, arch.chiplet
@@ -96,6 +96,7 @@ class WeightStationaryMapper:
         self._layer: Layer | None = None
         self._batch = 1
         self._word = 1.0
+        self._fuse: FusedAdd | None = None  # a residual add fused into this layer's write-back
 
     # -- helpers ---------------------------------------------------------------
     def _channel_for(self, dst: Node | None) -> int:
@@ -144,54 +145,6 @@ class WeightStationaryMapper:
                                  dsts=tuple(nodes[i]), mode="scatter", src_buf="gb", dst_buf="pe", data=per_pe)]
         return done
 
-    def _from_sources(self, trace: LayerTrace, slices: list, dsts: tuple[Node, ...], nbytes: int,
-                      after: list[int]) -> list[int]:
-        """Bring input slices to chiplets ``dsts``: per input tensor, a DRAM read multicast over the
-        NoP, or NoP transfers from the global buffers of the chiplets holding the resident tensor
-        (one per producing chiplet; none for parts already in the destination's buffer)."""
-        ids: list[int] = []
-        n_t = len(self._sources)
-        for t, src in enumerate(self._sources):
-            subs = [(t, t + 1) + s[2:] for s in slices] if n_t > 1 else list(slices)
-            if src is None:
-                ch = self._channel_for(dsts[0] if len(dsts) == 1 else None)
-                part = ceil(nbytes / n_t)
-                rd = trace.add("dram_read", after, ds="inputs", channel=ch, bytes=part, data=tuple(subs))
-                ids.append(trace.add("nop", [rd], ds="inputs", bytes=part, src=self.attach[ch], dsts=dsts,
-                                     mode="multicast", src_buf="dram", dst_buf="gb", data=tuple(subs)))
-                continue
-            by_chip: dict[Node, list] = defaultdict(list)
-            for s in subs:
-                for chip, piece in resident_pieces(src, self._layer, self._batch, s):
-                    by_chip[chip].append(piece)
-            for chip, parts in by_chip.items():
-                to = tuple(d for d in dsts if d != chip)
-                if not to:
-                    continue
-                nb = ceil(sum(size("inputs", p) for p in parts) * self._word)
-                ids.append(trace.add("nop", after, ds="inputs", bytes=nb, src=chip, dsts=to, mode="multicast",
-                                     src_buf="gb", dst_buf="gb", data=tuple(parts)))
-        return ids
-
-    def _load_resident(self, trace: LayerTrace, chips: list[_Chiplet], nbytes: int,
-                       nodes: list[list[Node]], after: list[int], data) -> dict[int, list[int]]:
-        """As :meth:`_load` for inputs of which at least one tensor is resident on the package."""
-        done: dict[int, list[int]] = {}
-        if not isinstance(data, list):
-            nops = self._from_sources(trace, [data], tuple(c.coord for c in chips), nbytes, after)
-            for i, chip in enumerate(chips):
-                done[i] = [trace.add("noc", nops or after, ds="inputs", bytes=nbytes, chiplet=chip.coord,
-                                     src=chip.gb, dsts=tuple(nodes[i]), mode="multicast", src_buf="gb",
-                                     dst_buf="pe", data=(data,))]
-            return done
-        for i, chip in enumerate(chips):
-            per_pe = tuple(data[i])
-            nops = self._from_sources(trace, list(per_pe), (chip.coord,), nbytes * len(nodes[i]), after)
-            done[i] = [trace.add("noc", nops or after, ds="inputs", bytes=nbytes, chiplet=chip.coord,
-                                 src=chip.gb, dsts=tuple(nodes[i]), mode="scatter", src_buf="gb", dst_buf="pe",
-                                 data=per_pe)]
-        return done
-
     def _shared_loads(self, trace: LayerTrace, ds: str, chips: list[_Chiplet],
                       groups: dict[tuple[int, int], list[int]], attr: str, nbytes: int,
                       after: list[int], slices: dict) -> dict[int, list[int]]:
@@ -206,12 +159,15 @@ class WeightStationaryMapper:
 
     # -- main ------------------------------------------------------------------
     def map(self, layer: Layer, mac: str = "exact", weight_bytes: float = 1.0,
-            input_bytes: float = 1.0, batch: int = 1, residency: Residency | None = None) -> LayerTrace:
+            input_bytes: float = 1.0, batch: int = 1, residency: Residency | None = None,
+            fuse: FusedAdd | None = None) -> LayerTrace:
         """Trace of ``layer``; ``weight_bytes``/``input_bytes``: stored bytes per value.
 
         ``residency`` (the on-package dataflow, :mod:`simulator.mapping.residency`): inputs come
         from the global buffers that hold them when resident, and the outputs stay in the global
-        buffers if they fit. None: every input from DRAM and every output to DRAM."""
+        buffers if they fit. None: every input from DRAM and every output to DRAM. ``fuse``: a
+        residual add that takes this layer's outputs, computed in the global buffers as the
+        outputs are written back; the outputs are then the add's."""
         arch = self.arch
         shape = Shape.of(layer, batch)
         part = partition(shape, arch.total_pes, arch.chiplet.pe.lanes, arch.chiplet.pe.vector_macs)
@@ -235,32 +191,19 @@ class WeightStationaryMapper:
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
                                  "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips)})
         self._layer, self._batch, self._word = layer, batch, input_bytes
-        self._sources, self._keep = [], False
+        self._sources, self._keep, self._fuse = [], False, fuse
+        if fuse is not None:
+            trace.meta["fused_add"] = fuse.layer.name
         if residency is not None:
             self._sources = residency.sources(layer)
             out_pieces, per_chip = self._output_pieces(chips, shape, input_bytes)
-            self._keep = residency.admit(layer, out_pieces, per_chip)
+            self._keep = residency.admit(fuse.layer if fuse else layer, out_pieces, per_chip)
             trace.meta["dataflow"] = "resident"
             trace.meta["inputs_resident"] = [s is not None for s in self._sources]
             trace.meta["outputs_resident"] = self._keep
-            trace.meta["spill_bytes"] = residency.spills.get(layer.name, 0)
+            trace.meta["spill_bytes"] = residency.spills.get((fuse.layer if fuse else layer).name, 0)
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
         return trace
-
-    @staticmethod
-    def _output_pieces(chips: list[_Chiplet], shape: Shape, word: float):
-        """The output slices each chiplet holds after the layer, and their bytes per chiplet."""
-        out, per_chip = [], {}
-        for chip in chips:
-            nbytes = 0
-            for x in chip.finals:
-                _, r0, r1, _, _, k0, k1 = chip.bases[x]
-                if k1 > k0 and r1 > r0:
-                    out.append((chip.coord, (k0, k1, r0, r1, 0, shape.q)))
-                    nbytes += ceil((k1 - k0) * (r1 - r0) * shape.q * word)
-            if nbytes:
-                per_chip[chip.coord] = nbytes
-        return out, per_chip
 
     def _place(self, part: Partition, geo: Geometry) -> list[_Chiplet]:
         gb = self.arch.chiplet.noc.gb_node
@@ -383,12 +326,17 @@ class WeightStationaryMapper:
                                               read_bytes=pes * psum_bytes, write_bytes=pes * psum_bytes,
                                               vector_ops=pes * entries, data=data))
         for i, chip in enumerate(chips):
-            if not chip.finals or self._keep:  # resident outputs stay in the global buffer
+            if not chip.finals:
                 continue
             nbytes = chip.final_pes * out_bytes
             data = tuple(outputs(chip.work[x]) for x in chip.finals)
+            deps = [gathers[i]] + ready[i]
+            if self._fuse is not None:
+                deps = [self._fused_add(trace, chip.coord, data, nbytes, deps)]
+            if self._keep:  # resident outputs stay in the global buffer
+                continue
             ch = self._channel_for(chip.coord)
-            nop = trace.add("nop", [gathers[i]] + ready[i], ds="outputs", bytes=nbytes, src=chip.coord,
+            nop = trace.add("nop", deps, ds="outputs", bytes=nbytes, src=chip.coord,
                             dsts=(self.attach[ch],), mode="multicast", src_buf="gb", dst_buf="dram", data=data)
             trace.add("dram_write", [nop], ds="outputs", channel=ch, bytes=nbytes, data=data)
 
