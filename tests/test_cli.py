@@ -26,7 +26,7 @@ layers:
   - {name: pool1, type: pool, mode: max, input: [16, 16, 16], kernel: 2, stride: 2}
   - {name: conv2, type: conv, input: [16, 8, 8], out_channels: 16, kernel: 3, padding: 1}
   - {name: conv3, type: conv, input: [16, 8, 8], out_channels: 16, kernel: 1}
-  - {name: add1, type: add, input: [16, 8, 8]}
+  - {name: add1, type: add, inputs: [conv3, conv2], input: [16, 8, 8]}
   - {name: fc, type: fc, in_features: 1024, out_features: 10}
 """
 
