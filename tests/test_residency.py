@@ -277,3 +277,66 @@ def test_fused_add_fetches_an_operand_placed_elsewhere():
     sram = [t for t in host.txns if t.op == "sram" and t.ds == "outputs"]
     fetched = {t.id for t in host.txns if t.op == "nop" and t.ds == "inputs" and t.src_buf == "gb"}
     assert sram and any(set(t.after) & fetched for t in sram)
+
+
+def test_exposure_walks_resident_traces():
+    """Journeys from resident traces: every output element of every mapped layer without a split
+    reduction ends in exactly one group (in DRAM, or in the global buffer where it stays), and
+    resident input parts that cross the NoP form groups that end in a global buffer."""
+    from simulator.faults.journeys import DS, Journeys
+    x = Layer("x", "conv", 4, 8, 8, 8, 1, 1)
+    y = Layer("y", "conv", 8, 8, 8, 256, 1, 1)
+    c = Layer("c", "conv", 8, 8, 8, 64, 1, 1, inputs=("x",))
+    a = Layer("a", "conv", 256, 8, 8, 64, 1, 1, inputs=("y",))
+    s = Layer("s", "add", 64, 8, 8, 64, inputs=("a", "c"))
+    d = Layer("d", "conv", 64, 8, 8, 16, 3, 3, 1, 1, 1, 1)
+    wl = Workload("e", (x, y, c, a, s, d), "test")
+    arch = simba()
+    j = Journeys(arch)
+    traces_ = list(api.generate_traces(arch, wl, dataflow="resident"))
+    for tr in traces_:
+        j.add_layer(tr)
+    for li, layer in enumerate(wl.layers):
+        if layer.kind == "add":
+            continue
+        cnt = np.zeros((layer.out_channels, layer.out_h, layer.out_w), np.int32)
+        for g in range(len(j.g_layer)):
+            if j.g_layer[g] != li:
+                continue
+            ds, sl = DS[j.g_ds[g]], j.g_slice[g]
+            if ds == "outputs":
+                cnt[sl[0]:sl[1], sl[2]:sl[3], sl[4]:sl[5]] += 1
+            elif ds == "psums" and sl[0] == 0 and traces_[li].meta["partition"]["c_parts"] > 1:
+                cnt[sl[2]:sl[3], sl[4]:sl[5], sl[6]:sl[7]] += 1
+        if traces_[li].meta["partition"]["c_parts"] == 1:
+            assert (cnt == 1).all(), layer.name
+        else:  # a part-0 accumulator group, plus the output group when it leaves for DRAM
+            assert (cnt >= 1).all() and (cnt <= 2).all(), layer.name
+    gb_inputs = [g for g in range(len(j.g_layer)) if DS[j.g_ds[g]] == "inputs" and j.g_pe[g] is None]
+    assert gb_inputs, "resident input parts end in a global buffer"
+
+
+def test_axsim_run_uses_the_resident_dataflow_by_default(tmp_path, capsys):
+    import csv
+    import json
+
+    from simulator.cli import main
+    wl = tmp_path / "w.yaml"
+    wl.write_text("version: 1\nname: w\nlayers:\n"
+                  "  - {name: a, type: conv, input: [4, 8, 8], out_channels: 16, kernel: 3, padding: 1}\n"
+                  "  - {name: b, type: conv, input: [16, 8, 8], out_channels: 16, kernel: 1}\n"
+                  "  - {name: s, type: add, inputs: [b, a], input: [16, 8, 8]}\n")
+    out = {}
+    for flow in (None, "dram"):
+        folder = tmp_path / f"run_{flow}"
+        args = ["run", "--arch", str(ARCH_DIR / "simba.yaml"), "--workload", str(wl), "--out", str(folder),
+                "--quiet"] + (["--dataflow", flow] if flow else [])
+        assert main(args) == 0
+        with (folder / "layers.csv").open() as fh:
+            out[flow] = (json.loads((folder / "summary.json").read_text()), list(csv.DictReader(fh)))
+    summary, rows = out[None]
+    assert summary["dataflow"] == "resident"
+    assert [r["outputs_on_package"] for r in rows] == ["1", "0", ""]   # a kept for s; b carries s's output
+    assert rows[2]["latency_cycles"] == "0"                             # s is fused into b
+    summary, rows = out["dram"]
+    assert summary["dataflow"] == "dram" and {r["outputs_on_package"] for r in rows} == {""}
