@@ -109,6 +109,19 @@ def test_multicast_counts_each_tree_link_once():
     assert counts[("x", "noc_router.bit")] == 7 * nbytes * 8
 
 
+def test_gather_uses_the_links_towards_the_source():
+    """Outputs gathered into (0,0) do not queue behind a multicast leaving (0,0)."""
+    mesh, _ = make_mesh()
+    out = mesh.transfer(0, (0, 0), ((0, 1), (0, 2)), bits_for(10), "multicast", "x", now=0)
+    assert out == 10 + 2 * HOP
+    # senders (0,1) and (0,2): link (0,1)->(0,0) carries both tiles (20 cycles), (0,2)->(0,1) one
+    back = mesh.transfer(0, (0, 0), ((0, 1), (0, 2)), bits_for(10), "gather", "x", now=0)
+    assert back == 20 + 2 * HOP
+    # a second gather queues on (0,1)->(0,0), busy [0, 20) from hop index 0 (sender (0,1))
+    again = mesh.transfer(0, (0, 0), ((0, 1),), bits_for(1), "gather", "x", now=0)
+    assert again == 20 + 1 + HOP
+
+
 def test_forgotten_reservations_are_those_ended_before_now():
     """``now`` promises that no later request is ready earlier; intervals ended by then are dropped,
     intervals still running are kept."""
@@ -151,11 +164,12 @@ class Oracle:
         windows: dict[tuple, tuple[int, int]] = {}   # link -> (hop index, multiplicity)
         hops = 0
         for dst in dsts:
-            path = xy_links(src, dst)
+            # a gather: every destination sends to the source on its own XY route
+            path = xy_links(dst, src) if mode == "gather" else xy_links(src, dst)
             hops = max(hops, len(path))
             for j, link in enumerate(path):
-                _, m = windows.get(link, (j, 0))
-                windows[link] = (j, m + 1)
+                j0, m = windows.get(link, (j, 0))
+                windows[link] = (min(j0, j), m + 1)
         sers = {link: ceil(bits * (1 if mode == "multicast" else m) / WIDTH) for link, (j, m) in windows.items()}
         start = ready
         while any(cyc in self.busy.get(link, ())
@@ -170,7 +184,7 @@ class Oracle:
 
 NODE = st.tuples(st.integers(0, 2), st.integers(0, 3))
 BOOKING = st.tuples(st.integers(0, 60), NODE, st.lists(NODE, min_size=1, max_size=3, unique=True),
-                    st.integers(1, 40), st.sampled_from(["multicast", "scatter"]))
+                    st.integers(1, 40), st.sampled_from(["multicast", "scatter", "gather"]))
 
 
 @settings(max_examples=60, deadline=None)
