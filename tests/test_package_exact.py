@@ -225,3 +225,56 @@ def test_unknown_op(pkg):
     from simulator.errors import AxsimError
     with pytest.raises(AxsimError, match="unknown transaction op 'teleport'"):
         pkg.execute(Txn(0, "teleport"), 0)
+
+
+# --------------------------------------------------------------------------- details that a slip would change
+def test_nop_from_a_global_buffer_reads_once_per_multicast_and_once_per_scatter_tile(pkg):
+    multicast = Txn(0, "nop", bytes=16, src=(0, 0), dsts=((0, 1), (1, 1)), mode="multicast", src_buf="gb",
+                    dst_buf="gb")
+    pkg.execute(multicast, 0)
+    assert counts(pkg)[("chiplet[0,0].gb", "global_buffer.read_bit")] == 16 * 8
+    scatter = Txn(1, "nop", bytes=16, src=(1, 0), dsts=((0, 1), (1, 1)), mode="scatter", src_buf="gb",
+                  dst_buf="gb")
+    pkg.execute(scatter, 0)
+    assert counts(pkg)[("chiplet[1,0].gb", "global_buffer.read_bit")] == 2 * 16 * 8
+
+
+def test_noc_without_data_structure_writes_the_input_buffer(pkg):
+    t = Txn(0, "noc", bytes=4, chiplet=(0, 0), src=GB, dsts=((1, 1),), mode="multicast", src_buf="gb",
+            dst_buf="pe")
+    pkg.execute(t, 0)
+    assert counts(pkg)[("chiplet[0,0].pes", "input_buffer.write_bit")] == 32
+
+
+def test_empty_transfer_costs_only_its_hops(pkg):
+    t = Txn(0, "noc", bytes=0, chiplet=(0, 0), src=(0, 0), dsts=((1, 2),))
+    assert pkg.execute(t, 4) == 4 + 3 * NOC_HOP
+    assert pkg.execute(Txn(1, "nop", bytes=0, src=(0, 0), dsts=((1, 1),)), 4) == 4 + 2 * NOP_HOP
+
+
+@pytest.mark.parametrize("net", ["noc", "nop"])
+def test_waiting_for_a_global_buffer_does_not_forget_earlier_link_bookings(pkg, net):
+    """A transfer delayed by a busy global-buffer port must not drop link reservations that end
+    between its request and its start: a later request ready in that window still sees them."""
+    if net == "noc":
+        def txn(i, src_buf):
+            return Txn(i, "noc", bytes=20, chiplet=(1, 1), src=GB, dsts=((0, 2),), mode="multicast",
+                       src_buf=src_buf, dst_buf="")
+        port = pkg.chiplets[(1, 1)].gb
+        ser, hop = 20 * 8 // 16, NOC_HOP            # 10 cycles on the NoC link (0,1)->(0,2)
+    else:
+        def txn(i, src_buf):
+            return Txn(i, "nop", bytes=40, src=(1, 1), dsts=((1, 0),), mode="multicast", src_buf=src_buf)
+        port = pkg.chiplets[(1, 1)].gb
+        ser, hop = 40 * 8 // 32, NOP_HOP            # 10 cycles on the NoP link (1,1)->(1,0)
+    assert pkg.execute(txn(0, ""), 0) == ser + hop                      # link busy [0, 10)
+    port.reserve(0, 30)                                                   # GB port busy until 30
+    assert pkg.execute(txn(1, "gb"), 0) == 30 + ser + hop                 # waits for the port
+    # ready at 5: the link is still busy until 10 (then free until 30)
+    assert pkg.execute(txn(2, ""), 5) == 10 + ser + hop
+
+
+def test_check_node_bounds(pkg):
+    noc = pkg.chiplets[(0, 0)].noc                   # 2 rows x 3 columns
+    assert [noc.check_node(n) for n in ((0, 0), (1, 2), (0, 2), (1, 0))] == [True] * 4
+    assert [noc.check_node(n) for n in ((2, 0), (0, 3), (-1, 0), (0, -1))] == [False] * 4
