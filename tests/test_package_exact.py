@@ -278,3 +278,24 @@ def test_check_node_bounds(pkg):
     noc = pkg.chiplets[(0, 0)].noc                   # 2 rows x 3 columns
     assert [noc.check_node(n) for n in ((0, 0), (1, 2), (0, 2), (1, 0))] == [True] * 4
     assert [noc.check_node(n) for n in ((2, 0), (0, 3), (-1, 0), (0, -1))] == [False] * 4
+
+
+# --------------------------------------------------------------------------- MAC models: messages and defaults
+def test_block_model_on_a_fixed_point_pe(simba_arch):
+    from simulator.approx import blocked
+    from simulator.errors import AxsimError
+    from simulator.hw.mac import block_mac_model
+
+    with pytest.raises(AxsimError) as info:
+        block_mac_model(blocked.static_msb(3, 3), simba_arch.chiplet.pe, "msb3")
+    assert str(info.value) == ("block-wise MAC configurations need PEs with block multipliers "
+                               "(chiplet.pe.mac in the architecture file, e.g. arch/simba_axbxp.yaml)")
+
+
+def test_default_mac_plan():
+    from simulator.hw.mac import MacPlan
+    from simulator.hw.pe import EXACT
+
+    plan = MacPlan()
+    assert plan.describe() == {"label": "exact", "default": "exact", "per_layer": {}}
+    assert plan.models() == {"exact": EXACT}
