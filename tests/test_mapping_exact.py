@@ -165,3 +165,46 @@ def test_channel_ties_and_order():
     m = WeightStationaryMapper(load_arch(ARCH_DIR / "simba.yaml"))
     assert [m._channel_for((r, c)) for r in range(6) for c in (0, 5)] == [r for r in range(6) for _ in (0, 5)]
     assert Counter(m._channel_for(None) for _ in range(12)) == Counter({i: 2 for i in range(6)})
+
+
+# --------------------------------------------------------------------------- loop order on arch/tiny.yaml
+def _first_c_flags(meta, n_computes):
+    """first-C-tile flag of each compute step, from the loop nest of docs (independent of _steps)."""
+    t = meta["tiling"]
+    spatial = t["row_tiles"] * t["col_tiles"]
+    if t["c_tiles"] == 1 or t["c_outer"]:
+        return [(s // spatial) % t["c_tiles"] == 0 for s in range(n_computes)]
+    return [s % t["c_tiles"] == 0 for s in range(n_computes)]
+
+
+@pytest.mark.parametrize("size, c_outer", [(16, False), (8, True)])
+def test_weights_reload_and_gather_slots_follow_the_loop_order(tiny_arch, size, c_outer):
+    """conv 256 -> 16 channels, 3x3, on tiny (hand derivation): k_pe = 4, c_pe = 256; tiles
+    k 2 x c 64 (weights 2·64·9 = 1152 B <= 2048), cols 2, rows 2 (inputs 64·4·4 = 1024 B).
+    16x16 outputs: 2·16·16 = 512 partial sums > 256 entries -> C loop innermost, weights reload
+    every step; 8x8: 2·8·8 = 128 fit -> C tiles outside the spatial tiles, weights once per (k, c)."""
+    layer = Layer("c", "conv", 256, size, size, 16, 3, 3, pad_h=1, pad_w=1)
+    tr = map_layer(layer, tiny_arch)
+    t = tr.meta["tiling"]
+    assert (t["k_tile"], t["c_tile"], t["rows"], t["cols"], t["c_tiles"], t["c_outer"]) == (2, 64, 2, 2, 4, c_outer)
+    steps = 2 * 4 * (size // 2) ** 2
+    computes = [x for x in tr.txns if x.op == "compute"]
+    assert len(computes) == steps
+    weight_reads = [x for x in tr.txns if x.op == "dram_read" and x.ds == "weights"]
+    loads = steps if not c_outer else 2 * 4                      # per step, or per (k tile, c tile)
+    assert len(weight_reads) == loads and {x.bytes for x in weight_reads} == {4 * 2 * 64 * 9}
+    # a compute step that starts an output tile (first C tile) waits for the gather two output
+    # tiles back (double buffering); no other step waits for a gather
+    gathers = [x.id for x in tr.txns if x.op == "noc" and x.mode == "gather"]
+    assert len(gathers) == 2 * (size // 2) ** 2
+    for x, first in zip(computes, _first_c_flags(tr.meta, steps)):
+        before = [g for g in gathers if g < x.id]
+        waits = [g for g in x.after if g in gathers]
+        assert waits == ([before[-2]] if first and len(before) >= 2 else []), x.id
+
+
+def test_default_mac_is_exact(tiny_arch):
+    tr = map_layer(Layer.fc("fc", 32, 8), tiny_arch)
+    assert tr.meta["mac"] == "exact" and {x.mac for x in tr.txns if x.op == "compute"} == {"exact"}
+    tr = map_layer(Layer.fc("fc", 32, 8), tiny_arch, mac="half")
+    assert tr.meta["mac"] == "half" and {x.mac for x in tr.txns if x.op == "compute"} == {"half"}

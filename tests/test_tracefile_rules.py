@@ -200,3 +200,10 @@ def test_largest_coordinates_are_accepted(tmp_path, txn):
     arch = quad_arch(tmp_path)
     _, (tr,) = read_traces(write(tmp_path, layer(1), {"id": 0, **txn}), arch)
     assert tr.txns[0].op == txn["op"]
+
+
+def test_to_dict_uses_plain_lists():
+    t = Txn(3, "noc", (1, 2), ds="inputs", bytes=5, chiplet=(1, 0), src=(0, 1), dsts=((1, 1), (0, 2)))
+    assert t.to_dict() == {"id": 3, "op": "noc", "after": [1, 2], "ds": "inputs", "bytes": 5, "chiplet": [1, 0],
+                           "src": [0, 1], "dsts": [[1, 1], [0, 2]]}
+    assert Txn(0, "compute", chiplet=(0, 0), pes=1).to_dict() == {"id": 0, "op": "compute", "pes": 1}
