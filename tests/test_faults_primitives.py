@@ -82,3 +82,9 @@ def test_flip_counts_are_binomial_per_position():
 def test_bad_probability_shape():
     with pytest.raises(ValueError, match=r"p_bit must have shape \(8,\)"):
         flip_bits(np.zeros(4, dtype=np.uint8), np.zeros(4), np.random.default_rng(0))
+
+
+def test_a_single_byte_can_flip():
+    p = np.zeros(8)
+    p[7] = 1.0
+    assert flip_bits(np.array([1], dtype=np.uint8), p, np.random.default_rng(0)).tolist() == [129]

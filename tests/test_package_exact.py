@@ -299,3 +299,24 @@ def test_default_mac_plan():
     plan = MacPlan()
     assert plan.describe() == {"label": "exact", "default": "exact", "per_layer": {}}
     assert plan.models() == {"exact": EXACT}
+
+
+def _widened(arch, nop_bits=None, noc_bits=None):
+    """The same package with wider links, so that global-buffer accesses outlast serialization."""
+    pkg, chip = arch.package, arch.chiplet
+    if nop_bits:
+        pkg = pkg.model_copy(update={"nop": pkg.nop.model_copy(update={"link_width_bits": nop_bits})})
+    if noc_bits:
+        chip = chip.model_copy(update={"noc": chip.noc.model_copy(update={"link_width_bits": noc_bits})})
+    return arch.model_copy(update={"package": pkg, "chiplet": chip})
+
+
+def test_global_buffer_access_longer_than_the_link_sets_the_duration(tmp_path):
+    pkg = Package(_widened(quad_arch(tmp_path), nop_bits=256, noc_bits=256), Counters())
+    # NoP: 64 B over a 256-bit link = 2 cycles, but the GB read and write take 64 / 8 = 8 each
+    t = Txn(0, "nop", bytes=64, src=(0, 0), dsts=((0, 1),), src_buf="gb", dst_buf="gb")
+    assert pkg.execute(t, 0) == 8 + NOP_HOP
+    # NoC scatter of 16 B to 6 PEs: GB read 96 B = 12 cycles; busiest link 2 tiles = 1 cycle
+    t = Txn(1, "noc", ds="weights", bytes=16, chiplet=(1, 1), src=GB, dsts=PE_NODES, mode="scatter",
+            src_buf="gb", dst_buf="pe")
+    assert pkg.execute(t, 0) == 12 + 2 * NOC_HOP

@@ -207,3 +207,10 @@ def test_to_dict_uses_plain_lists():
     assert t.to_dict() == {"id": 3, "op": "noc", "after": [1, 2], "ds": "inputs", "bytes": 5, "chiplet": [1, 0],
                            "src": [0, 1], "dsts": [[1, 1], [0, 2]]}
     assert Txn(0, "compute", chiplet=(0, 0), pes=1).to_dict() == {"id": 0, "op": "compute", "pes": 1}
+
+
+def test_writing_creates_folders_and_compact_lines(tmp_path):
+    tr = LayerTrace("l", "fc", 1)
+    tr.add("dram_read", bytes=8)
+    path = write_traces(tmp_path / "a" / "b" / "t.jsonl", [tr], {})
+    assert path.read_text().splitlines()[2] == '{"id":0,"op":"dram_read","bytes":8}'
