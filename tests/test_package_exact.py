@@ -320,3 +320,16 @@ def test_global_buffer_access_longer_than_the_link_sets_the_duration(tmp_path):
     t = Txn(1, "noc", ds="weights", bytes=16, chiplet=(1, 1), src=GB, dsts=PE_NODES, mode="scatter",
             src_buf="gb", dst_buf="pe")
     assert pkg.execute(t, 0) == 12 + 2 * NOC_HOP
+
+
+def test_exact_model_of_a_16_bit_block_wise_pe(axbxp_arch):
+    """16-bit operands in 4-bit blocks: all 4 x 4 = 16 block products of 16 partial-product bits."""
+    from simulator.config.arch import BlockMac
+    from simulator.hw.mac import exact_model
+
+    pe = axbxp_arch.chiplet.pe.model_copy(update={
+        "precision_bits": 16, "mac": BlockMac(block_bits=4, block_multipliers_per_lane=16, reconfig_cycles=3)})
+    model = exact_model(pe)
+    assert model.name == "exact" and model.lane_factor == 1 and model.reconfig_cycles == 3
+    assert model.actions_per_mac == {"mac.pp_bit": 16 * 16, "mac.block_shift_add": 16, "mac.accumulate": 1.0}
+    assert (model.weight_bits, model.input_bits) == (16, 16)
