@@ -177,17 +177,19 @@ def _first_c_flags(meta, n_computes):
     return [s % t["c_tiles"] == 0 for s in range(n_computes)]
 
 
-@pytest.mark.parametrize("size, c_outer", [(16, False), (8, True)])
-def test_weights_reload_and_gather_slots_follow_the_loop_order(tiny_arch, size, c_outer):
+@pytest.mark.parametrize("h, w, c_outer", [(16, 16, False), (8, 8, True), (16, 8, True)])
+def test_weights_reload_and_gather_slots_follow_the_loop_order(tiny_arch, h, w, c_outer):
     """conv 256 -> 16 channels, 3x3, on tiny (hand derivation): k_pe = 4, c_pe = 256; tiles
     k 2 x c 64 (weights 2·64·9 = 1152 B <= 2048), cols 2, rows 2 (inputs 64·4·4 = 1024 B).
     16x16 outputs: 2·16·16 = 512 partial sums > 256 entries -> C loop innermost, weights reload
-    every step; 8x8: 2·8·8 = 128 fit -> C tiles outside the spatial tiles, weights once per (k, c)."""
-    layer = Layer("c", "conv", 256, size, size, 16, 3, 3, pad_h=1, pad_w=1)
+    every step; 8x8: 2·8·8 = 128 fit -> C tiles outside the spatial tiles, weights once per (k, c);
+    16x8: 2·16·8 = 256, exactly the 256 entries, still fits."""
+    layer = Layer("c", "conv", 256, h, w, 16, 3, 3, pad_h=1, pad_w=1)
     tr = map_layer(layer, tiny_arch)
     t = tr.meta["tiling"]
     assert (t["k_tile"], t["c_tile"], t["rows"], t["cols"], t["c_tiles"], t["c_outer"]) == (2, 64, 2, 2, 4, c_outer)
-    steps = 2 * 4 * (size // 2) ** 2
+    tiles = (h // 2) * (w // 2)
+    steps = 2 * 4 * tiles
     computes = [x for x in tr.txns if x.op == "compute"]
     assert len(computes) == steps
     weight_reads = [x for x in tr.txns if x.op == "dram_read" and x.ds == "weights"]
@@ -196,7 +198,7 @@ def test_weights_reload_and_gather_slots_follow_the_loop_order(tiny_arch, size, 
     # a compute step that starts an output tile (first C tile) waits for the gather two output
     # tiles back (double buffering); no other step waits for a gather
     gathers = [x.id for x in tr.txns if x.op == "noc" and x.mode == "gather"]
-    assert len(gathers) == 2 * (size // 2) ** 2
+    assert len(gathers) == 2 * tiles
     for x, first in zip(computes, _first_c_flags(tr.meta, steps)):
         before = [g for g in gathers if g < x.id]
         waits = [g for g in x.after if g in gathers]
@@ -208,3 +210,23 @@ def test_default_mac_is_exact(tiny_arch):
     assert tr.meta["mac"] == "exact" and {x.mac for x in tr.txns if x.op == "compute"} == {"exact"}
     tr = map_layer(Layer.fc("fc", 32, 8), tiny_arch, mac="half")
     assert tr.meta["mac"] == "half" and {x.mac for x in tr.txns if x.op == "compute"} == {"half"}
+
+
+@pytest.mark.parametrize("layer, expected", [
+    # C = 2·lanes exactly: the reduction may be split (in 2 parts of 2 channels)
+    (Layer.fc("c4", 4, 4), (1, 1, 2, 4, 1, 2)),
+    # C < 2·lanes: not split
+    (Layer.fc("c3", 3, 4), (1, 1, 1, 4, 1, 3)),
+    # K = 9: ceil(9 / 4) = 3 parts of 3 channels; then C = 8 in min(24 // 3, 8 // 2) = 4 parts
+    (Layer.fc("k9", 8, 9), (3, 1, 4, 3, 1, 2)),
+    # K = 200: 24 PEs -> parts of ceil(200 / 24) = 9 channels, only ceil(200 / 9) = 23 parts non-empty
+    (Layer.fc("k200", 2, 200), (23, 1, 1, 9, 1, 2)),
+    # 10 output rows, K = 8: 2 K parts, then min(10, 24 // 2) = 10 row parts; C not split (24 // 20 = 1)
+    (Layer("p10", "conv", 8, 10, 10, 8, 3, 3, pad_h=1, pad_w=1), (2, 10, 1, 4, 1, 8)),
+])
+def test_partition_on_the_quad_package(quad, layer, expected):
+    from simulator.mapping.tiling import Shape, partition
+
+    part = partition(Shape.of(layer), quad.total_pes, quad.chiplet.pe.lanes, quad.chiplet.pe.vector_macs)
+    assert (part.k_parts, part.p_parts, part.c_parts, part.k_pe, part.p_pe, part.c_pe) == expected
+    assert part.used_pes == expected[0] * expected[1] * expected[2]
