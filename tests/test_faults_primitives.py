@@ -88,3 +88,11 @@ def test_a_single_byte_can_flip():
     p = np.zeros(8)
     p[7] = 1.0
     assert flip_bits(np.array([1], dtype=np.uint8), p, np.random.default_rng(0)).tolist() == [129]
+
+
+def test_fortran_ordered_input_flips_in_place_of_the_copy():
+    x = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    p = np.zeros(8)
+    p[1] = 1.0
+    out = flip_bits(x.T, p, np.random.default_rng(0))    # x.T is Fortran-ordered
+    assert np.array_equal(out, x.T ^ np.uint8(2))
