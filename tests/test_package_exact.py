@@ -333,3 +333,12 @@ def test_exact_model_of_a_16_bit_block_wise_pe(axbxp_arch):
     assert model.name == "exact" and model.lane_factor == 1 and model.reconfig_cycles == 3
     assert model.actions_per_mac == {"mac.pp_bit": 16 * 16, "mac.block_shift_add": 16, "mac.accumulate": 1.0}
     assert (model.weight_bits, model.input_bits) == (16, 16)
+
+
+def test_unknown_mac_configuration_lists_the_known_ones(tmp_path):
+    from simulator.errors import AxsimError
+
+    pkg = Package(quad_arch(tmp_path), Counters(), {"half": MacModel("half", lane_factor=2.0)})
+    with pytest.raises(AxsimError) as info:
+        pkg.execute(Txn(0, "compute", chiplet=(0, 0), pes=1, k=1, c=1, rs=1, pixels=1, mac="quarter"), 0)
+    assert str(info.value) == "MAC configuration 'quarter' is not defined; known: exact, half"
