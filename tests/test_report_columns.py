@@ -101,6 +101,10 @@ def test_layers_csv_columns(run, tiny_arch):
     assert summary["energy_pj"] == pytest.approx(2 * sum(by_class.values()), rel=1e-9)
     assert summary["energy_pj_by_class"]["mac"] == pytest.approx(2 * by_class["mac"])
     assert summary["layers"] == 2 and summary["events"] == 8 and summary["complete"] is True
+    assert summary["utilization"] == pytest.approx(2 * MACS / (2 * latency * tiny_arch.peak_macs_per_cycle))
+    assert (summary["arch"], summary["workload"], summary["clock_ghz"], summary["seed"]) == \
+        ("tiny", "trace", tiny_arch.clock_ghz, 0)
+    assert sum(summary["energy_pj_by_class"].values()) == pytest.approx(summary["energy_pj"])
 
 
 def test_components_csv_rows(run, tiny_arch):
