@@ -195,3 +195,20 @@ def test_random_bookings_match_the_brute_force_oracle(bookings):
     for ready, src, dsts, nbytes, mode in bookings:
         got = mesh.transfer(ready, src, tuple(dsts), nbytes, mode, "x", now=0)
         assert got == oracle.transfer(ready, src, dsts, nbytes, mode), (ready, src, dsts, nbytes, mode)
+
+
+def test_forgetting_keeps_the_reservations_still_ahead():
+    """At now = 20 the interval [0, 10) is dropped but [50, 60) on the same link must stay."""
+    mesh, _ = make_mesh()
+    mesh.transfer(0, (2, 2), ((2, 3),), bits_for(10), "multicast", "x", now=0)     # [0, 10)
+    mesh.transfer(50, (2, 2), ((2, 3),), bits_for(10), "multicast", "x", now=0)    # [50, 60)
+    assert mesh.transfer(45, (2, 2), ((2, 3),), bits_for(10), "multicast", "x", now=20) == 60 + 10 + HOP
+
+
+def test_a_link_emptied_by_forgetting_does_not_end_the_check_of_the_others():
+    mesh, _ = make_mesh()
+    mesh.transfer(0, (0, 0), ((0, 1),), bits_for(5), "multicast", "x", now=0)      # (0,0)->(0,1) [0, 5)
+    mesh.transfer(30, (0, 1), ((0, 2),), bits_for(10), "multicast", "x", now=0)    # (0,1)->(0,2) [30, 40)
+    # from (0,0) to (0,2) at 20: the first link is free (its old interval is forgotten); the second
+    # is needed from start + HOP for 10 cycles, so [23, 33) collides and the start moves to 40 - HOP
+    assert mesh.transfer(20, (0, 0), ((0, 2),), bits_for(10), "multicast", "x", now=20) == 37 + 10 + 2 * HOP
