@@ -212,3 +212,9 @@ def test_a_link_emptied_by_forgetting_does_not_end_the_check_of_the_others():
     # from (0,0) to (0,2) at 20: the first link is free (its old interval is forgotten); the second
     # is needed from start + HOP for 10 cycles, so [23, 33) collides and the start moves to 40 - HOP
     assert mesh.transfer(20, (0, 0), ((0, 2),), bits_for(10), "multicast", "x", now=20) == 37 + 10 + 2 * HOP
+
+
+def test_an_empty_transfer_takes_only_its_hops():
+    mesh, _ = make_mesh()
+    assert mesh.transfer(7, (0, 0), ((2, 3),), 0, "multicast", "x") == 7 + 5 * HOP
+    assert mesh.transfer(7, (1, 1), ((1, 1),), 0, "multicast", "x") == 7
