@@ -90,23 +90,33 @@ def test_id_must_be_a_non_negative_integer(tmp_path):
     assert problems(path) == ["line 3.id: missing required key"]
 
 
+def shown(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 @pytest.mark.parametrize("value", ["0", [0.5], [True, "x"], {"a": 1}])
 def test_after_must_list_ids(tmp_path, value):
-    (line,) = one_txn(tmp_path, {"op": "dram_read", "after": value})
-    assert line.startswith("line 3.after: ") and line.endswith(": must be a list of transaction ids")
+    assert one_txn(tmp_path, {"op": "dram_read", "after": value}) == [
+        f"line 3.after: {shown(value)}: must be a list of transaction ids"]
 
 
 @pytest.mark.parametrize("key", ["src", "chiplet"])
 @pytest.mark.parametrize("value", [[1], [1, -1], [1, 2, 3], [0.0, 1], [True, 0], "ab"])
 def test_nodes(tmp_path, key, value):
-    (line,) = one_txn(tmp_path, {"op": "noc", key: value})
-    assert line.startswith(f"line 3.{key}: ") and line.endswith(": must be [row, col]")
+    assert one_txn(tmp_path, {"op": "noc", key: value}) == [f"line 3.{key}: {shown(value)}: must be [row, col]"]
 
 
-@pytest.mark.parametrize("value", [[], [[0, 1], [2]], [0, 1], "x"])
+@pytest.mark.parametrize("value", [[], [[0, 1], [2]], [0, 1], "x", 5])
 def test_destinations(tmp_path, value):
-    (line,) = one_txn(tmp_path, {"op": "nop", "dsts": value})
-    assert line.startswith("line 3.dsts: ") and line.endswith(": must be a non-empty list of [row, col]")
+    assert one_txn(tmp_path, {"op": "nop", "dsts": value}) == [
+        f"line 3.dsts: {shown(value)}: must be a non-empty list of [row, col]"]
+
+
+@pytest.mark.parametrize("bad", [{"after": "x"}, {"src": [1]}, {"dsts": []}, {"pixels": 1}])
+def test_a_rejected_transaction_is_not_checked_further(tmp_path, bad):
+    """One bad field rejects the transaction: its id (out of sequence here) is not reported too."""
+    got = problems(write(tmp_path, layer(1), {"id": 4, "op": "nop", **bad}))
+    assert len(got) == 1 and got[0].startswith(f"line 3.{next(iter(bad))}: ")
 
 
 @pytest.mark.parametrize("key, value, allowed", [
