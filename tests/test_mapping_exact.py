@@ -42,7 +42,7 @@ def quad(tmp_path_factory):
     return quad_arch(tmp_path_factory.mktemp("quad"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut maps a test to the functions its own setup calls
 def fc_trace(quad):
     return map_layer(Layer.fc("fc", 48, 4), quad)
 

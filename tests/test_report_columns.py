@@ -44,7 +44,7 @@ BITS = {
 MACS = 4 * 8 * 9 * 4 * 3
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut maps a test to the functions its own setup calls
 def run(tiny_arch, tmp_path_factory):
     result = api.simulate(tiny_arch, traces=[chain("a"), chain("b")])
     return result, write_run(result, tmp_path_factory.mktemp("run"))
