@@ -203,6 +203,8 @@ def test_weights_reload_and_gather_slots_follow_the_loop_order(tiny_arch, h, w, 
         before = [g for g in gathers if g < x.id]
         waits = [g for g in x.after if g in gathers]
         assert waits == ([before[-2]] if first and len(before) >= 2 else []), x.id
+        # and every step still waits for its own input tile
+        assert any(tr.txns[d].op == "noc" and tr.txns[d].ds == "inputs" for d in x.after), x.id
 
 
 def test_default_mac_is_exact(tiny_arch):
@@ -230,3 +232,36 @@ def test_partition_on_the_quad_package(quad, layer, expected):
     part = partition(Shape.of(layer), quad.total_pes, quad.chiplet.pe.lanes, quad.chiplet.pe.vector_macs)
     assert (part.k_parts, part.p_parts, part.c_parts, part.k_pe, part.p_pe, part.c_pe) == expected
     assert part.used_pes == expected[0] * expected[1] * expected[2]
+
+
+def test_stored_weight_bytes_scale_the_weight_traffic(quad):
+    """4-bit stored weights (0.5 B each): 6 PEs x 4 x 2 x 0.5 = 24 B per chiplet instead of 48."""
+    tr = map_layer(Layer.fc("fc", 48, 4), quad, weight_bytes=0.5)
+    assert [t.bytes for t in of(tr, "dram_read", "weights")] == [24] * 4
+    assert {t.bytes for t in of(tr, "noc", "weights")} == {4}
+
+
+def test_nearest_channel_with_ports_off_the_west_edge(quad):
+    from simulator.mapping.weight_stationary import WeightStationaryMapper
+
+    dram = quad.package.dram.model_copy(update={"attach": ((0, 1), (1, 0))})
+    arch = quad.model_copy(update={"package": quad.package.model_copy(update={"dram": dram})})
+    m = WeightStationaryMapper(arch)
+    # distances to (0,1) and (1,0): (0,0) 1/1 -> first; (0,1) 0/2; (1,0) 2/0; (1,1) 1/1 -> first
+    assert [m._channel_for(c) for c in CHIPS] == [0, 0, 1, 0]
+
+
+@pytest.mark.parametrize("double_buffering, back", [(True, 2), (False, 1)])
+def test_a_load_waits_for_the_step_that_frees_its_buffer(tiny_arch, write_arch, double_buffering, back):
+    """fc 512 -> 64, batch 8 on tiny: 16 steps on the single chiplet. An input load may overwrite
+    the slot used `back` steps earlier, so it waits for that step's compute."""
+    from simulator.config import load_arch
+
+    arch = tiny_arch if double_buffering else load_arch(
+        write_arch({"chiplet.pe.double_buffering": False}, base="tiny"))
+    tr = map_layer(Layer.fc("fc", 512, 64), arch, batch=8)
+    computes = [t.id for t in of(tr, "compute")]
+    reads = of(tr, "dram_read", "inputs")
+    assert len(reads) == len(computes)
+    for s, rd in enumerate(reads):
+        assert list(rd.after) == ([computes[s - back]] if s >= back else []), s

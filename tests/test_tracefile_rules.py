@@ -112,7 +112,8 @@ def test_destinations(tmp_path, value):
         f"line 3.dsts: {shown(value)}: must be a non-empty list of [row, col]"]
 
 
-@pytest.mark.parametrize("bad", [{"after": "x"}, {"src": [1]}, {"dsts": []}, {"pixels": 1}])
+@pytest.mark.parametrize("bad", [{"after": "x"}, {"src": [1]}, {"dsts": []}, {"pixels": 1}, {"mode": "x"},
+                                 {"bytes": -1}])
 def test_a_rejected_transaction_is_not_checked_further(tmp_path, bad):
     """One bad field rejects the transaction: its id (out of sequence here) is not reported too."""
     got = problems(write(tmp_path, layer(1), {"id": 4, "op": "nop", **bad}))
@@ -224,3 +225,11 @@ def test_writing_creates_folders_and_compact_lines(tmp_path):
     tr.add("dram_read", bytes=8)
     path = write_traces(tmp_path / "a" / "b" / "t.jsonl", [tr], {})
     assert path.read_text().splitlines()[2] == '{"id":0,"op":"dram_read","bytes":8}'
+
+
+def test_reading_goes_on_after_a_surplus_transaction(tmp_path):
+    ok = {"id": 0, "op": "dram_read"}
+    got = problems(write(tmp_path, layer(1), ok, {"id": 1, "op": "dram_read"}, layer(1, "m"),
+                         {"id": 0, "op": "dram_read", "bytes": -3}))
+    assert got == ["line 4: more transactions than the 1 announced by layer 'l'",
+                   "line 6.bytes: -3: must be an integer >= 0"]
