@@ -265,3 +265,34 @@ def test_a_load_waits_for_the_step_that_frees_its_buffer(tiny_arch, write_arch, 
     assert len(reads) == len(computes)
     for s, rd in enumerate(reads):
         assert list(rd.after) == ([computes[s - back]] if s >= back else []), s
+
+
+@pytest.mark.parametrize("layer, batch, tiles", [
+    # 1x1 reduction of exactly 1024 B = the input share: fits, C is not halved
+    (Layer.fc("c1024", 1024, 64), 1, {"c_tile": 1024, "k_tile": 2, "rows": 1}),
+    # 3x3 conv, C = 96 on 2 output rows per PE: one output needs 96·3·3 = 864 B <= 1024, two output
+    # rows 96·4·3 = 1152 B do not: C stays 96, K tile 2 (weights 4·96·9 = 3456 > 2048), 1 row, 1 column
+    (Layer("c96", "conv", 96, 8, 8, 4, 3, 3, pad_h=1, pad_w=1), 1, {"c_tile": 96, "k_tile": 2, "rows": 1, "cols": 1}),
+    # fc 96 -> 4 at batch 48: 12 rows per PE need 1152 B; above 8 rows the search halves: 12 -> 6
+    (Layer.fc("b48", 96, 4), 48, {"c_tile": 96, "k_tile": 4, "rows": 6}),
+])
+def test_tile_search_on_tiny(tiny_arch, layer, batch, tiles):
+    t = map_layer(layer, tiny_arch, batch=batch).meta["tiling"]
+    assert {k: t[k] for k in tiles} == tiles
+
+
+def test_shape_of_padding_adds_and_groups():
+    from simulator.mapping.tiling import Shape
+
+    conv = Shape.of(Layer("c", "conv", 8, 8, 6, 16, 3, 3, pad_h=1, pad_w=2))
+    assert (conv.h, conv.w, conv.p, conv.q) == (10, 10, 8, 8)
+    assert conv.in_rows(8) == 10 and conv.in_cols(6) == 8 and conv.in_rows(2) == 4
+    add = Shape.of(Layer("a", "add", 16, 4, 4, 16))
+    assert (add.in_tensors, add.vector_ops_per_output, add.has_weights) == (2, 1, False)
+    # 4 groups of 2 output channels: 3 consecutive channels touch at most 2 groups
+    grouped = Shape.of(Layer("g", "conv", 8, 6, 6, 8, 3, 3, groups=4))
+    assert (grouped.groups, grouped.k_per_group, grouped.c_red) == (4, 2, 2)
+    assert [grouped.in_channels_for(k, 2) for k in (1, 2, 3, 5, 8)] == [2, 4, 4, 6, 8]
+    # 2 groups of 2: a range of 3 channels touches both
+    two = Shape.of(Layer("t", "conv", 4, 6, 6, 4, 3, 3, groups=2))
+    assert [two.in_channels_for(k, 2) for k in (1, 2, 3)] == [2, 4, 4]
