@@ -33,6 +33,8 @@ layers:
 # Regression goldens for this scenario (tiny arch, the workload above, exact MACs),
 # recorded from a run of the current model with the DRAM dataflow. They are not reference values: update
 # them deliberately, with the reason, when the mapping or the hardware model changes.
+# The energy is derived from the traces and the technology table in
+# tests/test_golden_derived.py; the latency is a recorded value (why: same file).
 GOLDEN_LATENCY_CYCLES = 10727
 GOLDEN_ENERGY_PJ = 2721521.172
 
