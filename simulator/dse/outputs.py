@@ -75,7 +75,8 @@ def write_point_run(sweep: Sweep, out: Path, index: int) -> Path:
     extra = {}
     if m.compression is not None:  # compressed weights: the traces carry the compressed bytes
         from simulator.compress.layers import decompression_cost
-        traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan, m.compression.ratios()))
+        traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan,
+                                          weight_ratio=m.compression.ratios()))
         result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed,
                               workload_name=workload_of(sweep).name)
         cost = decompression_cost(m.compression, traces, m.arch.tech_table,
