@@ -284,7 +284,7 @@ def test_check_node_bounds(pkg):
 def test_block_model_on_a_fixed_point_pe(simba_arch):
     from simulator.approx import blocked
     from simulator.errors import AxsimError
-    from simulator.hw.mac import block_mac_model
+    from simulator.macs.timing import block_mac_model
 
     with pytest.raises(AxsimError) as info:
         block_mac_model(blocked.static_msb(3, 3), simba_arch.chiplet.pe, "msb3")
@@ -325,7 +325,7 @@ def test_global_buffer_access_longer_than_the_link_sets_the_duration(tmp_path):
 def test_exact_model_of_a_16_bit_block_wise_pe(axbxp_arch):
     """16-bit operands in 4-bit blocks: all 4 x 4 = 16 block products of 16 partial-product bits."""
     from simulator.config.arch import BlockMac
-    from simulator.hw.mac import exact_model
+    from simulator.macs.timing import exact_model
 
     pe = axbxp_arch.chiplet.pe.model_copy(update={
         "precision_bits": 16, "mac": BlockMac(block_bits=4, block_multipliers_per_lane=16, reconfig_cycles=3)})

@@ -51,29 +51,29 @@ def test_energy_and_latency_figures_draw_the_csv(run_dir, figures):
     names = [r["layer"] for r in layers]
     energy_fig, latency_fig, nop_fig = figures
 
-    ax = energy_fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == names == ["c1", "fc"]
-    assert ax.get_ylabel() == "energy (uJ)" and ax.get_title() == "w on quad: energy per layer by component class"
+    ax = energy_fig.axes[0]  # horizontal bars, one row per layer
+    assert [t.get_text() for t in ax.get_yticklabels()] == names == ["c1", "fc"]
+    assert ax.get_xlabel() == "energy (µJ)" and ax.get_title() == "w on quad: energy per layer by component class"
     classes = [k[len("energy_pj_"):] for k in layers[0] if k.startswith("energy_pj_")]
-    drawn = {c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers}
+    drawn = {c.get_label(): [p.get_width() for p in c.patches] for c in ax.containers}
     nonzero = {c for c in classes if any(float(r[f"energy_pj_{c}"]) for r in layers)}
     assert set(drawn) == nonzero and nonzero >= {"mac", "dram", "nop_link"}
-    for cls, heights in drawn.items():
-        assert heights == pytest.approx([float(r[f"energy_pj_{cls}"]) / 1e6 for r in layers]), cls
-    # stacked: the top of each bar is the layer's total energy
-    tops = [max(p.get_y() + p.get_height() for c in ax.containers for p in c.patches if p.get_x() < i < p.get_x()
-                + p.get_width()) for i in range(len(names))]
-    assert tops == pytest.approx([float(r["energy_pj"]) / 1e6 for r in layers], rel=1e-4)
+    for cls, widths in drawn.items():
+        assert widths == pytest.approx([float(r[f"energy_pj_{cls}"]) / 1e6 for r in layers]), cls
+    # stacked: the right end of each row is the layer's total energy
+    ends = [max(p.get_x() + p.get_width() for c in ax.containers for p in c.patches
+                if p.get_y() < i < p.get_y() + p.get_height()) for i in range(len(names))]
+    assert ends == pytest.approx([float(r["energy_pj"]) / 1e6 for r in layers], rel=1e-4)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert set(legend) == nonzero
 
     bars_ax, util_ax = latency_fig.axes
-    assert [p.get_height() for p in bars_ax.patches] == [int(r["latency_cycles"]) for r in layers]
-    assert [p.get_height() for p in bars_ax.patches] == [layer.latency_cycles for layer in result.layers]
-    assert bars_ax.get_ylabel() == "latency (cycles)" and util_ax.get_ylabel() == "MAC utilization (%)"
-    (line,) = util_ax.get_lines()
-    assert list(line.get_xdata()) == [0, 1]
-    assert list(line.get_ydata()) == pytest.approx([100 * float(r["utilization"]) for r in layers])
+    assert [p.get_width() for p in bars_ax.patches] == [int(r["latency_cycles"]) for r in layers]
+    assert [p.get_width() for p in bars_ax.patches] == [layer.latency_cycles for layer in result.layers]
+    assert bars_ax.get_xlabel() == "latency (cycles)" and util_ax.get_xlabel() == "MAC utilization (%)"
+    (points,) = util_ax.get_lines()  # both layers have MACs
+    assert list(points.get_ydata()) == [0, 1]
+    assert list(points.get_xdata()) == pytest.approx([100 * float(r["utilization"]) for r in layers])
 
 
 def test_nop_figure_draws_one_arrow_per_link(run_dir, figures):
