@@ -46,20 +46,23 @@ DATAFLOWS = ("resident", "dram")
 
 
 def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
-                    dataflow: str = "dram") -> Iterable[LayerTrace]:
+                    dataflow: str = "dram", weight_ratio: dict[str, float] | None = None) -> Iterable[LayerTrace]:
     """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer).
 
     ``dataflow``: ``"dram"``, every layer reads its inputs from DRAM and writes its outputs to
     DRAM; ``"resident"``, outputs stay in the global buffers when they fit and the next layers
     read them over the NoP (:mod:`simulator.mapping.residency`), and a residual add that directly
     follows the producer of one of its operands is fused into that producer's write-back
-    (:mod:`simulator.mapping.onpackage`); its own trace is then empty."""
+    (:mod:`simulator.mapping.onpackage`); its own trace is then empty.
+    ``weight_ratio``: compression ratio of the stored weights per layer name (default 1): the
+    mapper moves and stores ``weight_bits / 8 / ratio`` bytes per weight (docs/compression.md)."""
     if dataflow not in DATAFLOWS:
         raise AxsimError(f"dataflow {dataflow!r}: must be one of {', '.join(DATAFLOWS)}")
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
     residency = Residency(arch, workload) if dataflow == "resident" else None
     fused: dict[str, str] = {}  # add layer -> the layer it was fused into
+    ratios = weight_ratio or {}
     for i, layer in enumerate(workload.layers):
         if layer.name in fused:  # its work and traffic are in the trace of the layer it was fused into
             trace = LayerTrace(layer.name, layer.kind, layer.macs * workload.batch,
@@ -72,8 +75,11 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
         if fuse is not None:
             fused[fuse.layer.name] = layer.name
         model = plan.model_for(layer.name)
-        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch,
+        wbytes = model.weight_bits / 8 / ratios.get(layer.name, 1.0)
+        trace = mapper.map(layer, model.name, wbytes, model.input_bits / 8, workload.batch,
                            residency=residency, fuse=fuse)
+        if layer.name in ratios:
+            trace.meta["weight_compression_ratio"] = ratios[layer.name]
         if residency is not None:
             residency.done(layer)
         if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
