@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench mutation venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+# Mutation testing of the model packages (config: [tool.mutmut] in pyproject.toml; docs/testing.md).
+# Unattended; nice'd, 2 workers. MUTANTS selects a subset, e.g. MUTANTS='simulator.hw.*'.
+MUTANTS ?=
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS) > mutants-run.log 2>&1 || (tail -20 mutants-run.log; exit 1)
+	$(BIN)/python tools/mutation_report.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(ARGS)

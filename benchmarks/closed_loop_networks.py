@@ -1,7 +1,8 @@
 """Closed-loop full runs: the transaction-level and the flit-level networks, per layer.
 
     python benchmarks/closed_loop_networks.py [--arch arch/simba.yaml] \\
-        [--workload workloads/resnet50.yaml] [--layers N] [--models flit,nop=flit,noc=flit] [--csv out.csv]
+        [--workload workloads/resnet50.yaml] [--layers N] [--models "flit;nop=flit;noc=flit"] \
+        [--dataflow dram|resident] [--csv out.csv]
 
 Runs the workload with ``--network-model transaction`` and with each of ``--models``
 (default: ``flit`` for both networks, then the NoP alone and the NoCs alone flit-level,
@@ -28,7 +29,7 @@ from simulator import api  # noqa: E402
 from simulator.hw.network import parse_network_model  # noqa: E402
 
 
-def run(arch, wl, models: dict):
+def run(arch, wl, models: dict, dataflow: str):
     cls = defaultdict(lambda: [0, 0])  # (net, ds, mode) -> [count, cycles]
 
     def on_txn(trace, txn, start, finish):
@@ -38,7 +39,7 @@ def run(arch, wl, models: dict):
             c[1] += finish - start
 
     t = time.process_time()
-    res = api.simulate(arch, wl, network_model=models, on_txn=on_txn, exposure=False)
+    res = api.simulate(arch, wl, network_model=models, on_txn=on_txn, exposure=False, dataflow=dataflow)
     return res, time.process_time() - t, cls
 
 
@@ -49,6 +50,8 @@ def main() -> None:
     p.add_argument("--layers", type=int, default=0, help="only the first N layers (0: all)")
     p.add_argument("--models", default="flit;nop=flit;noc=flit",
                    help="network models to compare with the transaction model, separated by ';'")
+    p.add_argument("--dataflow", default="dram", choices=api.DATAFLOWS,
+                   help="activations through DRAM (default, the API's) or resident on the package")
     p.add_argument("--csv", help="write the per-layer table here")
     a = p.parse_args()
     arch = api.load_arch(a.arch)
@@ -57,11 +60,11 @@ def main() -> None:
         wl = replace(wl, layers=wl.layers[: a.layers])
     api.simulate(arch, replace(wl, layers=wl.layers[:1]), network_model=parse_network_model("flit"),
                  exposure=False)  # compile the kernel outside the timings
-    base, cpu, base_cls = run(arch, wl, parse_network_model("transaction"))
+    base, cpu, base_cls = run(arch, wl, parse_network_model("transaction"), a.dataflow)
     print(f"transaction: {cpu:.1f} s CPU, {sum(la.latency_cycles for la in base.layers)} cycles")
     results = []
     for spec in a.models.split(";"):
-        res, cpu, cls = run(arch, wl, parse_network_model(spec))
+        res, cpu, cls = run(arch, wl, parse_network_model(spec), a.dataflow)
         flit_hops = sum(int(bits.sum()) // (arch.package.nop.link_width_bits if net == "nop"
                                             else arch.chiplet.noc.link_width_bits)
                         for la in res.layers for net, bits in la.link_bits.items())

@@ -1,6 +1,7 @@
 """Ax-BxP study: system energy and performance of block-wise approximate MACs on simba_axbxp.
 
     python benchmarks/study_axbxp.py [--out docs/axbxp-study-table.md] [--networks alexnet resnet50]
+    python benchmarks/study_axbxp.py --dataflow resident   # the same study on the on-package dataflow
 
 For each network (workloads/<name>.yaml) on arch/simba_axbxp.yaml, the exact
 plan (BxP: all 16 block products of 2-bit blocks, the default plan) is
@@ -99,6 +100,13 @@ def dram_bytes(result: RunResult) -> float:
     return sum(layer.bytes_moved()["dram_bytes"] for layer in result.layers)
 
 
+DATAFLOW = "dram"  # --dataflow: the dataflow every run of the study uses
+
+
+def simulate(*args, **kwargs) -> RunResult:
+    return api.simulate(*args, dataflow=DATAFLOW, **kwargs)
+
+
 def layer_energy_ratios(base: RunResult, run: RunResult) -> tuple[float, float]:
     ratios = [b.energy_pj / r.energy_pj for b, r in zip(base.layers, run.layers) if b.kind in ("conv", "fc")]
     return min(ratios), max(ratios)
@@ -123,9 +131,9 @@ def run(networks, decompose: bool = True, verbose: bool = True) -> tuple[list[st
     for net in networks:
         workload = api.load_workload(ROOT / "workloads" / f"{net}.yaml")
         started = time.perf_counter()
-        exact = api.simulate(arch, workload)
+        exact = simulate(arch, workload)
         results: dict[str, RunResult] = {}
-        fixed = api.simulate(fixed_arch, workload)
+        fixed = simulate(fixed_arch, workload)
         e0, t0, m0, d0 = exact.energy_pj, exact.latency_cycles, mac_energy(exact), dram_bytes(exact)
         ef, tf = fixed.energy_pj, fixed.latency_cycles
         lines.append(fmt_row([net, "fixed-point 8-bit (simba.yaml)", "-", "1", "8/8", f"{ef / 1e6:.1f}",
@@ -137,7 +145,7 @@ def run(networks, decompose: bool = True, verbose: bool = True) -> tuple[list[st
                               f"{tf / t0:.3f}", "-", "0", "0", "0", "0"]))
         for study in STUDIES:
             plan = plan_for(study, arch, workload)
-            result = results[study.label] = api.simulate(arch, workload, plan=plan)
+            result = results[study.label] = simulate(arch, workload, plan=plan)
             model = plan.default
             lo, hi = layer_energy_ratios(exact, result)
             m = metrics[study.label]
@@ -189,7 +197,7 @@ def decomposition(arch, workload, exact: RunResult, both: RunResult) -> list[str
     depthwise = [i for i, layer in enumerate(workload.layers) if layer.kind == "conv" and layer.groups > 1]
     rows = []
     for label, model in variants:
-        result = both if model is full else api.simulate(arch, workload, plan=MacPlan(model, label=model.name))
+        result = both if model is full else simulate(arch, workload, plan=MacPlan(model, label=model.name))
         dw = [exact.layers[i].latency_cycles / result.layers[i].latency_cycles for i in depthwise]
         rows.append(fmt_row([workload.name, label, f"{model.lane_factor:g}",
                              f"{model.input_bits:g}/{model.weight_bits:g}",
@@ -232,7 +240,12 @@ def main() -> None:
     p.add_argument("--no-split", action="store_true", help="leave out the second table (2 runs per network)")
     p.add_argument("--no-docs", action="store_true",
                    help="do not write the tables into docs/axbxp-study.md (done by default for a full run)")
+    p.add_argument("--dataflow", choices=("dram", "resident"), default="dram",
+                   help="dram (the study's tables in docs/axbxp-study.md) or resident (its '-resident' tables)")
     args = p.parse_args()
+    global DATAFLOW
+    DATAFLOW = args.dataflow
+    suffix = "" if DATAFLOW == "dram" else f"-{DATAFLOW}"
     started = time.perf_counter()
     tables = run(args.networks, decompose=not args.no_split)
     text = "\n\n".join("\n".join(t) for t in tables if t) + "\n"
@@ -243,8 +256,8 @@ def main() -> None:
         from doc_blocks import replace_block
         results, split, shares = tables
         for name, lines in (("axbxp-results", results), ("axbxp-split", split), ("axbxp-shares", shares)):
-            replace_block(DOC, name, "\n".join(lines) + "\n")
-        replace_block(DOC, "axbxp-summary", summary_text(results))
+            replace_block(DOC, name + suffix, "\n".join(lines) + "\n")
+        replace_block(DOC, "axbxp-summary" + suffix, summary_text(results))
     print(f"# total {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 

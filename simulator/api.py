@@ -28,6 +28,8 @@ from simulator.errors import AxsimError
 from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan
 from simulator.macs.timing import exact_model
+from simulator.mapping.onpackage import FusedAdd
+from simulator.mapping.residency import Residency
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult
@@ -40,23 +42,70 @@ __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice
 Progress = Callable[[int, int, str], None]
 
 
-def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None) -> Iterable[LayerTrace]:
-    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer)."""
+DATAFLOWS = ("resident", "dram")
+
+
+def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
+                    dataflow: str = "dram", weight_ratio: dict[str, float] | None = None) -> Iterable[LayerTrace]:
+    """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer).
+
+    ``dataflow``: ``"dram"``, every layer reads its inputs from DRAM and writes its outputs to
+    DRAM; ``"resident"``, outputs stay in the global buffers when they fit and the next layers
+    read them over the NoP (:mod:`simulator.mapping.residency`), and a residual add that directly
+    follows the producer of one of its operands is fused into that producer's write-back
+    (:mod:`simulator.mapping.onpackage`); its own trace is then empty.
+    ``weight_ratio``: compression ratio of the stored weights per layer name (default 1): the
+    mapper moves and stores ``weight_bits / 8 / ratio`` bytes per weight (docs/compression.md)."""
+    if dataflow not in DATAFLOWS:
+        raise AxsimError(f"dataflow {dataflow!r}: must be one of {', '.join(DATAFLOWS)}")
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
-    for layer in workload.layers:
+    residency = Residency(arch, workload) if dataflow == "resident" else None
+    fused: dict[str, str] = {}  # add layer -> the layer it was fused into
+    ratios = weight_ratio or {}
+    for i, layer in enumerate(workload.layers):
+        if layer.name in fused:  # its work and traffic are in the trace of the layer it was fused into
+            trace = LayerTrace(layer.name, layer.kind, layer.macs * workload.batch,
+                               meta={"mac": "none", "dataflow": dataflow, "fused_into": fused[layer.name],
+                                     "batch": workload.batch})
+            residency.done(layer)
+            yield trace
+            continue
+        fuse = _fusable(residency, workload, i)
+        if fuse is not None:
+            fused[fuse.layer.name] = layer.name
         model = plan.model_for(layer.name)
-        trace = mapper.map(layer, model.name, model.weight_bits / 8, model.input_bits / 8, workload.batch)
+        wbytes = model.weight_bits / 8 / ratios.get(layer.name, 1.0)
+        trace = mapper.map(layer, model.name, wbytes, model.input_bits / 8, workload.batch,
+                           residency=residency, fuse=fuse)
+        if layer.name in ratios:
+            trace.meta["weight_compression_ratio"] = ratios[layer.name]
+        if residency is not None:
+            residency.done(layer)
         if not layer.is_compute:  # pooling, add: no multiplier; the config only sets stored bits
             trace.meta["mac"] = "none"
         yield trace
+
+
+def _fusable(residency: Residency | None, workload: Workload, i: int) -> FusedAdd | None:
+    """The residual add that layer ``i`` can take over (on-package dataflow only): the next layer,
+    an add of layer ``i``'s output (its only consumer) and another, earlier tensor."""
+    layers = workload.layers
+    if residency is None or i + 1 >= len(layers) or layers[i + 1].kind != "add":
+        return None
+    layer, add = layers[i], layers[i + 1]
+    prods = residency.producers[add.name]
+    if len(prods) != 2 or prods.count(layer.name) != 1 or residency.consumers.get(layer.name) != [add.name]:
+        return None
+    other = 1 - prods.index(layer.name)
+    return FusedAdd(add, other, residency.live.get(prods[other]))
 
 
 def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[LayerTrace] | None = None,
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None, workload_name: str | None = None,
              rates: ErrorRates | None = None, exposure: bool | None = None,
-             network_model: dict[str, str] | None = None) -> RunResult:
+             dataflow: str = "dram", network_model: dict[str, str] | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
@@ -67,9 +116,11 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
     the architecture's own at its nominal operating point (where the shipped tables give a BER
     of about 1e-12: a run that does not study errors need not pay for them).
-    ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars)
-    or "flit" (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a flit
-    choice enters the config hash.
+    ``dataflow``: see :func:`generate_traces`.
+    ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars),
+    "transaction-ports" (plus the interfaces' injection and ejection ports) or "flit"
+    (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a choice other than
+    the default enters the config hash.
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -87,7 +138,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     hashed_models = [models] if set(models.values()) != {"transaction"} else []  # transaction runs keep their hash
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
-    source = generate_traces(arch, workload, plan) if workload is not None else traces
+    source = generate_traces(arch, workload, plan, dataflow) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
     scales = OperatingScales.from_arch(arch)
@@ -103,7 +154,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
 
     def result(complete: bool) -> RunResult:
         wl_name = workload.name if workload is not None else (workload_name or "trace")
-        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *hashed_models)
+        # the DRAM dataflow keeps the hash it had before the dataflow was a choice
+        flow = [dataflow] if workload is not None and dataflow != "dram" else []
+        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *flow, *hashed_models)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}
         found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None

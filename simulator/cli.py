@@ -26,6 +26,10 @@ SEED_HELP = ("run seed, recorded in summary.json and the config hash (default 0)
              "models draw no random numbers, so today the results do not depend on it")
 
 
+DATAFLOW_HELP = ("resident (default): layer outputs stay in the global buffers when they fit and travel "
+                 "over the NoP to the next layers; dram: every layer reads from and writes to DRAM")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="axsim", description=DESCRIPTION)
     p.add_argument("--version", action="version", version=f"axsim {__version__}", help="print the version")
@@ -52,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--events-units", metavar="GLOB[,GLOB]",
                      help="events.json keeps only these units: dram, nop, chiplet[r,c] (glob patterns; "
                           "quote them, e.g. 'chiplet[[]0,*')")
+    run.add_argument("--dataflow", choices=api.DATAFLOWS, default="resident", help=DATAFLOW_HELP)
     run.add_argument("--exposure", choices=("auto", "on", "off"), default="auto",
                      help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
                           "auto (default) computes it when the operating point is not nominal")
@@ -78,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--arch", default=DEFAULT_ARCH, help=f"architecture file (default {DEFAULT_ARCH})")
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD, help=f"workload file (default {DEFAULT_WORKLOAD})")
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
+    tr.add_argument("--dataflow", choices=api.DATAFLOWS, default="resident", help=DATAFLOW_HELP)
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
 
     from simulator import cli_accuracy, cli_import, cli_study
@@ -137,7 +143,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         recorder = EventRecorder(arch.clock_ghz, layers=_patterns(args.events_layers),
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
-             "approx_file": args.approx}
+             "approx_file": args.approx, "dataflow": "trace" if args.trace else args.dataflow}
     if set(networks.values()) != {"transaction"}:
         extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
@@ -146,7 +152,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
                                   on_txn=recorder, workload_name=name,
                                   exposure={"auto": None, "on": True, "off": False}[args.exposure],
-                                  network_model=networks)
+                                  dataflow=args.dataflow, network_model=networks)
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
@@ -222,10 +228,11 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
     plan = _plan(args.approx, arch, [layer.name for layer in workload.layers])
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{workload.name}.trace.jsonl"
     header = {"arch": arch.name, "arch_hash": config_hash(arch), "workload": workload.name,
-              "layers": len(workload.layers), "generator": f"axsim {__version__} weight-stationary"}
+              "layers": len(workload.layers), "generator": f"axsim {__version__} weight-stationary",
+              "dataflow": args.dataflow}
     if args.approx:
         header["approx"] = args.approx
-    write_traces(out, api.generate_traces(arch, workload, plan), header)
+    write_traces(out, api.generate_traces(arch, workload, plan, args.dataflow), header)
     console.print(f"trace: {out}")
     return 0
 

@@ -561,7 +561,7 @@ def test_e2e_same_plan_through_the_api(e2e, tmp_path):
     arch = e2e["arch"]
     workload = api.load_workload(_write_workload(tmp_path))
     plan = resolve(load_approx(e2e["approx_file"]), arch, [layer.name for layer in workload.layers])
-    result = api.simulate(arch, workload, plan=plan)
+    result = api.simulate(arch, workload, plan=plan, dataflow="resident")  # axsim run's default
     rows = _rows(e2e["approx"])
     assert [layer.latency_cycles for layer in result.layers] == [int(rows[n]["latency_cycles"])
                                                                  for n in ("conv1", "conv2", "conv3", "fc")]

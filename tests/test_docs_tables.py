@@ -157,3 +157,28 @@ def test_tutorial_figures_are_those_of_a_fresh_run(simba_arch):
     assert f"moves {weights / 1e6:.1f} MB of weights from DRAM ({fc.latency_cycles:,} cycles)" in text
     assert fc.count("dram.read_bit") / 8 >= weights
     assert f"The replay gives the same {result.latency_cycles:,} cycles" in text
+
+
+def test_combined_study_reading_matches_its_tables():
+    """docs/combined-study.md: the numbers its reading quotes are those of the tables that
+    benchmarks/study_combined.py --write-docs wrote."""
+    page = ROOT / "docs" / "combined-study.md"
+    block = read_block(page, "combined-study")
+    reading = page.read_text().split("## Reading", 1)[1]
+    rows = _table(block)
+    bounds = {r[0]: r[1:] for r in rows if len(r) == 6 and r[0] in ("0", "0.005", "0.01", "0.02", "0.05")}
+    digits = _table(block.split("## ResNet-50", 1)[0])
+    single = {(r[0], r[1].strip("`")): r[2:] for r in digits if len(r) >= 4 and r[1].startswith("`")}
+    # loss <= 0: best single family (compression) and combined; loss <= 0.01: combined
+    assert bounds["0"][3] == "0.812" and bounds["0"][4] == "0.643"
+    assert bounds["0.01"][4] == "0.542" and max(bounds["0.01"][:4]) == "0.979" and min(bounds["0.01"][:4]) == "0.812"
+    for value in ("0.812", "0.643", "0.542", "0.537", "7.7%", "0.258", "0.365", "0.472", "0.517"):
+        assert value in reading, value
+    assert single[("mac", "msb2")][:3] == ["0.6585", "0.8390", "0.0139"]  # 34% energy, 16% latency, 1.4%
+    assert single[("wcomp", "lowbits:3")][0] == "0.8116" and single[("wcomp", "huffman")][0] == "1.0345"
+    assert single[("noc_swing_v", "0.5")][2] == "0.0139"
+    assert "accuracy loss 0.0772, energy 0.537" in block
+    resnet = [r for r in rows if r[0] == "combined"]
+    assert resnet and resnet[0][2:4] == ["0.2577", "0.3652"]
+    assert ("34% energy" in reading and "18%" in reading and "19% energy" in reading and "1.9%" in reading
+            and "3.5% energy" in reading and "53% energy and 48% latency" in reading)

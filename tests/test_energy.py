@@ -95,3 +95,10 @@ def test_leakage_rows_of_a_run(tiny_arch, small_workload):
         assert leak["pe"] == pytest.approx(tiny_arch.total_pes * tech.leakage_mw("pe") * ns)
         assert leak["global_buffer"] == pytest.approx(tech.leakage_mw("global_buffer") * ns)
         assert "dram" not in leak  # 0 mW in the table
+
+
+def test_class_is_the_text_before_the_first_dot_and_leakage_is_per_nanosecond(table):
+    assert component_class_of("noc_link.bit.lsb") == ("noc_link", "bit.lsb")
+    rows = price_layer({}, table, 1000, 2.0, {"pe": 3})
+    assert [(r.component, r.component_class, r.action) for r in rows] == [("leakage", "pe", "leakage_ns")]
+    assert rows[0].count == 3 * 500.0

@@ -163,6 +163,21 @@ def test_gather_uses_each_senders_xy_route_towards_the_receiver():
     got = {link: bits for link, bits in zip(m2.links, m2.link_bits) if bits}
     assert got == expected
     assert sum(m1.link_bits) == sum(m2.link_bits) and c1.peek() == c2.peek()
+def test_gather_loads_like_scatter_on_the_senders_routes():
+    m1, c1 = make_mesh()
+    m2, c2 = make_mesh()
+    f1 = m1.transfer(0, (0, 0), DSTS, 64, "scatter", "c")
+    f2 = m2.transfer(0, (0, 0), DSTS, 64, "gather", "c")
+    assert c1.peek() == c2.peek()  # same link and router traversals in total
+    # each sender's XY route to (0,0): (0,3) along row 0; (2,3) and (3,3) along their rows to
+    # column 0, then up column 0, sharing (2,0)->(1,0) and (1,0)->(0,0)
+    used = {m2.links[i]: b // 512 for i, b in enumerate(m2.link_bits) if b}
+    assert used == {((0, 3), (0, 2)): 1, ((0, 2), (0, 1)): 1, ((0, 1), (0, 0)): 1,
+                    ((2, 3), (2, 2)): 1, ((2, 2), (2, 1)): 1, ((2, 1), (2, 0)): 1,
+                    ((3, 3), (3, 2)): 1, ((3, 2), (3, 1)): 1, ((3, 1), (3, 0)): 1, ((3, 0), (2, 0)): 1,
+                    ((2, 0), (1, 0)): 2, ((1, 0), (0, 0)): 2}
+    # scatter: 3 tiles on the first link (24 cycles); gather: at most 2 on a link; 6 hops either way
+    assert (f1, f2) == (3 * 8 + 6 * HOP, 2 * 8 + 6 * HOP)
 
 
 def test_local_transfer_has_no_links():

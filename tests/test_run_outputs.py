@@ -24,7 +24,7 @@ layers:
   - {name: conv1, type: conv, input: [3, 16, 16], out_channels: 16, kernel: 3, padding: 1}
   - {name: pool1, type: pool, mode: max, input: [16, 16, 16], kernel: 2, stride: 2}
   - {name: conv2, type: conv, input: [16, 8, 8], out_channels: 32, kernel: 3, padding: 1}
-  - {name: add1, type: add, input: [32, 8, 8]}
+  - {name: add1, type: add, inputs: [conv2, conv2], input: [32, 8, 8]}
   - {name: fc, type: fc, in_features: 2048, out_features: 10}
 """
 

@@ -45,10 +45,15 @@ def plan_macs(plan, names) -> dict | None:
     return out
 
 
-def accuracy_loss(arch, workload, plan, dataset, seed: int = 0, seeds: int = SEEDS) -> float:
+def accuracy_loss(arch, workload, plan, dataset, seed: int = 0, seeds: int = SEEDS, weights=None) -> float:
+    """``weights``: a quantized model whose weights replace the workload's (lossy weight
+    compression, :meth:`simulator.compress.layers.CompressionPlan.apply`); the loss is then
+    measured from the exact accuracy of the workload's own weights. Bit errors hit the
+    decompressed weight values as if each had travelled uncompressed (docs/compression.md)."""
     if dataset is None:
         raise AxsimError("accuracy_loss needs a dataset (.npz with arrays x and y)")
-    model = _cached(("model", workload.source, workload.name), lambda: load_weights(workload))
+    original = _cached(("model", workload.source, workload.name), lambda: load_weights(workload))
+    model = original if weights is None else weights
     x, y = _cached(("data", str(dataset)), lambda: load_dataset(dataset))
     check_labels(model, y, str(dataset))
     names = [layer.name for layer in workload.layers]
@@ -59,4 +64,8 @@ def accuracy_loss(arch, workload, plan, dataset, seed: int = 0, seeds: int = SEE
     layers = {ly.name: ly for ly in workload.layers}
     report = evaluate(model, x, y, plan_macs(plan, names), exposure_ber(data, layers, seed), seeds,
                       units_of_run(data, workload.layers))
-    return float(np.mean([report.exact_accuracy - a for a in report.seed_accuracies]))
+    exact = report.exact_accuracy
+    if weights is not None:  # the reference is the workload's own exact int8 accuracy
+        exact = _cached(("exact", workload.source, workload.name, str(dataset)),
+                        lambda: evaluate(original, x, y).exact_accuracy)
+    return float(np.mean([exact - a for a in report.seed_accuracies]))

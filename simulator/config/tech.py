@@ -86,6 +86,14 @@ class SramTech(Frozen):
     source: StrictStr = Field(min_length=1)
 
 
+class DecompressTech(Frozen):
+    """Weight decompressor at each PE (docs/compression.md): energy and throughput per output byte."""
+
+    energy_pj_per_byte: NonNegFloat = Field(description="energy per decompressed byte, picojoules")
+    bytes_per_cycle: PosFloat = Field(description="decompressed bytes one PE's decompressor produces per cycle")
+    source: StrictStr = Field(min_length=1)
+
+
 class TechTable(Frozen):
     version: int = Field(1, ge=1, le=1)
     name: StrictStr
@@ -97,6 +105,8 @@ class TechTable(Frozen):
     signalling: dict[Literal["nop_link", "noc_link"], LinkTech] = Field(
         {}, description="link swing models; absent: links stay at nominal swing, without errors")
     sram: SramTech | None = Field(None, description="SRAM Vdd models; absent: buffers stay at nominal Vdd")
+    decompression: DecompressTech | None = Field(None, description="weight decompressor; absent: compressed "
+                                                                     "weights cannot be priced")
 
     def energy_pj(self, key: str) -> float:
         return self.energy[key].pj

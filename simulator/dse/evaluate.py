@@ -1,10 +1,9 @@
 """Evaluating sweep points: concrete architecture and MAC plan per point, simulation, reuse.
 
-A point's knob values are applied to the parsed base architecture file, the
-result is written to a temporary YAML file and loaded with
-:func:`simulator.config.load_arch`, so every validation rule of architecture
-files applies to it. Approximation knobs prepend ``(layers, configuration)``
-overrides to the approximation file's layer table (first match wins, knobs
+A point's knob values are applied to the parsed base architecture file and the
+result is validated with every rule of :func:`simulator.config.load_arch`
+(:func:`build_arch`, in memory: no temporary YAML file). Approximation knobs
+prepend ``(layers, configuration)`` overrides to the approximation file's layer table (first match wins, knobs
 before the file's own overrides) and the plan is resolved as ``axsim run
 --approx`` would.
 
@@ -35,9 +34,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-import yaml
-
 from simulator import api
+from simulator.config import Arch
 from simulator.dse import keys
 from simulator.dse.spec import Sweep
 from simulator.energy.reprice import RunCounts
@@ -45,6 +43,8 @@ from simulator.errors import AxsimError
 
 #: Columns of the metrics every point reports (``accuracy_loss`` empty when not measured).
 METRICS = ("energy_pj", "latency_cycles", "edp_pj_cycles", "accuracy_loss")
+#: Columns a sweep with weight-compression knobs adds (docs/compression.md).
+COMPRESSION_COLUMNS = ("weight_bytes_stored", "decompressed_bytes", "decompress_cycles")
 
 AccuracyFn = Callable[..., float]
 _ACCURACY: list[AccuracyFn] = []
@@ -85,10 +85,10 @@ class Materialised:
     structural: str
     accuracy: str
     full: str
+    compression: Any = None  # simulator.compress.layers.CompressionPlan when the sweep compresses weights
 
 
 _FILES: dict[tuple, Any] = {}
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when available
 
 
 def _cached(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
@@ -108,40 +108,74 @@ def _approx_of(sweep: Sweep):
 
 
 def materialise(sweep: Sweep, point: Point) -> Materialised:
-    """The concrete architecture (loaded through ``load_arch``) and MAC plan of one point."""
+    """The concrete architecture (validated as ``load_arch`` would), MAC plan and weight
+    compression of one point."""
     data = copy.deepcopy(sweep.arch_data)
-    overrides = []
+    overrides, compress_rules = [], []
     for knob in sweep.knobs:
         value = point.values[knob.name]
         if knob.kind == "arch":
             keys.set_path(data, knob.target, value)
+        elif knob.kind == "compress":
+            compress_rules.append((knob.target, value))
         else:
             overrides.append((knob.target, value))
-    fd, name = tempfile.mkstemp(prefix=f"axsim-{Path(sweep.arch_file).stem}-", suffix=".yaml")
-    file = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(yaml.dump(data, Dumper=_DUMPER, sort_keys=False))
-        arch = api.load_arch(file)
-    except AxsimError as exc:
-        raise AxsimError(f"{sweep.arch_file} with {_show_values(point)}: "
-                         f"{str(exc).replace(str(file), Path(sweep.arch_file).name)}") from None
-    finally:
-        file.unlink(missing_ok=True)
+    arch = build_arch(sweep, data, point)
     plan, plan_desc = None, "exact"
     spec = _approx_of(sweep)
     if spec is not None:
         from simulator.macs.approxfile import resolve
         spec = dataclasses.replace(spec, layers=tuple(overrides) + spec.layers)
         names = [layer.name for layer in workload_of(sweep).layers]
-        plan = resolve(spec, arch, names)
+        # the plan depends on the MAC hardware and the table, not on operating points: resolve once
+        key = keys.digest(keys.structural_hash(data), data["tech"], overrides)
+        plan = _cached("plan", key, lambda _k: resolve(spec, arch, names))
         plan_desc = plan.describe()
     # hashes see file contents, not paths: the same inputs give the same hashes on any machine
     view = {**data, "tech": _file_digest(data["tech"])}
     dataset = _file_digest(sweep.dataset) if sweep.dataset else None
     other = (plan_desc, _file_digest(sweep.workload_file), sweep.seed)
+    compression = None
+    if sweep.compresses:
+        compression = compression_of(sweep, tuple(compress_rules))
+        other += (compression.describe(),)
     return Materialised(arch, data, plan, plan_desc, keys.structural_hash(view, *other),
-                        keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other))
+                        keys.accuracy_hash(view, *other, dataset), keys.digest(view, *other), compression)
+
+
+def compression_of(sweep: Sweep, rules: tuple):
+    """The compression plan of the workload under ``rules`` (computed once per process)."""
+    from simulator.compress.layers import plan_for
+
+    def load(_key: str):
+        return plan_for(workload_of(sweep), rules)
+    return _cached("compression", keys.digest(sweep.workload_file, rules), load)
+
+
+def build_arch(sweep: Sweep, data: dict, point: Point | None = None):
+    """The validated architecture of parsed architecture data ``data``: the checks of
+    :func:`simulator.config.load_arch` (schema, cross-checks, operating points against the
+    technology table's ranges) without writing and re-reading a YAML file; the technology table
+    is loaded once per file and process."""
+    from simulator.config import cross_check, load_tech
+    from simulator.config.operating import check_values
+    from simulator.config.validation import validate_model
+    from simulator.errors import InputError
+    where = Path(sweep.arch_file)
+    try:
+        arch = validate_model(Arch, data, where)
+        problems = cross_check(arch)
+        if problems:
+            raise InputError(where, problems)
+        tech = _cached("tech", str(data["tech"]), load_tech)
+        problems = check_values(arch, tech, arch.tech)
+        if problems:
+            raise InputError(where, problems)
+    except AxsimError as exc:
+        if point is None:
+            raise
+        raise AxsimError(f"{where} with {_show_values(point)}: {exc}") from None
+    return arch.model_copy(update={"tech_table": tech, "source": str(where)})
 
 
 def _file_digest(path: str) -> str:
@@ -165,6 +199,26 @@ class GroupContext:
         self.runs: dict[str, dict] = {}         # full hash -> metrics
         self.results: dict[str, Any] = {}       # structural hash -> (RunCounts, latency) for re-pricing
         self.accuracy: dict[str, float] = {}    # accuracy hash -> accuracy loss
+        self.ahead: dict[int, Any] = {}         # point index -> Materialised, or the AxsimError it raised
+        self.priced: dict[str, float] = {}      # full hash -> energy re-priced in a batch
+
+    def materialise(self, sweep: Sweep, point: Point) -> "Materialised":
+        found = self.ahead.pop(point.index, None)
+        if found is None:
+            return materialise(sweep, point)
+        if isinstance(found, AxsimError):
+            raise found
+        return found
+
+    def price_batch(self, structural: str, counts: RunCounts) -> None:
+        """Re-price, in one vectorised call, every point of the group still to come that shares
+        ``structural`` (the points are materialised ahead by :func:`run_group`)."""
+        todo = [m for m in self.ahead.values() if isinstance(m, Materialised) and m.structural == structural
+                and m.full not in self.priced]
+        unique = list({m.full: m for m in todo}.values())
+        if unique:
+            priced = counts.price([m.arch for m in unique])
+            self.priced.update({m.full: float(e) for m, e in zip(unique, priced.energy_pj)})
 
 
 class _Repriced(NamedTuple):
@@ -174,16 +228,35 @@ class _Repriced(NamedTuple):
     latency_cycles: int
 
 
+class _Decompression(NamedTuple):
+    """What decompressing the weights adds to a structural configuration's run."""
+
+    bytes: int             # decompressed bytes (priced at each point's technology table)
+    latency_cycles: int
+    stored_bytes: int      # compressed weight bytes of the workload (DRAM, global buffer)
+
+
 def _simulate(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[Any, list[str]]:
     cached = ctx.results.get(m.structural)
     if cached is not None:  # same hardware and mapping: only operating points or the table differ
-        counts, latency_cycles = cached
-        priced = counts.price([m.arch])
-        return _Repriced(float(priced.energy_pj[0]), latency_cycles), ["run", "reprice"]
-    traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan))
+        counts, latency_cycles, dec = cached
+        if m.full not in ctx.priced:
+            ctx.price_batch(m.structural, counts)
+        energy = ctx.priced[m.full] if m.full in ctx.priced else float(counts.price([m.arch]).energy_pj[0])
+        return _Repriced(energy, latency_cycles), ["run", "reprice"], dec
+    ratios = m.compression.ratios() if m.compression is not None else None
+    traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan, weight_ratio=ratios))
     result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed)
-    ctx.results[m.structural] = (RunCounts.from_result(result, m.arch), result.latency_cycles)
-    return result, []
+    dec = None
+    if m.compression is not None:
+        from simulator.compress.layers import decompression_cost
+        pes = {t.layer: int(t.meta.get("used_pes", 1)) for t in traces}
+        cost = decompression_cost(m.compression, traces, m.arch.tech_table, pes)
+        stored = sum(m.compression.stored_bytes().values()) + sum(
+            layer.weight_count for layer in workload_of(sweep).layers if layer.name not in m.compression.layers)
+        dec = _Decompression(cost.bytes_decompressed, cost.latency_cycles, stored)
+    ctx.results[m.structural] = (RunCounts.from_result(result, m.arch), result.latency_cycles, dec)
+    return result, [], dec
 
 
 def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
@@ -197,7 +270,7 @@ def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
         raise AxsimError("accuracy_loss requested but no accuracy evaluator is registered in this process "
                          "(simulator.dse.evaluate.register_accuracy)")
     try:
-        m = materialise(sweep, point)
+        m = ctx.materialise(sweep, point)
         structural = m.structural
         reused: list[str] = []
         if m.full in ctx.runs:
@@ -213,18 +286,43 @@ def evaluate(sweep: Sweep, point: Point, ctx: GroupContext) -> dict:
 
 
 def _measure(sweep: Sweep, m: Materialised, ctx: GroupContext) -> tuple[dict, list[str]]:
-    result, reused = _simulate(sweep, m, ctx)
-    metrics = {"energy_pj": result.energy_pj, "latency_cycles": result.latency_cycles,
-               "edp_pj_cycles": result.energy_pj * result.latency_cycles, "accuracy_loss": ""}
+    result, reused, dec = _simulate(sweep, m, ctx)
+    energy, latency = result.energy_pj, result.latency_cycles
+    if dec is not None:  # decompression: priced at this point's technology table, latency an upper bound
+        if dec.bytes:
+            energy += dec.bytes * m.arch.tech_table.decompression.energy_pj_per_byte
+        latency += dec.latency_cycles
+    metrics = {"energy_pj": energy, "latency_cycles": latency, "edp_pj_cycles": energy * latency,
+               "accuracy_loss": ""}
+    if dec is not None:
+        metrics.update({"weight_bytes_stored": dec.stored_bytes, "decompressed_bytes": dec.bytes,
+                        "decompress_cycles": dec.latency_cycles})
     if "accuracy_loss" in sweep.metrics():
         if m.accuracy in ctx.accuracy:
             reused.append("accuracy")
         else:
-            fn = accuracy_evaluator()
-            ctx.accuracy[m.accuracy] = float(fn(m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed))
+            ctx.accuracy[m.accuracy] = _accuracy(sweep, m)
         metrics["accuracy_loss"] = ctx.accuracy[m.accuracy]
     ctx.runs[m.full] = metrics
     return metrics, reused
+
+
+def _accuracy(sweep: Sweep, m: Materialised) -> float:
+    """The registered evaluator's accuracy loss; with lossy weight compression, the quantized
+    model whose weights are the decompressed ones is passed as ``weights=``."""
+    fn = accuracy_evaluator()
+    args = (m.arch, workload_of(sweep), m.plan, sweep.dataset, sweep.seed)
+    if m.compression is None or not m.compression.lossy:
+        return float(fn(*args))
+    from simulator.accuracy.model import load_weights
+    model = _cached("weights", sweep.workload_file, lambda _p: load_weights(workload_of(sweep)))
+    try:
+        return float(fn(*args, weights=m.compression.apply(model)))
+    except TypeError as exc:
+        if "weights" not in str(exc):
+            raise
+        raise AxsimError("the registered accuracy evaluator takes no 'weights=' argument, which lossy weight "
+                         "compression needs (fn(arch, workload, plan, dataset, seed, weights=QuantModel))") from None
 
 
 def _number(value: Any) -> float | None:
@@ -239,8 +337,6 @@ def write_point(out_dir: str | Path, row: dict, wall_s: float) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"row": row, "wall_s": wall_s}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, final)
 
 
@@ -248,6 +344,11 @@ def run_group(sweep: Sweep, points: list[Point], out_dir: str | None) -> list[di
     """Worker entry point: evaluate the points of one structural group in order, writing each
     finished point as soon as it is done. Returns the rows."""
     ctx = GroupContext()
+    for point in points:  # ahead of time, so that energy-only points are re-priced in batches
+        try:
+            ctx.ahead[point.index] = materialise(sweep, point)
+        except AxsimError as exc:
+            ctx.ahead[point.index] = exc
     rows = []
     for point in points:
         started = time.perf_counter()

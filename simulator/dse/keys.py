@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import hashlib
 import json
 import re
@@ -38,14 +39,20 @@ from pydantic import BaseModel
 ENERGY_ONLY_PATTERNS: tuple[str, ...] = (
     "tech",            # another technology table: same counts, other prices
     "*swing_v",        # link voltage swing (network, link or bit group)
+    "*bit_groups",     # the swing of each group of bit lanes, as a whole list
+    "*.links",         # per-link overrides (swing, bit groups), as a whole list
     "*vdd_v",          # SRAM supply voltage (per buffer)
+    "*vdd_v_per_ds*",  # SRAM supply per data structure held in a buffer
 )
 
 #: Energy-only keys that also set bit-error rates (transient link errors, SRAM cell failures):
 #: the accuracy of a point depends on them.
 ERROR_RATE_PATTERNS: tuple[str, ...] = (
     "*swing_v",
+    "*bit_groups",
+    "*.links",
     "*vdd_v",
+    "*vdd_v_per_ds*",
 )
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -155,10 +162,12 @@ def _matches(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(generic, p) for p in patterns)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_energy_only(path: str) -> bool:
     return _matches(path, ENERGY_ONLY_PATTERNS)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_error_rate(path: str) -> bool:
     return _matches(path, ERROR_RATE_PATTERNS)
 

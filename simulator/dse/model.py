@@ -12,7 +12,7 @@ from simulator.config.types import Frozen, PosInt
 
 OBJECTIVES = ("energy_pj", "latency_cycles", "accuracy_loss", "edp_pj_cycles")
 ALIASES = {"edp": "edp_pj_cycles"}
-FAMILIES = ("compute", "communication", "memory", "other")
+FAMILIES = ("compute", "communication", "memory", "compression", "other")
 MAX_POINTS = 1_000_000
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 
@@ -39,21 +39,25 @@ class KnobSpec(Frozen):
     name: StrictStr | None = None
     path: StrictStr | None = Field(None, description="architecture key path")
     layers: StrictStr | None = Field(None, description="layer name or glob: approximation configuration knob")
+    compress: StrictStr | None = Field(None, description="layer name or glob: weight-compression scheme knob")
     values: list[Any] | None = Field(None, min_length=1)
     range: Range | None = None
-    family: Literal["compute", "communication", "memory", "other"] | None = None
+    family: Literal["compute", "communication", "memory", "compression", "other"] | None = None
     baseline: Any = Field(None, description="reference value (family fronts); default: the base file's value "
                                             "if it is among the values, else the first value")
 
     @model_validator(mode="after")
     def _one_each(self):
-        if (self.path is None) == (self.layers is None):
-            raise ValueError("needs exactly one of 'path' (an architecture key path) or 'layers' "
-                             "(a layer name or glob: the approximation configuration of those layers)")
+        if sum(x is not None for x in (self.path, self.layers, self.compress)) != 1:
+            raise ValueError("needs exactly one of 'path' (an architecture key path), 'layers' "
+                             "(a layer name or glob: the approximation configuration of those layers) or "
+                             "'compress' (a layer name or glob: the weight-compression scheme of those layers)")
         if (self.values is None) == (self.range is None):
             raise ValueError("needs exactly one of 'values' (a list) or 'range' ({start, stop, step})")
         if self.layers is not None and self.range is not None:
             raise ValueError("an approximation knob takes 'values' (configuration names), not 'range'")
+        if self.compress is not None and self.range is not None:
+            raise ValueError("a compression knob takes 'values' (schemes such as zrle, prune:0.5), not 'range'")
         return self
 
 
@@ -117,12 +121,12 @@ class Knob:
     """One expanded knob: its column name, what it sets, its values and its reference value."""
 
     name: str
-    kind: Literal["arch", "approx"]
+    kind: Literal["arch", "approx", "compress"]
     target: str          # architecture key path, or layer name/glob
     values: tuple
     family: str
     baseline: Any
-    klass: str           # keys.knob_class, or 'structural' for approximation knobs
+    klass: str           # keys.knob_class, or 'structural' for approximation and compression knobs
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,10 @@ class Sweep:
     @property
     def grid_size(self) -> int:
         return math.prod(len(k.values) for k in self.knobs)
+
+    @property
+    def compresses(self) -> bool:
+        return any(k.kind == "compress" for k in self.knobs)
 
     def metrics(self) -> set[str]:
         return {o.name for o in self.objectives} | {c.metric for c in self.constraints}

@@ -72,9 +72,24 @@ def write_point_run(sweep: Sweep, out: Path, index: int) -> Path:
     if row.get("status") != "ok":
         raise AxsimError(f"point {index} did not run: {row.get('message')}")
     m = materialise(sweep, point)
-    result = api.simulate(m.arch, workload_of(sweep), plan=m.plan, seed=sweep.seed)
+    extra = {}
+    if m.compression is not None:  # compressed weights: the traces carry the compressed bytes
+        from simulator.compress.layers import decompression_cost
+        traces = list(api.generate_traces(m.arch, workload_of(sweep), m.plan,
+                                          weight_ratio=m.compression.ratios()))
+        result = api.simulate(m.arch, traces=traces, plan=m.plan, seed=sweep.seed,
+                              workload_name=workload_of(sweep).name)
+        cost = decompression_cost(m.compression, traces, m.arch.tech_table,
+                                  {t.layer: int(t.meta.get("used_pes", 1)) for t in traces})
+        extra["weight_compression"] = {
+            "schemes": m.compression.describe(), "stored_bytes": m.compression.stored_bytes(),
+            "decompressed_bytes": cost.bytes_decompressed, "decompression_energy_pj": cost.energy_pj,
+            "decompression_cycles": cost.latency_cycles,
+            "note": "energy and latency in this folder exclude the decompression; the sweep's row includes it"}
+    else:
+        result = api.simulate(m.arch, workload_of(sweep), plan=m.plan, seed=sweep.seed)
     target = out / "runs" / f"point-{index:06d}"
     write_run(result, target, {"arch_file": sweep.arch_file, "workload_file": sweep.workload_file,
                                "approx_file": sweep.approx_file, "sweep": str(out / "sweep.yaml"),
-                               "point": index, "knobs": point.values})
+                               "point": index, "knobs": point.values, **extra})
     return target

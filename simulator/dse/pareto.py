@@ -5,7 +5,7 @@ objective and ``a < b`` in at least one; the front is the set of points no other
 point dominates. Points with equal objective values do not dominate each other,
 so both stay on the front. Objectives to maximise are negated first.
 
-**Families.** A knob tagged ``family: compute | communication | memory`` belongs to
+**Families.** A knob tagged ``family: compute | communication | memory | compression`` belongs to
 that family. The *F-only* points are those whose knobs outside family F all sit at
 their baseline value; the *combined* points are all points. The front of each
 subset shows what approximating F alone buys, and the combined front what all of
@@ -21,7 +21,7 @@ import numpy as np
 from simulator.dse.spec import Sweep
 
 CHUNK = 512
-FAMILIES = ("compute", "communication", "memory")
+FAMILIES = ("compute", "communication", "memory", "compression")
 
 
 def non_dominated(values: np.ndarray, maximize: Sequence[bool] | None = None) -> np.ndarray:

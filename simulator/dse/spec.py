@@ -80,7 +80,7 @@ def load_sweep(path: str | Path) -> Sweep:
     knobs = []
     names: set[str] = set()
     for i, spec in enumerate(model.knobs):
-        knob = _knob(i, spec, arch_data, Path(files["arch"]), approx, layer_names, problems)
+        knob = _knob(i, spec, arch_data, Path(files["arch"]), approx, layer_names, problems, workload)
         if knob is None:
             continue
         if knob.name in names or knob.name in OBJECTIVES:
@@ -114,7 +114,7 @@ def load_sweep(path: str | Path) -> Sweep:
 
 
 def _knob(i: int, spec: KnobSpec, arch_data: dict, arch_file: Path, approx, layer_names: list[str],
-          problems: list[Problem]) -> Knob | None:
+          problems: list[Problem], workload=None) -> Knob | None:
     where = f"knobs[{i}]"
     if spec.values is not None:
         values = list(spec.values)
@@ -128,6 +128,8 @@ def _knob(i: int, spec: KnobSpec, arch_data: dict, arch_file: Path, approx, laye
         problems.append(Problem(f"{where}.values", f"{show(values)}: values must be distinct"))
     if spec.layers is not None:
         return _approx_knob(i, spec, values, approx, layer_names, problems)
+    if spec.compress is not None:
+        return _compress_knob(i, spec, values, workload, arch_data, problems)
     path = spec.path
     try:
         keys.split_path(path)
@@ -216,6 +218,51 @@ def _approx_knob(i: int, spec: KnobSpec, values: list, approx, layer_names: list
     if baseline not in values:
         problems.append(Problem(f"{where}.baseline", f"{show(baseline)}: must be one of the values"))
     return Knob(spec.name or f"approx[{pattern}]", "approx", pattern, tuple(values), spec.family or "compute",
+                baseline, "structural")
+
+
+def _compress_knob(i: int, spec: KnobSpec, values: list, workload, arch_data: dict,
+                   problems: list[Problem]) -> Knob | None:
+    from simulator.compress.layers import parse_scheme
+    where = f"knobs[{i}]"
+    ok = True
+    schemes = []
+    for j, value in enumerate(values):
+        try:
+            schemes.append(parse_scheme(value))
+        except ValueError as exc:
+            problems.append(Problem(f"{where}.values[{j}]", str(exc)))
+            ok = False
+    pattern = spec.compress
+    weighted = [layer.name for layer in workload.layers if layer.is_compute and layer.weight_count]
+    if not any(n == pattern or fnmatch.fnmatchcase(n, pattern) for n in weighted):
+        problems.append(Problem(f"{where}.compress", f"{pattern!r}: matches no layer with weights "
+                                                     f"(first: {', '.join(weighted[:4])}, ...)"))
+        ok = False
+    needs = [s.text for s in schemes if s.needs_weights]
+    if needs and not workload.weights:
+        problems.append(Problem(f"{where}.values", f"{', '.join(needs)}: computed from the trained weights, and "
+                                                   f"{Path(workload.source).name} has none (no 'weights:'); "
+                                                   "declare a ratio per layer instead, e.g. ratio:2"))
+        ok = False
+    if any(s.kind != "none" for s in schemes):
+        tech = load_tech(arch_data["tech"])
+        if tech.decompression is None:
+            problems.append(Problem(f"{where}.values", f"compressed weights need the decompression cost, and the "
+                                                       f"technology table {Path(arch_data['tech']).name} has no "
+                                                       "'decompression' section (energy_pj_per_byte, "
+                                                       "bytes_per_cycle, source)"))
+            ok = False
+    if not ok:
+        return None
+    texts = [s.text for s in schemes]
+    if len(set(texts)) != len(texts):
+        problems.append(Problem(f"{where}.values", f"{show(values)}: the same scheme twice"))
+        return None
+    baseline = spec.baseline if spec.baseline is not None else ("none" if "none" in texts else texts[0])
+    if baseline not in texts:
+        problems.append(Problem(f"{where}.baseline", f"{show(baseline)}: must be one of the values"))
+    return Knob(spec.name or f"compress[{pattern}]", "compress", pattern, tuple(texts), spec.family or "compression",
                 baseline, "structural")
 
 

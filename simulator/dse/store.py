@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from simulator.config.yamlio import read_mapping
-from simulator.dse.evaluate import METRICS
+from simulator.dse.evaluate import COMPRESSION_COLUMNS, METRICS
 from simulator.dse.spec import Sweep
 from simulator.errors import AxsimError
 
@@ -29,7 +29,8 @@ TAIL = ("feasible", "status", "reused", "structural_hash", "message")
 
 
 def columns(sweep: Sweep) -> list[str]:
-    return ["point", *[k.name for k in sweep.knobs], *METRICS, *TAIL]
+    extra = COMPRESSION_COLUMNS if sweep.compresses else ()
+    return ["point", *[k.name for k in sweep.knobs], *METRICS, *extra, *TAIL]
 
 
 def write_resolved_spec(sweep: Sweep, out: Path) -> Path:

@@ -11,6 +11,10 @@ transactions of a layer in id order gives each group's journey:
   own copy with its own route.
 - ``outputs``: accumulation buffer (one read per compute step that accumulated
   into it) -> NoC route PE -> global buffer -> one read -> NoP route -> DRAM.
+- On the package (the resident dataflow): an input part read from the global buffer of the
+  chiplet that produced it starts there (one read, NoP route, destination global buffer) and
+  ends in the destination buffer; the NoC load that follows starts at that buffer's read. An
+  output that stays resident ends its group in its global buffer.
 - ``psums`` (an input-channel reduction split over PEs): accumulation buffer ->
   NoC -> global buffer -> (one read, NoP, owner's global buffer) -> one read by
   the accumulation at the owner, where the group ends. The partial sums of part 0
@@ -112,6 +116,7 @@ class Journeys:
         self._slots: dict = defaultdict(int)
         self._links: dict = {}
         self._names: dict = {}
+        self._arrival: dict = {}               # (chiplet, ds, slice) -> txn that put it in the global buffer
 
     # -- interning ------------------------------------------------------------------------
     def event(self, key: tuple) -> int:
@@ -236,6 +241,14 @@ class Journeys:
                     self.read_bits[(li, ds, "global_buffer", self._name(chip))] += n * eb * 8
                     self._group(li, ds, s, chip, None, t.id, n, eb, events + [(self._gb_read[ds], 1, VALUE)],
                                 places)
+        # copies still in a global buffer at the end of the layer (the on-package dataflow: outputs
+        # that stay resident for the next layers, input parts delivered from a producer's buffer):
+        # their groups end in that buffer
+        for (chip, ds, s), (events, places) in gb.items():
+            eb = self.acc_bytes if ds == "psums" else 1
+            self._group(li, ds, s, chip, None, self._arrival.get((chip, ds, s), -1), _size(s, _DIMS[ds]), eb,
+                        events, places)
+        self._arrival.clear()
 
     @staticmethod
     def _no_identity(trace: LayerTrace, t) -> None:
@@ -270,6 +283,7 @@ class Journeys:
                 for s, n in zip(t.data, sizes):
                     ev, pl = prior.get(s, ([], []))
                     gb[(d, ds, s)] = (ev + [route], pl + [(inst, base, eb, VALUE, ds)])
+                    self._arrival[(d, ds, s)] = t.id
                     base += n * eb
             else:  # to DRAM: the group ends here
                 for s, n in zip(t.data, sizes):
@@ -338,3 +352,4 @@ class Journeys:
                        self.acc_bytes, stage, ds), (gb_inst, base, eb, VALUE, ds)]
             base += n * eb
             gb[(chip, ds, s)] = (events, places)
+            self._arrival[(chip, ds, s)] = t.id

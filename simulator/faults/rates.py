@@ -69,4 +69,6 @@ def combine(*probabilities: np.ndarray, counts: np.ndarray | None = None) -> np.
         return np.zeros(BYTE_BITS)
     p = np.stack(probabilities)
     n = np.ones(len(probabilities)) if counts is None else np.asarray(counts, dtype=float)
-    return -np.expm1((n[:, None] * np.log1p(-np.minimum(p, 1.0 - 1e-300))).sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # p = 1: log(0) = -inf, a certain flip
+        terms = np.where(n[:, None] > 0, n[:, None] * np.log1p(-np.clip(p, 0.0, 1.0)), 0.0)
+    return -np.expm1(terms.sum(axis=0))

@@ -3,9 +3,12 @@
 Routing is dimension-ordered (X then Y). A transfer from ``src`` to a set of
 destinations occupies the links of the union of its XY routes (a multicast
 tree). Each link carries ``bits`` once for a multicast, and the sum over the
-destinations behind it for a scatter; a gather uses the XY routes from each
-destination to ``src`` (the direction its data flows). Like a
-wormhole packet, the transfer uses the link at hop index ``j`` of its route
+destinations behind it for a scatter. A gather flows the other way: every
+destination sends its ``bits`` to ``src`` on its own XY route (destination ->
+source, which is not the reverse of the source's route), and each link
+carries the sum over the senders behind it. Like a wormhole packet, the
+transfer uses the link at hop index ``j`` of its route (for a gather, the
+smallest index among the senders' routes that share the link)
 from ``start + j·t_hop`` for its serialization time
 ``ceil(link_bits / link_width_bits)``; links are reserved first come, first
 served into a calendar of busy intervals per link, so ``start`` is the
@@ -96,12 +99,14 @@ class Mesh:
         mult: dict[int, int] = {}
         depth: dict[int, int] = {}
         hops = 0
-        for dst in dsts:  # a gather's data flows from each destination to src, on that XY route
-            path = self.route(dst, src) if mode == "gather" else self.route(src, dst)
+        gather = mode == "gather"
+        for dst in dsts:
+            # a gather flows from each destination to the source, on that sender's XY route
+            path = self.route(dst, src) if gather else self.route(src, dst)
             hops = max(hops, len(path))
             for j, lid in enumerate(path):
                 mult[lid] = mult.get(lid, 0) + 1
-                depth[lid] = j
+                depth[lid] = min(j, depth.get(lid, j))  # gather: routes merge at different depths
         if mode == "multicast":
             mult = dict.fromkeys(mult, 1)
             routers = len(mult) + 1  # every tree link enters a router, plus the source router

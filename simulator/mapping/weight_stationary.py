@@ -16,6 +16,8 @@ from dataclasses import asdict
 from math import ceil
 
 from simulator.config.arch import Arch
+from simulator.mapping.onpackage import FusedAdd, OnPackage
+from simulator.mapping.residency import Residency
 from simulator.mapping.slices import Geometry
 from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling, partition, tile
 from simulator.mapping.trace import LayerTrace, Node
@@ -78,7 +80,7 @@ class _Chiplet:
         return len(self.finals)
 
 
-class WeightStationaryMapper:
+class WeightStationaryMapper(OnPackage):
     def __init__(self, arch: Arch):
         self.arch = arch
         pkg, chip = arch.package, arch.chiplet
@@ -89,6 +91,12 @@ class WeightStationaryMapper:
         self.db = chip.pe.double_buffering
         self.entry_bytes = chip.pe.accumulation_buffer.entry_bits / 8
         self._rr = 0
+        self._sources: list = []      # per input tensor: the resident tensor it reads, or None (DRAM)
+        self._keep = False            # outputs stay in the global buffers (residency)
+        self._layer: Layer | None = None
+        self._batch = 1
+        self._word = 1.0
+        self._fuse: FusedAdd | None = None  # a residual add fused into this layer's write-back
 
     # -- helpers ---------------------------------------------------------------
     def _channel_for(self, dst: Node | None) -> int:
@@ -112,6 +120,8 @@ class WeightStationaryMapper:
         chiplet, scattered to its PEs).
         """
         done: dict[int, list[int]] = {}
+        if ds == "inputs" and any(self._sources):
+            return self._load_resident(trace, chips, nbytes, nodes, after, data)
         if not isinstance(data, list):
             one = (data,)
             ch = self._channel_for(None)
@@ -149,8 +159,15 @@ class WeightStationaryMapper:
 
     # -- main ------------------------------------------------------------------
     def map(self, layer: Layer, mac: str = "exact", weight_bytes: float = 1.0,
-            input_bytes: float = 1.0, batch: int = 1) -> LayerTrace:
-        """Trace of ``layer``; ``weight_bytes``/``input_bytes``: stored bytes per value."""
+            input_bytes: float = 1.0, batch: int = 1, residency: Residency | None = None,
+            fuse: FusedAdd | None = None) -> LayerTrace:
+        """Trace of ``layer``; ``weight_bytes``/``input_bytes``: stored bytes per value.
+
+        ``residency`` (the on-package dataflow, :mod:`simulator.mapping.residency`): inputs come
+        from the global buffers that hold them when resident, and the outputs stay in the global
+        buffers if they fit. None: every input from DRAM and every output to DRAM. ``fuse``: a
+        residual add that takes this layer's outputs, computed in the global buffers as the
+        outputs are written back; the outputs are then the add's."""
         arch = self.arch
         shape = Shape.of(layer, batch)
         part = partition(shape, arch.total_pes, arch.chiplet.pe.lanes, arch.chiplet.pe.vector_macs)
@@ -173,6 +190,18 @@ class WeightStationaryMapper:
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
                                  "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips)})
+        self._layer, self._batch, self._word = layer, batch, input_bytes
+        self._sources, self._keep, self._fuse = [], False, fuse
+        if fuse is not None:
+            trace.meta["fused_add"] = fuse.layer.name
+        if residency is not None:
+            self._sources = residency.sources(layer)
+            out_pieces, per_chip = self._output_pieces(chips, shape, input_bytes)
+            self._keep = residency.admit(fuse.layer if fuse else layer, out_pieces, per_chip)
+            trace.meta["dataflow"] = "resident"
+            trace.meta["inputs_resident"] = [s is not None for s in self._sources]
+            trace.meta["outputs_resident"] = self._keep
+            trace.meta["spill_bytes"] = residency.spills.get((fuse.layer if fuse else layer).name, 0)
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
         return trace
 
@@ -301,8 +330,13 @@ class WeightStationaryMapper:
                 continue
             nbytes = chip.final_pes * out_bytes
             data = tuple(outputs(chip.work[x]) for x in chip.finals)
+            deps = [gathers[i]] + ready[i]
+            if self._fuse is not None:
+                deps = [self._fused_add(trace, chip.coord, data, nbytes, deps)]
+            if self._keep:  # resident outputs stay in the global buffer
+                continue
             ch = self._channel_for(chip.coord)
-            nop = trace.add("nop", [gathers[i]] + ready[i], ds="outputs", bytes=nbytes, src=chip.coord,
+            nop = trace.add("nop", deps, ds="outputs", bytes=nbytes, src=chip.coord,
                             dsts=(self.attach[ch],), mode="multicast", src_buf="gb", dst_buf="dram", data=data)
             trace.add("dram_write", [nop], ds="outputs", channel=ch, bytes=nbytes, data=data)
 

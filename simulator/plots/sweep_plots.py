@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 LABELS = {"energy_pj": "energy (pJ)", "latency_cycles": "latency (cycles)",
           "accuracy_loss": "accuracy loss", "edp_pj_cycles": "energy-delay product (pJ x cycles)"}
 STYLES = {"compute only": ("tab:red", "o"), "communication only": ("tab:blue", "s"),
-          "memory only": ("tab:green", "^"), "combined": ("black", "D")}
+          "memory only": ("tab:green", "^"),
+          "compression only": ("tab:purple", "v"), "combined": ("black", "D")}
 
 
 def _xy(rows: list[dict], x: str, y: str):

@@ -4,7 +4,10 @@
   MACs, utilization), energy per component class, config hash, seed, version.
 - ``layers.csv``: one row per layer: start and end cycle, latency in cycles
   and ms, energy by component class, MACs, utilization, bytes moved per level,
-  and the error metrics of its multiplier when an approximation file is used.
+  and the error metrics of its multiplier when an approximation file is used;
+  ``outputs_on_package`` (1: the outputs stayed in the global buffers, 0: written
+  to DRAM, empty: DRAM dataflow or replayed trace) and ``spill_bytes`` (bytes of
+  output written to DRAM because the global buffers had no room).
 - ``components.csv``: long format, one row per layer x component x action:
   count and energy. Leakage rows have ``component_class`` ``leakage`` (as in
   summary.json) and name the leaking component class in ``component``.
@@ -130,6 +133,11 @@ def write_run(result: RunResult, out_dir: str | Path, extra: dict | None = None,
     return out
 
 
+def _flag(value) -> str:
+    """1/0 for a boolean, empty when unknown (the DRAM dataflow, replayed traces)."""
+    return "" if value is None else str(int(bool(value)))
+
+
 def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
     (out / "summary.json").write_text(json.dumps(summary_dict(result, extra), indent=2) + "\n")
     classes = sorted({k for layer in result.layers for k in layer.energy_by_class()})
@@ -140,7 +148,8 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
         w = csv.writer(fh)
         w.writerow(["index", "layer", "kind", "mac_config", "start_cycle", "end_cycle", "latency_cycles",
                     "latency_ms", "macs", "utilization", "energy_pj", *[f"energy_pj_{c}" for c in classes],
-                    *level_keys, *([f"mul_{k}_percent" for k in METRIC_KEYS] if metrics else [])])
+                    *level_keys, "outputs_on_package", "spill_bytes",
+                    *([f"mul_{k}_percent" for k in METRIC_KEYS] if metrics else [])])
         for layer in result.layers:
             by_class = layer.energy_by_class()
             util = layer.macs / (layer.latency_cycles * result.peak_macs_per_cycle) if layer.latency_cycles else 0
@@ -151,6 +160,7 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                         layer.macs, _num(util), _num(layer.energy_pj),
                         *[_num(by_class.get(c, 0.0)) for c in classes],
                         *[_num(moved[k]) for k in level_keys],
+                        _flag(layer.meta.get("outputs_resident")), layer.meta.get("spill_bytes", ""),
                         *([(_num(m[k]) if m else "") for k in METRIC_KEYS] if metrics else [])])
     with (out / "components.csv").open("w", newline="") as fh:
         w = csv.writer(fh)

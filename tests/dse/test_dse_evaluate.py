@@ -133,3 +133,57 @@ def test_accuracy_seam_is_called_once_per_accuracy_configuration(tmp_path, monke
     monkeypatch.setattr(ev, "_default_accuracy", lambda: None)  # a build without the inference engine
     with pytest.raises(Exception, match="no accuracy evaluator"):
         run_group(sweep, [Point(2, {**v, "conv_mac": "exact", "tech_table": base})], None)
+
+
+def test_operating_points_repriced_in_a_batch_equal_independent_runs(tmp_path):
+    """Swing and Vdd points of one group are re-priced in one vectorised call; each must equal a
+    run simulated from scratch on an architecture file edited by hand."""
+    knobs = sweep_data()["knobs"] + [
+        {"name": "noc_swing", "path": "chiplet.noc.swing_v", "values": [0.8, 0.5], "family": "communication"},
+        {"name": "wb_vdd", "path": "chiplet.pe.weight_buffer.vdd_v", "values": [0.8, 0.6], "family": "memory"}]
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(knobs=knobs)))
+    base = {"pe_mac": BLOCK_MAC, "noc_bits": 64, "conv_mac": "exact"}
+    combos = [(0.8, 0.8), (0.5, 0.8), (0.8, 0.6), (0.5, 0.6)]
+    rows = run_group(sweep, [Point(i, {**base, "noc_swing": s, "wb_vdd": v}) for i, (s, v) in enumerate(combos)],
+                     None)
+    assert [r["reused"] for r in rows] == ["none"] + ["run+reprice"] * 3
+    workload = api.load_workload(SMALL)
+    spec = load_approx(sweep_data()["approx"])
+    energies = []
+    for (s, v), row in zip(combos, rows):
+        data = arch_data("tiny")
+        data["chiplet"]["noc"]["swing_v"] = s
+        data["chiplet"]["pe"]["mac"] = dict(BLOCK_MAC)
+        data["chiplet"]["pe"]["weight_buffer"]["vdd_v"] = v
+        path = tmp_path / f"op_{s}_{v}.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        arch = api.load_arch(path)
+        plan = resolve(spec, arch, [layer.name for layer in workload.layers])
+        ref = api.simulate(arch, workload, plan=plan, exposure=False)
+        assert row["energy_pj"] == pytest.approx(ref.energy_pj, rel=1e-9)
+        assert row["latency_cycles"] == ref.latency_cycles
+        energies.append(row["energy_pj"])
+    # lower swing and lower Vdd each save energy; the swing and the Vdd are not swapped
+    assert energies[1] < energies[0] and energies[2] < energies[0] and energies[3] < min(energies[1:3])
+
+
+def test_materialised_architecture_equals_load_arch(sweep, tmp_path):
+    """The in-memory path (no temporary YAML file) gives the architecture load_arch gives."""
+    from simulator.dse.evaluate import materialise
+    m = materialise(sweep, Point(0, {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "msb2"}))
+    path = tmp_path / "same.yaml"
+    path.write_text(yaml.safe_dump(m.arch_data), encoding="utf-8")
+    ref = api.load_arch(path)
+    assert m.arch.model_dump(exclude={"source"}) == ref.model_dump(exclude={"source"})
+    assert m.arch.chiplet.noc.link_width_bits == 32
+
+
+def test_materialise_rejects_out_of_range_operating_point(tmp_path):
+    """A combination outside the technology table's range is an invalid point naming the key."""
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data()))
+    data = dict(sweep.arch_data)
+    data["chiplet"] = {**data["chiplet"], "noc": {**data["chiplet"]["noc"], "swing_v": 5.0}}
+    from simulator.dse.evaluate import build_arch
+    from simulator.errors import AxsimError
+    with pytest.raises(AxsimError, match="swing_v"):
+        build_arch(sweep, data)

@@ -45,3 +45,17 @@ def test_structural_hash_ignores_energy_only_keys_and_sees_the_rest():
 def test_nearest_lists_the_intended_key():
     cands = ["chiplet.global_buffer.size_bytes", "chiplet.global_buffer.banks", "chiplet.noc.link_width_bits"]
     assert keys.nearest("chiplet.global_bufer.size_bytes", cands)[0] == "chiplet.global_buffer.size_bytes"
+
+
+def test_every_operating_key_of_the_architecture_format_is_energy_only():
+    """The keys the re-pricer accepts as operating points (config.identity.OPERATING_KEYS) are
+    classified energy-only with error rates, whichever level the knob sets them at."""
+    from simulator.config.identity import OPERATING_KEYS
+    paths = {"swing_v": "chiplet.noc.swing_v", "bit_groups": "package.nop.bit_groups",
+             "links": "chiplet.noc.links", "vdd_v": "chiplet.global_buffer.vdd_v",
+             "vdd_v_per_ds": "chiplet.global_buffer.vdd_v_per_ds"}
+    assert set(paths) == set(OPERATING_KEYS)
+    for path in [*paths.values(), "package.nop.bit_groups[0].swing_v", "chiplet.global_buffer.vdd_v_per_ds.weights"]:
+        assert keys.knob_class(path) == "energy+errors", path
+    for path in ("package.nop.link_width_bits", "chiplet.noc.mesh.rows", "chiplet.pe.weight_buffer.banks"):
+        assert keys.knob_class(path) == "structural", path

@@ -70,3 +70,34 @@ def test_family_fronts_and_pair_table(tmp_path):
     assert [(t["objectives"], t["point"]) for t in table] == [("energy_pj vs latency_cycles", 3),
                                                              ("energy_pj vs latency_cycles", 2)]
     assert pareto.family_of(sweep, rows[3]) == {"communication", "compute"}
+
+
+def test_four_family_fronts_on_one_figure(tmp_path):
+    """Compute, communication, memory and compression knobs: each family's front uses only the
+    points whose other knobs sit at their baselines, and all fronts are drawn on one figure."""
+    from _sweep_util import ROOT
+    data = {"version": 1, "name": "f", "arch": str(ROOT / "arch" / "simba_axbxp.yaml"),
+            "workload": str(ROOT / "workloads" / "digits_cnn.yaml"),
+            "approx": str(ROOT / "examples" / "sweeps" / "macs.yaml"),
+            "knobs": [{"name": "mac", "layers": "*", "values": ["exact", "msb2"], "family": "compute"},
+                      {"name": "swing", "path": "package.nop.swing_v", "values": [0.8, 0.5],
+                       "family": "communication"},
+                      {"name": "vdd", "path": "chiplet.global_buffer.vdd_v", "values": [0.8, 0.6],
+                       "family": "memory"},
+                      {"name": "wc", "compress": "*", "values": ["none", "lowbits:2"]}],
+            "objectives": [{"name": "energy_pj"}, {"name": "latency_cycles"}]}
+    sweep = load_sweep(write_sweep(tmp_path, data))
+
+    def row(i, mac, swing, vdd, wc, e, lat):
+        return {"point": i, "mac": mac, "swing": swing, "vdd": vdd, "wc": wc, "energy_pj": e,
+                "latency_cycles": lat, "status": "ok", "feasible": True}
+    rows = [row(0, "exact", 0.8, 0.8, "none", 10.0, 10), row(1, "msb2", 0.8, 0.8, "none", 6.0, 8),
+            row(2, "exact", 0.5, 0.8, "none", 9.0, 10), row(3, "exact", 0.8, 0.6, "none", 9.5, 10),
+            row(4, "exact", 0.8, 0.8, "lowbits:2", 8.0, 9), row(5, "msb2", 0.5, 0.6, "lowbits:2", 4.0, 7)]
+    fronts = pareto.family_fronts(sweep, rows, ["energy_pj", "latency_cycles"])
+    pts = {name: [r["point"] for r in f] for name, f in fronts.items()}
+    assert pts == {"compute only": [1], "communication only": [2], "memory only": [3],
+                   "compression only": [4], "combined": [5]}
+    from simulator.plots.sweep_plots import plot_family_fronts
+    path = plot_family_fronts(fronts, "energy_pj", "latency_cycles", tmp_path, "t")
+    assert path.is_file() and path.stat().st_size > 1000
