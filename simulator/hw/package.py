@@ -133,7 +133,8 @@ class Package:
 
     def flit_networks(self) -> list:
         """The networks whose transfers finish later (flit-level), NoP first."""
-        nets = [self.nop_net] + [getattr(n, "shared", n) for n in (self.chiplets[rc].net for rc in sorted(self.chiplets))]
+        nocs = (self.chiplets[rc].net for rc in sorted(self.chiplets))
+        nets = [self.nop_net] + [getattr(n, "shared", n) for n in nocs]  # views of one shared kernel
         out = []
         for n in nets:
             if n.deferred and all(n is not m for m in out):

@@ -32,7 +32,8 @@ from numba import njit
 
 from simulator.noc.kernel_parts import (ACTIVE, DEADLOCK, IDLE, INF, MAX_CYCLES, NI, OK, OPP, BROKEN, P, Q,  # noqa: F401
                                         VA, COMPLETED, HOPS, MEAS_DONE, NDONE, NFLIPS, NMEAS, NNEW, NOW, NTOTAL,
-                                        S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, new_state, tables, _credit_head, _credits_consistent, _drain, _lowest, _push_credit,
+                                        S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, new_state, tables, _credit_head,
+                                        _credits_consistent, _drain, _lowest, _push_credit,
                                         _route, _rr_pick, _sa_islip, _sample_flips, _va_islip)
 
 

@@ -20,7 +20,8 @@ def _random_transfers(seed: int, n: int, rows: int, cols: int, gap: int):
         src = (int(rng.integers(0, rows)), int(rng.integers(0, cols)))
         k = int(rng.integers(1, 4))
         dsts = tuple((int(rng.integers(0, rows)), int(rng.integers(0, cols))) for _ in range(k))
-        out.append((t, src, dsts, int(rng.integers(1, 600)), ("multicast", "scatter", "gather")[int(rng.integers(0, 3))]))
+        mode = ("multicast", "scatter", "gather")[int(rng.integers(0, 3))]
+        out.append((t, src, dsts, int(rng.integers(1, 600)), mode))
     return out
 
 
