@@ -144,3 +144,18 @@ def test_ports_correction_by_hand():
     a.transfer(0, (0, 0), pes, 64, "gather", "noc")
     b.transfer(0, (0, 0), pes, 64, "gather", "noc")
     assert a.link_bits == b.link_bits and a.link_busy == b.link_busy
+
+
+def test_cli_run_with_flit_networks(tmp_path):
+    import json
+    out = tmp_path / "r"
+    code = main(["run", "--arch", "arch/tiny.yaml", "--workload", "workloads/digits_cnn.yaml",
+                 "--network-model", "flit", "--out", str(out), "--quiet", "--exposure", "off"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["network_model"] == {"nop": "flit", "noc": "flit"}
+    ref = tmp_path / "t"
+    assert main(["run", "--arch", "arch/tiny.yaml", "--workload", "workloads/digits_cnn.yaml",
+                 "--out", str(ref), "--quiet", "--exposure", "off"]) == 0
+    base = json.loads((ref / "summary.json").read_text())
+    assert "network_model" not in base and base["config_hash"] != summary["config_hash"]
