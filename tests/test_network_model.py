@@ -159,3 +159,14 @@ def test_cli_run_with_flit_networks(tmp_path):
                  "--out", str(ref), "--quiet", "--exposure", "off"]) == 0
     base = json.loads((ref / "summary.json").read_text())
     assert "network_model" not in base and base["config_hash"] != summary["config_hash"]
+
+
+def test_exposure_does_not_depend_on_the_network_model():
+    """Data identity and exposure come from the traces and the XY routes, which both models share:
+    at a low-swing operating point the expected flips are the same with flit-level networks."""
+    arch = api.load_arch("arch/simba_lowpower.yaml")
+    wl = Workload("small", small_layers()[:1], "test")
+    a = api.simulate(arch, wl, exposure=True)
+    b = api.simulate(arch, wl, exposure=True, network_model=FLIT)
+    assert a.exposure.rows and a.exposure.rows == b.exposure.rows
+    assert a.exposure.links == b.exposure.links
