@@ -84,7 +84,8 @@ def main() -> None:
         for spec, res, _ in results:
             other = res.layers[i].latency_cycles
             row[f"{spec}_cycles"] = other
-            row[f"{spec}_diff_pct"] = round(100 * (other - la.latency_cycles) / la.latency_cycles, 2)
+            b = la.latency_cycles
+            row[f"{spec}_diff_pct"] = round(100 * (other - b) / b, 2) if b else ""
         rows.append(row)
     if a.csv:
         with open(a.csv, "w", newline="") as f:
