@@ -122,39 +122,35 @@ class Replayer:
 
 
 def _pump(env: simpy.Environment, nets: list, deliver) -> None:
-    """Run simpy and the flit-level networks together until both are idle.
+    """Run simpy and the flit-level networks together until both are idle (conservative
+    synchronisation, in the manner of null-message parallel simulation).
 
-    ``clock`` is a cycle that no network has simulated beyond and no simpy event precedes. When
-    one network has work it advances to the next simpy event, stopping as soon as it learns a
-    transfer's finish (which lies at or after the cycle it stops at). When several have work they
-    advance together in windows of ``W`` cycles, the smallest lookahead of the networks (a finish
-    learnt in a cycle ``c`` is at ``c + lookahead`` or later), so no finish falls inside a window
-    another network has already simulated. Simpy events at ``clock`` run before the networks move
-    on (their callbacks may submit transfers at ``clock``).
+    A network that has transfers in flight learns a finish at the earliest ``lookahead`` cycles
+    before it happens, so it cannot cause a simpy event before ``now + lookahead``. Each busy
+    network advances, stopping at the first finish it learns, up to the earliest of simpy's next
+    event and every *other* busy network's ``now + lookahead``; the finishes it reports become
+    simpy events at once (so they bound the next advances). Only networks are ever ahead of simpy
+    by less than that bound, so when no network can move, simpy's next event is at or before
+    every network's present cycle and runs (its callbacks may submit transfers at that cycle).
     """
-    window = min(net.lookahead for net in nets)
-    clock = env.now
+    inf = simpy.core.Infinity
     while True:
         busy = [net for net in nets if net.busy]
-        peek = env.peek()
         if not busy:
-            if peek == simpy.core.Infinity:
+            if env.peek() == inf:
                 return
             env.step()
-            clock = max(clock, int(env.now))
             continue
-        if peek <= clock:
+        moved = False
+        for net in busy:
+            peek = env.peek()
+            bound = (1 << 62) if peek == inf else int(peek)
+            for other in busy:
+                if other is not net and other.busy:
+                    bound = min(bound, other.now + other.lookahead)
+            if bound > net.now:
+                for tag, finish in net.advance(bound, True):
+                    deliver(tag, finish)
+                moved = True
+        if not moved:
             env.step()
-            continue
-        until = (1 << 62) if peek == simpy.core.Infinity else int(peek)
-        if len(busy) == 1:
-            done = busy[0].advance(until, True)
-            clock = max(clock, busy[0].now)
-        else:
-            bound = min(until, clock + window)
-            done = []
-            for net in busy:
-                done += net.advance(bound, False)
-            clock = bound
-        for tag, finish in done:
-            deliver(tag, finish)
