@@ -22,8 +22,9 @@ DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
 
 DESCRIPTION = ("Transaction-level simulator of approximate DNN accelerators: layer traces replayed on a "
                "chiplet package in integer cycles, energy priced from technology tables.")
-SEED_HELP = ("run seed, recorded in summary.json and the config hash (default 0); the timing and energy "
-             "models draw no random numbers, so today the results do not depend on it")
+SEED_HELP = ("run seed, recorded in summary.json and the config hash (default 0); it draws the stuck-cell "
+             "maps of SRAM buffers below their nominal supply (exposure.npz); timing and energy draw nothing, "
+             "so latency and energy do not depend on it")
 
 
 DATAFLOW_HELP = ("resident (default): layer outputs stay in the global buffers when they fit and travel "

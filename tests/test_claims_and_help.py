@@ -55,7 +55,7 @@ def test_seed_help_says_what_it_drives(capsys):
         cli.main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--seed SEED run seed, recorded in summary.json" in text
-    assert "do not depend on it" in text
+    assert "stuck-cell maps" in text and "latency and energy do not depend on it" in text
 
 
 CLAIM_SOURCES = {
@@ -69,17 +69,17 @@ CLAIM_SOURCES = {
 
 @pytest.mark.parametrize("where", sorted(CLAIM_SOURCES))
 def test_the_engine_is_described_as_it_is(where):
-    """Transaction-level timing in integer cycles; no claim of a cycle-level engine or of bit errors
-    in runs (the fault functions are not connected to `axsim run` yet)."""
+    """Transaction-level timing in integer cycles; no claim of a cycle-level engine."""
     text = " ".join(CLAIM_SOURCES[where]().split()).lower()
     assert "transaction-level" in text
     assert not re.search(r"(?<!not )cycle-level|cycle-accurate", text)
     assert "noc/sram bit errors" not in text
 
 
-def test_readme_says_runs_have_no_bit_errors_yet():
+def test_readme_says_what_bit_errors_a_run_gives_and_what_the_seed_drives():
     intro = " ".join((ROOT / "README.md").read_text().split("## Quick start")[0].split())
-    assert "Runs do not inject bit errors" in intro
+    assert "exposure.npz" in intro and "axsim accuracy --run RUN_DIR" in intro
+    assert "latency and energy do not depend on it" in intro
 
 
 def test_long_problem_lists_say_how_many_more():
@@ -125,3 +125,23 @@ def test_pyproject_metadata_raises_no_setuptools_warning(monkeypatch, tmp_path):
     (tmp_path / "pyproject.toml").write_text(old)
     (tmp_path / "README.md").write_text("x\n")
     assert any("license" in w for w in warnings_of(tmp_path))
+
+
+def test_the_seed_draws_stuck_cells_but_not_latency_or_energy(tmp_path, write_arch):
+    """What the --seed help promises: another seed, other stuck-cell maps; the same latency and energy."""
+    import json
+
+    arch = write_arch({"chiplet.pe.weight_buffer.vdd_v": 0.55}, base="tiny")
+    wl = ROOT / "examples" / "small.yaml"
+    runs = {}
+    for seed in (0, 1, 0):
+        out = tmp_path / f"s{seed}-{len(runs)}"
+        assert cli.main(["run", "--arch", str(arch), "--workload", str(wl), "--seed", str(seed),
+                         "--out", str(out), "--quiet"]) == 0
+        runs[out] = seed
+    (a, b, c) = runs
+    summary = [json.loads((r / "summary.json").read_text()) for r in (a, b, c)]
+    assert summary[0]["latency_cycles"] == summary[1]["latency_cycles"]
+    assert summary[0]["energy_pj"] == summary[1]["energy_pj"]
+    exposure = [(r / "exposure.npz").read_bytes() for r in (a, b, c)]
+    assert exposure[0] == exposure[2] and exposure[0] != exposure[1]
