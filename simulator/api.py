@@ -105,7 +105,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None, workload_name: str | None = None,
              rates: ErrorRates | None = None, exposure: bool | None = None,
-             dataflow: str = "dram") -> RunResult:
+             dataflow: str = "dram", network_model: dict[str, str] | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
@@ -117,6 +117,10 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     the architecture's own at its nominal operating point (where the shipped tables give a BER
     of about 1e-12: a run that does not study errors need not pay for them).
     ``dataflow``: see :func:`generate_traces`.
+    ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars),
+    "transaction-ports" (plus the interfaces' injection and ejection ports) or "flit"
+    (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a choice other than
+    the default enters the config hash.
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -129,7 +133,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         raise AxsimError(f"architecture {arch.name!r} has no technology table loaded; use load_arch()")
     started = time.perf_counter()
     counters = Counters()
-    package = Package(arch, counters, plan.models())
+    models = {"nop": "transaction", "noc": "transaction", **(network_model or {})}
+    package = Package(arch, counters, plan.models(), models)
+    hashed_models = [models] if set(models.values()) != {"transaction"} else []  # transaction runs keep their hash
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
     source = generate_traces(arch, workload, plan, dataflow) if workload is not None else traces
@@ -150,7 +156,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         wl_name = workload.name if workload is not None else (workload_name or "trace")
         # the DRAM dataflow keeps the hash it had before the dataflow was a choice
         flow = [dataflow] if workload is not None and dataflow != "dram" else []
-        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *flow)
+        digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *flow, *hashed_models)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}
         found = flips.compute(journeys, rates, seed) if journeys is not None and complete else None

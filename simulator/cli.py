@@ -14,6 +14,7 @@ from rich.console import Console
 
 from simulator import __version__, api, cli_reprice
 from simulator.errors import AxsimError
+from simulator.hw.network import parse_network_model
 
 DEFAULT_ARCH = "arch/simba.yaml"
 DEFAULT_WORKLOAD = "workloads/resnet50.yaml"
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--exposure", choices=("auto", "on", "off"), default="auto",
                      help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
                           "auto (default) computes it when the operating point is not nominal")
+    run.add_argument("--network-model", default="transaction", metavar="MODEL",
+                     help="transaction (default: link calendars), transaction-ports (plus one-flit-per-cycle "
+                          "injection and ejection ports) or flit (virtual-channel routers) for both "
+                          "networks, or per network, e.g. nop=flit,noc=transaction")
 
     kinds = ("check input files: architecture, workload (YAML or SCALE-Sim CSV), technology table, "
              "layer trace (.jsonl), approximation file")
@@ -111,6 +116,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from simulator.report.console import print_summary, progress_bar
     from simulator.report.files import check_out_dir, write_run
 
+    networks = parse_network_model(args.network_model)
     arch = api.load_arch(args.arch)
     if args.out:
         check_out_dir(args.out, args.overwrite)
@@ -139,13 +145,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx, "dataflow": "trace" if args.trace else args.dataflow}
+    if set(networks.values()) != {"transaction"}:
+        extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
     try:
         with progress_bar(console, enabled=not args.quiet and console.is_terminal) as progress:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
                                   on_txn=recorder, workload_name=name,
                                   exposure={"auto": None, "on": True, "off": False}[args.exposure],
-                                  dataflow=args.dataflow)
+                                  dataflow=args.dataflow, network_model=networks)
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:

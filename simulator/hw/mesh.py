@@ -19,6 +19,15 @@ earliest cycle at which every link is free when the transfer reaches it
 
 which is the zero-load latency ``T0 = H (t_r + t_l) + L / b`` of Dally & Towles
 plus queueing behind earlier transfers on shared links.
+
+``ports=True`` (network model ``transaction-ports``) adds the correction for
+the network interfaces: every node has one injection and one ejection port of
+one link width, booked in the same calendars as the links. The source's
+injection port carries the bits once for a multicast (the tree replicates in
+the routers) and once per destination for a scatter; each destination's
+ejection port carries its bits at hop offset ``H_d·t_hop``; a gather injects
+at every destination and ejects everything at ``src``. The ports only delay
+(they carry no link energy).
 """
 from __future__ import annotations
 
@@ -41,7 +50,7 @@ class _Tree(NamedTuple):
 
 class Mesh:
     def __init__(self, name: str, rows: int, cols: int, link: Link, link_key: str, router_key: str,
-                 counters: Counters):
+                 counters: Counters, ports: bool = False):
         self.name = name
         self.rows, self.cols = rows, cols
         self.width = link.link_width_bits
@@ -50,8 +59,10 @@ class Mesh:
         self.counters = counters
         self.links: list[tuple[Node, Node]] = mesh_links(rows, cols)
         self._index: dict[tuple[Node, Node], int] = {link: i for i, link in enumerate(self.links)}
-        self._starts: list[list[int]] = [[] for _ in self.links]  # busy intervals per link, sorted
-        self._ends: list[list[int]] = [[] for _ in self.links]
+        self.ports = ports
+        n_cal = len(self.links) + (2 * rows * cols if ports else 0)  # links, then injection, ejection ports
+        self._starts: list[list[int]] = [[] for _ in range(n_cal)]  # busy intervals per link, sorted
+        self._ends: list[list[int]] = [[] for _ in range(n_cal)]
         self.link_bits = [0] * len(self.links)
         self.link_busy = [0] * len(self.links)
         self._routes: dict[tuple[Node, Node], tuple[int, ...]] = {}
@@ -102,8 +113,31 @@ class Mesh:
         else:
             routers = sum(mult.values()) + len(dsts)
         links = tuple((lid, depth[lid] * self.hop_cycles, m) for lid, m in mult.items())
-        self._trees[key] = out = _Tree(links, hops, routers, sum(mult.values()))
+        load = sum(mult.values())
+        if self.ports:
+            links += self._port_loads(src, dsts, mode)
+        self._trees[key] = out = _Tree(links, hops, routers, load)
         return out
+
+    def _port_loads(self, src: Node, dsts: tuple[Node, ...], mode: str) -> tuple[tuple[int, int, int], ...]:
+        """(calendar id, hop offset, multiplicity) of the injection and ejection ports used."""
+        n_links, nodes, cols, t = len(self.links), self.rows * self.cols, self.cols, self.hop_cycles
+        inj = {}
+        ej = {}
+
+        def dist(a: Node, b: Node) -> int:
+            return abs(a[0] - b[0]) + abs(a[1] - b[1])
+        s = src[0] * cols + src[1]
+        if mode == "gather":
+            for d in dsts:
+                inj[d[0] * cols + d[1]] = (0, 1)
+            ej[s] = (max(dist(d, src) for d in dsts) * t, len(dsts))
+        else:
+            inj[s] = (0, 1 if mode == "multicast" else len(dsts))
+            for d in dsts:
+                ej[d[0] * cols + d[1]] = (dist(src, d) * t, 1)
+        return (tuple((n_links + i, off, m) for i, (off, m) in inj.items())
+                + tuple((n_links + nodes + i, off, m) for i, (off, m) in ej.items()))
 
     def _earliest(self, ready: int, plan: list[tuple[int, int, int]], now: int) -> int:
         """Earliest start >= ready at which every link is free for its window [start+offset, +ser)."""
@@ -157,13 +191,15 @@ class Mesh:
         start = self._earliest(ready, plan, ready if now is None else now)
         longest = extra_cycles
         busy, carried, book = self.link_busy, self.link_bits, self._book
+        n_links = len(self.links)
         for (lid, offset, ser), (_, _, m) in zip(plan, tree.links):
             book(lid, start + offset, start + offset + ser)
-            busy[lid] += ser
-            carried[lid] += bits * m
+            if lid < n_links:
+                busy[lid] += ser
+                carried[lid] += bits * m
             if ser > longest:
                 longest = ser
-        if not plan:  # source and destination share a router
+        if len(tree.links) == 0:  # source and destination share a router
             longest = max(longest, -(-bits // width))
         self.counters.add(component, self.link_key, bits * tree.link_loads)
         self.counters.add(component, self.router_key, bits * tree.routers)

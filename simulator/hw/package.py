@@ -2,7 +2,9 @@
 
 :meth:`Package.execute` performs one trace transaction at cycle ``ready``
 and returns the cycle it finishes; it also counts the actions under the
-technology table's keys.
+technology table's keys. A network transaction on a flit-level network
+(``network_model``, see :mod:`simulator.hw.network`) returns ``None``: its
+finish comes later from :meth:`Package.flit_networks` ``advance``.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 from simulator.config.arch import Arch
 from simulator.errors import AxsimError
 from simulator.hw.mesh import Mesh
+from simulator.hw.network import NetworkModel, build
 from simulator.hw.pe import EXACT, MacModel, PEArray
 from simulator.hw.port import Port, ceil_div
 from simulator.mapping.trace import Txn
@@ -21,30 +24,37 @@ PE_BUFFER = {"weights": "weight_buffer", "inputs": "input_buffer",
 
 
 class Chiplet:
-    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters):
+    def __init__(self, coord: tuple[int, int], arch: Arch, counters: Counters, ports: bool = False):
         r, c = coord
         self.name = f"chiplet[{r},{c}]"
         chip = arch.chiplet
         self.noc = Mesh(f"{self.name}.noc", chip.noc.mesh.rows, chip.noc.mesh.cols, chip.noc,
-                        "noc_link.bit", "noc_router.bit", counters)
+                        "noc_link.bit", "noc_router.bit", counters, ports)
         self.gb = Port(f"{self.name}.gb")
         self.gb_bytes_per_cycle = chip.global_buffer.bytes_per_cycle
         self.pe = PEArray(f"{self.name}.pes", chip.pe, counters)
 
 
 class Package:
-    def __init__(self, arch: Arch, counters: Counters, mac_models: dict[str, MacModel] | None = None):
+    def __init__(self, arch: Arch, counters: Counters, mac_models: dict[str, MacModel] | None = None,
+                 network_model: dict[str, NetworkModel] | None = None):
+        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default) or "flit"."""
         self.arch = arch
         self.counters = counters
         pkg = arch.package
+        models = {"nop": "transaction", "noc": "transaction", **(network_model or {})}
         self.nop = Mesh("nop", pkg.mesh.rows, pkg.mesh.cols, pkg.nop, "nop_link.bit", "nop_router.bit",
-                        counters)
+                        counters, models["nop"] == "transaction-ports")
+        self.nop_net = build([self.nop], pkg.nop, models["nop"])[0]
         self.dram = [Port(f"dram.ch{i}") for i in range(pkg.dram.channels)]
         self.dram_bits = [0] * pkg.dram.channels
         self.dram_bw = pkg.dram.channel_bandwidth_bytes_per_cycle
         self.dram_latency = pkg.dram.latency_cycles
-        self.chiplets = {(r, c): Chiplet((r, c), arch, counters)
+        self.chiplets = {(r, c): Chiplet((r, c), arch, counters, models["noc"] == "transaction-ports")
                          for r in range(pkg.mesh.rows) for c in range(pkg.mesh.cols)}
+        coords = sorted(self.chiplets)
+        for rc, net in zip(coords, build([self.chiplets[rc].noc for rc in coords], arch.chiplet.noc, models["noc"])):
+            self.chiplets[rc].net = net
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
         self._link_seen: dict[str, np.ndarray] = {}
@@ -57,15 +67,17 @@ class Package:
                              f"{', '.join(sorted(self.mac_models))}") from None
 
     # -- one transaction --------------------------------------------------------
-    def execute(self, t: Txn, ready: int) -> int:
+    def execute(self, t: Txn, ready: int, tag: object = None) -> int | None:
+        """The finish cycle of ``t`` issued at ``ready``, or ``None`` for a transfer on a flit-level
+        network (reported later under ``tag`` by that network's ``advance``)."""
         op = t.op
         if op == "compute":
             return self.chiplets[t.chiplet].pe.compute(ready, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops,
                                                        self.mac_model(t.mac))
         if op == "noc":
-            return self._noc(t, ready)
+            return self._noc(t, ready, tag)
         if op == "nop":
-            return self._nop(t, ready)
+            return self._nop(t, ready, tag)
         if op in ("dram_read", "dram_write"):
             port = self.dram[t.channel]
             dur = ceil_div(t.bytes, self.dram_bw)
@@ -92,7 +104,7 @@ class Package:
         dur = ceil_div(nbytes, chip.gb_bytes_per_cycle)
         return chip.gb.reserve(ready, dur), dur
 
-    def _nop(self, t: Txn, ready: int) -> int:
+    def _nop(self, t: Txn, ready: int, tag: object) -> int | None:
         gather = t.mode == "gather"
         start, extra = ready, 0
         accesses = []
@@ -104,9 +116,9 @@ class Package:
         for chip, write, nbytes in accesses:
             s, d = self._gb_access(chip, write, nbytes, ready, t.ds)
             start, extra = max(start, s), max(extra, d)
-        return self.nop.transfer(start, t.src, t.dsts, t.bytes, t.mode, "nop", extra, now=ready)
+        return self.nop_net.submit(start, t.src, t.dsts, t.bytes, t.mode, tag, extra, now=ready)
 
-    def _noc(self, t: Txn, ready: int) -> int:
+    def _noc(self, t: Txn, ready: int, tag: object) -> int | None:
         chip = self.chiplets[t.chiplet]
         gather = t.mode == "gather"
         n = len(t.dsts)
@@ -117,7 +129,17 @@ class Package:
         if t.dst_buf == "pe":
             key = f"{PE_BUFFER.get(t.ds, 'input_buffer')}.{'read' if gather else 'write'}_bit"
             self.counters.add_sram(chip.pe.component, key, t.ds, t.bytes * 8 * n)
-        return chip.noc.transfer(start, t.src, t.dsts, t.bytes, t.mode, chip.noc.name, extra, now=ready)
+        return chip.net.submit(start, t.src, t.dsts, t.bytes, t.mode, tag, extra, now=ready)
+
+    def flit_networks(self) -> list:
+        """The networks whose transfers finish later (flit-level), NoP first."""
+        nocs = (self.chiplets[rc].net for rc in sorted(self.chiplets))
+        nets = [self.nop_net] + [getattr(n, "shared", n) for n in nocs]  # views of one shared kernel
+        out = []
+        for n in nets:
+            if n.deferred and all(n is not m for m in out):
+                out.append(n)
+        return out
 
     # -- bookkeeping --------------------------------------------------------------
     def meshes(self) -> list[Mesh]:

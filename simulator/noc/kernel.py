@@ -31,21 +31,31 @@ import numpy as np
 from numba import njit
 
 from simulator.noc.kernel_parts import (ACTIVE, DEADLOCK, IDLE, INF, MAX_CYCLES, NI, OK, OPP, BROKEN, P, Q,  # noqa: F401
-                                        VA, _credit_head, _credits_consistent, _drain, _lowest, _push_credit,
+                                        VA, COMPLETED, HOPS, MEAS_DONE, NDONE, NFLIPS, NMEAS, NNEW, NOW, NTOTAL,
+                                        S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, new_state, tables, _credit_head,
+                                        _credits_consistent, _drain, _lowest, _push_credit,
                                         _route, _rr_pick, _sa_islip, _sample_flips, _va_islip)
 
 
 @njit(cache=True)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
              link_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
-             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, order, node_start,
-             window_start, window_end, max_cycles, check,
+             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv, state,
+             window_start, window_end, until, resumable, check,
              flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
-             pk_itime, pk_atime, link_flits, occ_out, info):
-    """Simulate the packets; fill ``pk_itime`` (head injection), ``pk_atime`` (tail ejection),
-    ``link_flits[r, o]`` (flits sent through output port o of router r) and ``occ_out`` (flits
-    held per router at the end). Return (status, end cycle, flits ejected in
-    [window_start, window_end), router-to-router flit-hops, bit flips drawn).
+             pk_itime, pk_atime, link_flits, occ_out, info, done_list):
+    """Simulate from the state's cycle ``now``; fill ``pk_itime`` (head injection), ``pk_atime``
+    (tail ejection), ``link_flits[r, o]`` (flits sent through output port o of router r) and
+    ``occ_out`` (flits held per router at the end). Each node's interface sends the packets of
+    its queue (``ni_cur`` and the chain ``pk_next``, in creation order). Return the status.
+
+    Not ``resumable`` (one-shot): stop when every measured packet (or, with none measured,
+    every packet) has arrived; reaching ``until`` is MAX_CYCLES. ``resumable``: return
+    MAX_CYCLES with ``now = until`` when the next cycle to simulate reaches ``until`` (the
+    caller may then append packets created at ``>= until`` and call again), OK when no packet
+    remains; the packets whose tails were ejected are in ``done_list[:n_new]``. ``resumable``
+    = 1 also returns COMPLETED after a cycle in which tails were ejected (``now`` is then the
+    next cycle); 2 runs on to ``until``.
 
     Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
     ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
@@ -54,61 +64,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     written to ``flips[i] = (packet, flit, lane, bit, link)``. A link whose pool runs out
     stops flipping and sets ``info[3] = 1`` (the caller re-runs with a larger pool)."""
     N = rows * cols
-    NIV = N * P * V
-    NOV = N * Q * V
-    nbr = np.full((N, P), -1, np.int64)
-    for r in range(N):
-        rr = r // cols
-        rc = r % cols
-        nbr[r, 0] = r
-        if rc + 1 < cols:
-            nbr[r, 1] = r + 1
-        if rc > 0:
-            nbr[r, 2] = r - 1
-        if rr + 1 < rows:
-            nbr[r, 3] = r + cols
-        if rr > 0:
-            nbr[r, 4] = r - cols
-    rtab = np.zeros((2, N, N), np.int64)  # output port per routing mode, router, destination
-    for r in range(N):
-        for d in range(N):
-            rtab[0, r, d] = _route(r, d, cols, 0)
-            rtab[1, r, d] = _route(r, d, cols, 1)
+    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_out, ivc_ovc, ivc_t, va_iptr,
+     cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr, rcount, wake, nwake,
+     ni_cur, ni_fi, ni_vc, ni_rr, sc) = state
     do_flips = fl_logq.shape[0] > 0
-    n_flips = 0
-    # input buffers (flits stored or in flight towards them)
-    buf_pk = np.zeros((NIV, D), np.int32)
-    buf_fi = np.zeros((NIV, D), np.int32)
-    buf_t = np.zeros((NIV, D), np.int64)
-    buf_h = np.zeros(NIV, np.int32)
-    buf_n = np.zeros(NIV, np.int32)
-    vmask = np.zeros(N * P, np.int64)       # non-empty VCs per input port
-    ivc_st = np.zeros(NIV, np.int32)
-    ivc_out = np.zeros(NIV, np.int32)
-    ivc_ovc = np.zeros(NIV, np.int32)
-    ivc_t = np.zeros(NIV, np.int64)
-    va_iptr = np.zeros(NIV, np.int32)
-    # output VCs: credits, pending credits, busy
-    cred = np.full(NOV, D, np.int32)
-    ovc_busy = np.zeros(NOV, np.int32)
-    cr_t = np.zeros((NOV, D), np.int64)
-    cr_h = np.zeros(NOV, np.int32)
-    cr_n = np.zeros(NOV, np.int32)
-    va_optr = np.zeros(NOV, np.int32)
-    sa_optr = np.zeros((N, P), np.int64)
-    sa_iptr = np.zeros((N, P), np.int64)
-    sa_vptr = np.zeros((N, P), np.int64)
-    rcount = np.zeros(N, np.int64)
-    wake = np.full(N, INF, np.int64)        # next cycle at which router r must be looked at
-    nwake = np.full(N, INF, np.int64)       # same for the network interfaces
-    ni_ptr = node_start[:N].copy()
-    ni_fi = np.zeros(N, np.int64)
-    ni_vc = np.full(N, -1, np.int64)
-    ni_rr = np.zeros(N, np.int64)
-    for n in range(N):
-        if ni_ptr[n] < node_start[n + 1]:
-            nwake[n] = pk_ctime[order[ni_ptr[n]]]
-    pk_recv = np.zeros(len(pk_src), np.int64)
     # per-router scratch
     elig = np.zeros(P * P, np.int64)         # [ip * P + o]: VCs of ip eligible for output o
     reqmask = np.zeros(P, np.int64)
@@ -123,23 +82,29 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     out_m = np.zeros(P, np.int64)
 
     half = V // 2
-    n_meas = 0
-    for i in range(len(pk_meas)):
-        n_meas += pk_meas[i]
-    meas_done = 0
-    window_flits = 0
-    hops = 0
-    now = 0
+    now = sc[NOW]
+    n_meas = sc[NMEAS]
+    meas_done = sc[MEAS_DONE]
+    window_flits = sc[WFLITS]
+    hops = sc[HOPS]
+    n_flips = sc[NFLIPS]
+    n_total = sc[NTOTAL]
+    n_done = sc[NDONE]
+    n_new = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
-    n_total = len(pk_src)
-    n_done = 0
-    while meas_done < n_meas or (n_meas == 0 and n_done < n_total):
-        if now >= max_cycles:
-            occ_out[:] = rcount
-            return MAX_CYCLES, now, window_flits, hops, n_flips
+    status = OK
+    while True:
+        if resumable:
+            if n_done >= n_total:
+                break
+        elif not (meas_done < n_meas or (n_meas == 0 and n_done < n_total)):
+            break
+        if now >= until:
+            status = MAX_CYCLES
+            break
         if check and not _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
-            occ_out[:] = rcount
-            return BROKEN, now, window_flits, hops, n_flips
+            status = BROKEN
+            break
         gmin = INF
         # ---- network interfaces: one flit per cycle into router input port 0 ------------
         for n in range(N):
@@ -148,9 +113,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     gmin = nwake[n]
                 continue
             nwake[n] = INF
-            if ni_ptr[n] >= node_start[n + 1]:
+            pk = ni_cur[n]
+            if pk < 0:
                 continue
-            pk = order[ni_ptr[n]]
             if pk_ctime[pk] > now:
                 nwake[n] = pk_ctime[pk]
                 gmin = min(gmin, nwake[n])
@@ -191,8 +156,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 info[0] = 3
                 info[1] = iv
                 info[2] = now
-                occ_out[:] = rcount
-                return BROKEN, now, window_flits, hops, n_flips
+                status = BROKEN
+                break
             k = buf_h[iv] + buf_n[iv]
             if k >= D:
                 k -= D
@@ -210,12 +175,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             if fi == pk_size[pk] - 1:
                 ovc_busy[ov] = 0
                 ni_vc[n] = -1
-                ni_ptr[n] += 1
+                ni_cur[n] = pk_next[pk]
                 ni_fi[n] = 0
             else:
                 ni_fi[n] = fi + 1
             nwake[n] = now + 1
             gmin = min(gmin, now + 1)
+        if status != OK:
+            break
         # ---- routers ------------------------------------------------------------------
         for r in range(N):
             if wake[r] > now:
@@ -381,8 +348,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         info[0] = 1
                         info[1] = ov
                         info[2] = now
-                        occ_out[:] = rcount
-                        return BROKEN, now, window_flits, hops, n_flips
+                        status = BROKEN
+                        break
                     link_flits[r, o] += 1
                     t_arr = now + pipe
                     tail = fi == pk_size[pk] - 1
@@ -391,8 +358,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             info[0] = 2
                             info[1] = pk
                             info[2] = now
-                            occ_out[:] = rcount
-                            return BROKEN, now, window_flits, hops, n_flips
+                            status = BROKEN
+                            break
                         pk_recv[pk] = fi + 1
                         _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
                         if cred[ov] == 0 or (tail and wait_tail_credit != 0):
@@ -403,6 +370,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             pk_atime[pk] = t_arr
                             meas_done += pk_meas[pk]
                             n_done += 1
+                            if resumable:
+                                done_list[n_new] = pk
+                                n_new += 1
                     else:
                         hops += 1
                         if do_flips:
@@ -415,8 +385,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             info[0] = 3
                             info[1] = div
                             info[2] = now
-                            occ_out[:] = rcount
-                            return BROKEN, now, window_flits, hops, n_flips
+                            status = BROKEN
+                            break
                         k = buf_h[div] + buf_n[div]
                         if k >= D:
                             k -= D
@@ -435,6 +405,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if buf_n[iv] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
             wake[r] = min(wake[r], nx)
+            if status != OK:
+                break
+        if status != OK:
+            break
+        if resumable == 1 and n_new > 0:
+            now += 1
+            status = COMPLETED
+            break
         for r in range(N):
             if wake[r] < gmin:
                 gmin = wake[r]
@@ -442,10 +420,19 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             if nwake[n] < gmin:
                 gmin = nwake[n]
         if gmin >= INF and n_done < n_total:
-            occ_out[:] = rcount
-            return DEADLOCK, now, window_flits, hops, n_flips
+            status = DEADLOCK
+            break
         if gmin >= INF:
             break
         now = max(now + 1, gmin)
+        if resumable and now > until:
+            now = until
     occ_out[:] = rcount
-    return OK, now, window_flits, hops, n_flips
+    sc[NOW] = now
+    sc[MEAS_DONE] = meas_done
+    sc[WFLITS] = window_flits
+    sc[HOPS] = hops
+    sc[NFLIPS] = n_flips
+    sc[NDONE] = n_done
+    sc[NNEW] = n_new
+    return status

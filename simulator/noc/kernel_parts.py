@@ -1,5 +1,6 @@
 """Pieces of the flit-level kernel (:mod:`simulator.noc.kernel`): constants, ring buffers of
-credits, bit tricks, routing, the iSLIP allocators, bit-flip sampling, the credit invariant."""
+credits, bit tricks, routing, the iSLIP allocators, bit-flip sampling, the credit invariant,
+and the kernel's state between calls (:func:`new_state`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -274,3 +275,55 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
             g -= flit_lanes
         fl_gap[lk, b] = g
     return n_flips
+
+
+@njit(cache=True)
+def tables(rows, cols):
+    """Neighbour of every router port and the output port per routing mode, router and destination."""
+    N = rows * cols
+    nbr = np.full((N, P), -1, np.int64)
+    for r in range(N):
+        rr = r // cols
+        rc = r % cols
+        nbr[r, 0] = r
+        if rc + 1 < cols:
+            nbr[r, 1] = r + 1
+        if rc > 0:
+            nbr[r, 2] = r - 1
+        if rr + 1 < rows:
+            nbr[r, 3] = r + cols
+        if rr > 0:
+            nbr[r, 4] = r - cols
+    rtab = np.zeros((2, N, N), np.int64)
+    for r in range(N):
+        for d in range(N):
+            rtab[0, r, d] = _route(r, d, cols, 0)
+            rtab[1, r, d] = _route(r, d, cols, 1)
+    return nbr, rtab
+
+
+def new_state(rows, cols, V, D):
+    """The kernel's state between calls: buffers, credits, allocator pointers, wake-up cycles,
+    the network interfaces' current packets, and the scalars ``sc`` (see :data:`SC_NAMES`)."""
+    N = rows * cols
+    NIV = N * P * V
+    NOV = N * Q * V
+    nbr, rtab = tables(rows, cols)
+    return (nbr, rtab,
+            np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int64),
+            np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(N * P, np.int64),
+            np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(NIV, np.int64),
+            np.zeros(NIV, np.int32),
+            np.full(NOV, D, np.int32), np.zeros(NOV, np.int32), np.zeros((NOV, D), np.int64),
+            np.zeros(NOV, np.int32), np.zeros(NOV, np.int32), np.zeros(NOV, np.int32),
+            np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
+            np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
+            np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
+            np.zeros(len(SC_NAMES), np.int64))
+
+
+# scalars kept between calls (indices into the state's last array)
+SC_NAMES = ("now", "meas_done", "window_flits", "hops", "n_flips", "n_done", "n_total", "n_meas", "n_new")
+NOW, MEAS_DONE, WFLITS, HOPS, NFLIPS, NDONE, NTOTAL, NMEAS, NNEW = range(len(SC_NAMES))
+S_NWAKE, S_NI_CUR = 24, 25  # positions of nwake and ni_cur in the state tuple
+COMPLETED = 4  # status of a resumable call that stopped after a cycle in which packets arrived

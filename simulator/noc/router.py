@@ -126,21 +126,27 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
             raise AxsimError("o1turn routing needs a per-packet choice (route_mode)")
         route_mode = np.full(n, 1 if cfg.routing == "dor_yx" else 0, np.int64)
     order = np.lexsort((np.arange(n), ctime, src)).astype(np.int64)
-    node_start = np.searchsorted(src[order], np.arange(nodes + 1)).astype(np.int64)
+    state = kernel.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size)
+    pk_next = chain_queues(state, order, src, ctime)
+    sc = state[-1]
+    sc[kernel.NTOTAL] = n
+    sc[kernel.NMEAS] = int(np.sum(measured))
     itime = np.full(n, -1, np.int64)
     atime = np.full(n, -1, np.int64)
     link_flits = np.zeros((nodes, kernel.P), np.int64)
     occ = np.zeros(nodes, np.int64)
     info = np.zeros(4, np.int64)
     fl = _NO_FLIPS if flips is None else flips
-    status, end, wflits, hops, nflips = kernel.simulate(
+    status = kernel.simulate(
         rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
         cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
         cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
         src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
-        np.ascontiguousarray(measured, dtype=np.int64), order, node_start,
-        int(window[0]), int(window[1]), int(max_cycles), bool(check),
-        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info)
+        np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64), state,
+        int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
+        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info,
+        np.zeros(0, np.int64))
+    end, wflits, hops, nflips = (int(sc[i]) for i in (kernel.NOW, kernel.WFLITS, kernel.HOPS, kernel.NFLIPS))
     if status == kernel.DEADLOCK:
         blocked = [f"({r // cols},{r % cols})" for r in np.flatnonzero(occ)]
         waiting = int((atime < 0).sum())
@@ -155,5 +161,22 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
                 3: "input buffer overflow", 4: "credits out of [0, depth] or not conserved"}[int(info[0])]
         raise RuntimeError(f"{name}: flit-level kernel invariant broken: {what} "
                            f"(index {int(info[1])}, cycle {int(info[2])})")
-    end = max(int(end), int(atime.max(initial=0)))
+    end = max(end, int(atime.max(initial=0)))
     return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]))
+
+
+def chain_queues(state: tuple, order: np.ndarray, src: np.ndarray, ctime: np.ndarray) -> np.ndarray:
+    """Queue the packets (in ``order``) at their sources' interfaces: set each interface's
+    current packet and wake-up cycle in the kernel ``state``; return the chain ``pk_next``."""
+    ni_cur, nwake = state[kernel.S_NI_CUR], state[kernel.S_NWAKE]
+    pk_next = np.full(len(src), -1, np.int64)
+    if len(order):
+        s = src[order]
+        same = s[1:] == s[:-1]
+        pk_next[order[:-1][same]] = order[1:][same]
+        first = np.ones(len(order), bool)
+        first[1:] = ~same
+        heads = order[first]
+        ni_cur[src[heads]] = heads
+        nwake[src[heads]] = ctime[heads]
+    return pk_next
