@@ -43,12 +43,8 @@ def im2col(x: np.ndarray, r: int, s: int, stride=1, padding=0, dilation=1,
     return cols, oh, ow
 
 
-def conv2d_via_gemm(x: np.ndarray, w: np.ndarray, gemm: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                    stride=1, padding=0, dilation=1, groups: int = 1,
-                    pad_value: int = 0) -> np.ndarray:
-    """Grouped 2-D convolution computed as ``gemm(cols, weights)`` per group."""
-    x = np.asarray(x)
-    w = np.asarray(w)
+def check_conv_shapes(x: np.ndarray, w: np.ndarray, groups: int) -> tuple[int, int, int, int, int, int]:
+    """(N, C, K, C/groups, R, S) of an NCHW input and KCRS weights, or a clear error."""
     if x.ndim != 4 or w.ndim != 4:
         raise AxsimError(f"conv2d needs NCHW input and KCRS weights, got shapes {x.shape} and {w.shape}")
     n, c, _, _ = x.shape
@@ -56,6 +52,16 @@ def conv2d_via_gemm(x: np.ndarray, w: np.ndarray, gemm: Callable[[np.ndarray, np
     if groups < 1 or c % groups or k % groups or cg * groups != c:
         raise AxsimError(f"conv2d: input channels {c}, weight shape {w.shape} and groups {groups} "
                          "do not match (need C = groups * weight.shape[1], K divisible by groups)")
+    return n, c, k, cg, r, s
+
+
+def conv2d_via_gemm(x: np.ndarray, w: np.ndarray, gemm: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    stride=1, padding=0, dilation=1, groups: int = 1,
+                    pad_value: int = 0) -> np.ndarray:
+    """Grouped 2-D convolution computed as ``gemm(cols, weights)`` per group."""
+    x = np.asarray(x)
+    w = np.asarray(w)
+    n, c, k, cg, r, s = check_conv_shapes(x, w, groups)
     kg = k // groups
     outs = []
     for g in range(groups):

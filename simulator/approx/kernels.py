@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
-from simulator.approx.conv import _pair
+from simulator.approx.conv import _pair, check_conv_shapes
 from simulator.approx.lut import LutMultiplier, check_uint8
 from simulator.approx.threads import run_blocks, workers
 from simulator.errors import AxsimError
@@ -134,13 +134,7 @@ def table_conv2d(x: np.ndarray, w: np.ndarray, t: np.ndarray, stride=1, padding=
     if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
         raise AxsimError(f"stride {stride} and dilation {dilation} must be >= 1, padding {padding} >= 0")
     x, w = np.asarray(x), np.asarray(w)
-    if x.ndim != 4 or w.ndim != 4:
-        raise AxsimError(f"conv2d needs NCHW input and KCRS weights, got shapes {x.shape} and {w.shape}")
-    n, c, _, _ = x.shape
-    k, cg, r, s = w.shape
-    if groups < 1 or c % groups or k % groups or cg * groups != c:
-        raise AxsimError(f"conv2d: input channels {c}, weight shape {w.shape} and groups {groups} "
-                         "do not match (need C = groups * weight.shape[1], K divisible by groups)")
+    n, c, k, cg, r, s = check_conv_shapes(x, w, groups)
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
     eh, ew = dh * (r - 1) + 1, dw * (s - 1) + 1

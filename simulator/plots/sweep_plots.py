@@ -40,16 +40,7 @@ def plot_pareto(rows: list[dict], front: list[dict], x: str, y: str, color: str 
         fx, fy = _xy(front, x, y)
         ax.step(fx, fy, where="post", color="tab:red", lw=1.5, label="non-dominated")
         ax.scatter(fx, fy, facecolors="none", edgecolors="tab:red", s=60)
-    ax.set_xlabel(LABELS.get(x, x))
-    ax.set_ylabel(LABELS.get(y, y))
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = out / f"pareto.{fmt}"
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, x, y, title, out / f"pareto.{fmt}")
 
 
 def plot_family_fronts(fronts: dict[str, list[dict]], x: str, y: str, out: Path, title: str,
@@ -62,13 +53,17 @@ def plot_family_fronts(fronts: dict[str, list[dict]], x: str, y: str, out: Path,
         fx, fy = _xy(rows, x, y)
         ax.step(fx, fy, where="post", color=colour, lw=1.4, alpha=0.9)
         ax.scatter(fx, fy, color=colour, marker=marker, s=30, label=f"{label} ({len(rows)})")
+    return _finish(fig, ax, x, y, title, out / f"family_fronts.{fmt}")
+
+
+def _finish(fig, ax, x: str, y: str, title: str, path: Path) -> Path:
+    """Axis labels, title, legend and grid of a front figure; save and close it."""
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = out / f"family_fronts.{fmt}"
     fig.savefig(path)
     plt.close(fig)
     return path
