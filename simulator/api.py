@@ -38,7 +38,7 @@ from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
 __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many",
-           "with_operating_point", "MacPlan"]
+           "with_operating_point", "MacPlan", "DATAFLOWS", "MAPPINGS"]
 
 Progress = Callable[[int, int, str], None]
 
