@@ -2,6 +2,7 @@
 simulated latency of the searched mappings against the fixed partition on the bundled networks."""
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict
 from functools import lru_cache
 
@@ -141,3 +142,24 @@ def test_search_is_never_worse_than_fixed_beyond_the_stated_error(net):
             lo, hi = STATED_PREDICTION_RANGE
             assert lo <= s.latency_cycles / s.meta["predicted_cycles"] <= hi, s.name
 
+
+
+def test_cli_defaults_to_search_and_writes_the_choice(tmp_path):
+    from simulator.cli import main
+    wl = WORKLOAD_DIR / "alexnet.yaml"
+    arch = str(ARCH_DIR / "simba.yaml")
+    runs = {}
+    for name, extra in (("default", []), ("fixed", ["--mapping", "fixed"])):
+        out = tmp_path / name
+        assert main(["run", "--arch", arch, "--workload", str(wl), "--out", str(out), "--quiet", *extra]) == 0
+        with (out / "layers.csv").open(newline="") as fh:
+            runs[name] = list(csv.DictReader(fh))
+    a = simba()
+    for layer, d, f in zip(load_workload(wl).layers, runs["default"], runs["fixed"]):
+        p = partition(Shape.of(layer), a.total_pes, a.chiplet.pe.lanes, a.chiplet.pe.vector_macs)
+        assert f["mapping"] == f"k{p.k_parts}p{p.p_parts}c{p.c_parts}"
+        assert int(d["predicted_cycles"]) > 0 and d["predicted_bound"] in ("compute", "dram", "nop", "gb", "noc")
+    # the default is the search: its layers equal api.simulate(mapping="search")
+    assert [int(r["latency_cycles"]) for r in runs["default"]] == [
+        layer.latency_cycles for layer in simulated("alexnet", "search").layers]
+    assert [r["mapping"] for r in runs["default"]] != [r["mapping"] for r in runs["fixed"]]
