@@ -163,3 +163,15 @@ def test_cli_defaults_to_search_and_writes_the_choice(tmp_path):
     assert [int(r["latency_cycles"]) for r in runs["default"]] == [
         layer.latency_cycles for layer in simulated("alexnet", "search").layers]
     assert [r["mapping"] for r in runs["default"]] != [r["mapping"] for r in runs["fixed"]]
+
+
+def test_search_respects_the_transaction_limit():
+    a = simba()
+    shape = Shape.of(conv(512, 512, 14, 3))
+    cands = candidates(shape, a)
+    txns = [c.tiling.steps * -(-c.part.used_pes // a.chiplet.pes) for c in cands]
+    limit = sorted(txns)[len(txns) // 2]   # half of the candidates need more
+    kept = candidates(shape, a, max_compute_txns=limit)
+    assert kept[0] == cands[0]              # the fixed partition is always kept (the mapper judges it)
+    assert all(c.tiling.steps * -(-c.part.used_pes // a.chiplet.pes) <= limit for c in kept[1:])
+    assert len(kept) - 1 == sum(1 for c, n in zip(cands[1:], txns[1:]) if n <= limit)

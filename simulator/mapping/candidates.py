@@ -63,8 +63,11 @@ def _greedy(shape: Shape, pes: int, lanes: int, vector_macs: int, order: str, ca
     return Partition(k_parts, p_parts, c_parts, k_pe, p_pe, c_pe)
 
 
-def candidates(shape: Shape, arch: Arch, word_bytes: float = 1.0) -> list[Candidate]:
-    """The fixed partition first (label ending in ``*``), then every distinct partition that tiles."""
+def candidates(shape: Shape, arch: Arch, word_bytes: float = 1.0,
+               max_compute_txns: int | None = None) -> list[Candidate]:
+    """The fixed partition first (label ending in ``*``), then every distinct partition that tiles
+    (and, given ``max_compute_txns``, needs at most that many compute transactions: tile steps
+    times chiplets used, the mapper's limit)."""
     pe = arch.chiplet.pe
     pes, lanes, vm = arch.total_pes, pe.lanes, pe.vector_macs
     fixed = partition(shape, pes, lanes, vm)
@@ -81,6 +84,8 @@ def candidates(shape: Shape, arch: Arch, word_bytes: float = 1.0) -> list[Candid
                 try:
                     t = tile(shape, part, arch, word_bytes)
                 except MappingError:
+                    continue
+                if max_compute_txns is not None and t.steps * ceil(part.used_pes / arch.chiplet.pes) > max_compute_txns:
                     continue
                 out.append(Candidate(part, t, label(part)))
     return out

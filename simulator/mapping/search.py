@@ -51,13 +51,15 @@ def reprice(choice: Choice, shape: Shape, arch: Arch, **kw) -> Choice:
     return Choice(choice.candidate, own, own if fixed is not None else choice.fixed_cost, choice.considered)
 
 
-def choose(shape: Shape, arch: Arch, mode: str = "fixed", **kw) -> Choice:
+def choose(shape: Shape, arch: Arch, mode: str = "fixed", max_compute_txns: int | None = None, **kw) -> Choice:
     """The mapping of a layer of ``shape``; ``kw``: see :func:`simulator.mapping.cost.cost`
-    (``wword`` is also the tile-sizing word: the larger of the weight and input bytes)."""
+    (the tiles are sized for the larger of ``wword`` and ``word``); searched candidates needing
+    more than ``max_compute_txns`` compute transactions are not considered."""
     if mode not in MAPPINGS:
         raise AxsimError(f"mapping {mode!r}: must be one of {', '.join(MAPPINGS)}")
     word = max(kw.get("wword", 1.0), kw.get("word", 1.0))
-    cands = candidates(shape, arch, word) if mode == "search" else candidates_fixed(shape, arch, word)
+    cands = (candidates(shape, arch, word, max_compute_txns) if mode == "search"
+             else candidates_fixed(shape, arch, word))
     fixed = cands[0]
     fixed_cost = cost(shape, fixed, arch, **kw)
     if mode == "fixed" or len(cands) == 1:

@@ -179,7 +179,7 @@ class WeightStationaryMapper(OnPackage):
                           inputs_resident=any(s is not None for s in sources),
                           outputs_resident=residency is not None,
                           fused=None if fuse is None else "dram" if fuse.source is None else "nop")
-            choice = choose(shape, arch, mapping, **priced)
+            choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, **priced)
         except MappingError as exc:
             raise MappingError(f"layer {layer.name!r} ({layer.kind}, {layer.in_channels}x{layer.in_h}x"
                                f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
