@@ -56,20 +56,21 @@ def test_candidates_are_valid_partitions_with_the_fixed_one_first(layer):
 
 
 def test_cost_bounds_by_hand():
-    """1x1 conv, K = 32, C = 16, 4 x 4 on simba: fixed partition K 4 parts of 8, P 4 parts of 1 row,
-    C 2 parts of 8 (576 // 16 = 36 PEs left, C / lanes = 2); every tile is the whole part."""
+    """1x1 conv, K = 64, C = 16, 4 x 4 on simba: fixed partition K 8 parts of 8, P 4 parts of 1 row,
+    C 2 parts of 8 (576 // 32 = 18 PEs left, C / lanes = 2); every tile is the whole part.
+    16 (k, c) groups load 8 x 8 weights each, 8 (p, c) groups load 8 channels x 1 row x 4 columns."""
     a = simba()
-    shape = Shape.of(conv(32, 16, 4))
+    shape = Shape.of(conv(64, 16, 4))
     fixed = candidates(shape, a)[0]
-    assert (fixed.part.k_parts, fixed.part.p_parts, fixed.part.c_parts) == (4, 4, 2)
+    assert (fixed.part.k_parts, fixed.part.p_parts, fixed.part.c_parts) == (8, 4, 2)
     c = cost(shape, fixed, a)
     # compute: ceil(8/8 vector MACs) * ceil(8/8 lanes) * 1 * 1 row * 4 cols
     assert c.compute == 4
-    # DRAM: weights once (K*C = 512 B), inputs once (C*H*W = 256 B), outputs once (K*P*Q = 512 B);
+    # DRAM: weights once (K*C = 1024 B), inputs once (C*H*W = 256 B), outputs once (K*P*Q = 1024 B);
     # 6 channels x 8 B/cycle
-    assert c.dram == pytest.approx((32 * 16 + 16 * 16 + 32 * 16) / 48)
+    assert c.dram == pytest.approx((16 * 64 + 8 * 32 + 64 * 16) / 48)
     # resident inputs and outputs: only the weights use DRAM
-    assert cost(shape, fixed, a, inputs_resident=True, outputs_resident=True).dram == pytest.approx(512 / 48)
+    assert cost(shape, fixed, a, inputs_resident=True, outputs_resident=True).dram == pytest.approx(16 * 64 / 48)
     # a Ax-BxP-like lane factor of 2 halves the reduction cycles only when C per tile exceeds the lanes
     big = Shape.of(conv(64, 64, 8))
     f2 = candidates(big, a)[0]
