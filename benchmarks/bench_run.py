@@ -1,6 +1,7 @@
 """Time a full-network simulation: wall seconds, simulation events, events/s, peak memory.
 
     python benchmarks/bench_run.py [--arch arch/simba.yaml] [--workload workloads/resnet50.yaml] [--repeat 3]
+                                   [--dataflow dram|resident] [--mapping fixed|search]
 
 Prints one line per repetition and the median. Peak memory is the process's
 maximum resident set size (getrusage), which includes the interpreter and
@@ -32,16 +33,18 @@ def main() -> None:
     p.add_argument("--arch", default=str(ROOT / "arch/simba.yaml"))
     p.add_argument("--workload", default=str(ROOT / "workloads/resnet50.yaml"))
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--dataflow", choices=api.DATAFLOWS, default="dram")
+    p.add_argument("--mapping", choices=api.MAPPINGS, default="fixed")
     args = p.parse_args()
     arch = api.load_arch(args.arch)
     workload = api.load_workload(args.workload)
     walls = []
     for i in range(args.repeat):
-        t0 = time.perf_counter()
-        result = api.simulate(arch, workload)
-        wall = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = api.simulate(arch, workload, dataflow=args.dataflow, mapping=args.mapping)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         walls.append(wall)
-        print(f"run {i + 1}: {wall:.2f} s wall, {result.events:,} events, {result.events / wall:,.0f} events/s, "
+        print(f"run {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU, {result.events:,} events, {result.events / wall:,.0f} events/s, "
               f"latency {result.latency_cycles:,} cycles")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     med = statistics.median(walls)

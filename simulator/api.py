@@ -31,13 +31,14 @@ from simulator.macs.timing import exact_model
 from simulator.mapping.onpackage import FusedAdd
 from simulator.mapping.residency import Residency
 from simulator.mapping.trace import LayerTrace
+from simulator.mapping.search import MAPPINGS
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.results import LayerResult, RunResult
 from simulator.stats.counters import Counters
 from simulator.workload import Workload, load_workload
 
 __all__ = ["load_arch", "load_workload", "generate_traces", "simulate", "reprice", "reprice_many",
-           "with_operating_point", "MacPlan"]
+           "with_operating_point", "MacPlan", "DATAFLOWS", "MAPPINGS"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -46,7 +47,8 @@ DATAFLOWS = ("resident", "dram")
 
 
 def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
-                    dataflow: str = "dram", weight_ratio: dict[str, float] | None = None) -> Iterable[LayerTrace]:
+                    dataflow: str = "dram", weight_ratio: dict[str, float] | None = None,
+                    mapping: str = "fixed") -> Iterable[LayerTrace]:
     """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer).
 
     ``dataflow``: ``"dram"``, every layer reads its inputs from DRAM and writes its outputs to
@@ -55,9 +57,13 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
     follows the producer of one of its operands is fused into that producer's write-back
     (:mod:`simulator.mapping.onpackage`); its own trace is then empty.
     ``weight_ratio``: compression ratio of the stored weights per layer name (default 1): the
-    mapper moves and stores ``weight_bits / 8 / ratio`` bytes per weight (docs/compression.md)."""
+    mapper moves and stores ``weight_bits / 8 / ratio`` bytes per weight (docs/compression.md).
+    ``mapping``: ``"fixed"`` (K, then P, then C across the PEs) or ``"search"`` (the partition with
+    the lowest predicted latency per layer, :mod:`simulator.mapping.search`)."""
     if dataflow not in DATAFLOWS:
         raise AxsimError(f"dataflow {dataflow!r}: must be one of {', '.join(DATAFLOWS)}")
+    if mapping not in MAPPINGS:
+        raise AxsimError(f"mapping {mapping!r}: must be one of {', '.join(MAPPINGS)}")
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
     residency = Residency(arch, workload) if dataflow == "resident" else None
@@ -77,7 +83,7 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
         model = plan.model_for(layer.name)
         wbytes = model.weight_bits / 8 / ratios.get(layer.name, 1.0)
         trace = mapper.map(layer, model.name, wbytes, model.input_bits / 8, workload.batch,
-                           residency=residency, fuse=fuse)
+                           residency=residency, fuse=fuse, mapping=mapping, lane_factor=model.lane_factor)
         if layer.name in ratios:
             trace.meta["weight_compression_ratio"] = ratios[layer.name]
         if residency is not None:
@@ -105,7 +111,8 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None, workload_name: str | None = None,
              rates: ErrorRates | None = None, exposure: bool | None = None,
-             dataflow: str = "dram", network_model: dict[str, str] | None = None) -> RunResult:
+             dataflow: str = "dram", network_model: dict[str, str] | None = None,
+             mapping: str = "fixed") -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
@@ -116,7 +123,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
     the architecture's own at its nominal operating point (where the shipped tables give a BER
     of about 1e-12: a run that does not study errors need not pay for them).
-    ``dataflow``: see :func:`generate_traces`.
+    ``dataflow``, ``mapping``: see :func:`generate_traces`.
     ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars),
     "transaction-ports" (plus the interfaces' injection and ejection ports) or "flit"
     (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a choice other than
@@ -138,7 +145,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     hashed_models = [models] if set(models.values()) != {"transaction"} else []  # transaction runs keep their hash
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
-    source = generate_traces(arch, workload, plan, dataflow) if workload is not None else traces
+    source = generate_traces(arch, workload, plan, dataflow, mapping=mapping) if workload is not None else traces
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
     scales = OperatingScales.from_arch(arch)
@@ -156,6 +163,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         wl_name = workload.name if workload is not None else (workload_name or "trace")
         # the DRAM dataflow keeps the hash it had before the dataflow was a choice
         flow = [dataflow] if workload is not None and dataflow != "dram" else []
+        flow += [f"mapping={mapping}"] if workload is not None and mapping != "fixed" else []
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *flow, *hashed_models)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}

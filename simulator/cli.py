@@ -29,6 +29,9 @@ SEED_HELP = ("run seed, recorded in summary.json and the config hash (default 0)
 
 DATAFLOW_HELP = ("resident (default): layer outputs stay in the global buffers when they fit and travel "
                  "over the NoP to the next layers; dram: every layer reads from and writes to DRAM")
+MAPPING_HELP = ("search (default): per layer, the partition of K, P and C across the PEs with the lowest "
+                "latency predicted by the analytical cost model (docs/models.md, \"Mapping search\"); "
+                "fixed: K, then P, then C for every layer")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="events.json keeps only these units: dram, nop, chiplet[r,c] (glob patterns; "
                           "quote them, e.g. 'chiplet[[]0,*')")
     run.add_argument("--dataflow", choices=api.DATAFLOWS, default="resident", help=DATAFLOW_HELP)
+    run.add_argument("--mapping", choices=api.MAPPINGS, default="search", help=MAPPING_HELP)
     run.add_argument("--exposure", choices=("auto", "on", "off"), default="auto",
                      help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
                           "auto (default) computes it when the operating point is not nominal")
@@ -85,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--workload", default=DEFAULT_WORKLOAD, help=f"workload file (default {DEFAULT_WORKLOAD})")
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--dataflow", choices=api.DATAFLOWS, default="resident", help=DATAFLOW_HELP)
+    tr.add_argument("--mapping", choices=api.MAPPINGS, default="search", help=MAPPING_HELP)
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
 
     from simulator import cli_accuracy, cli_import, cli_study
@@ -144,7 +149,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         recorder = EventRecorder(arch.clock_ghz, layers=_patterns(args.events_layers),
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
-             "approx_file": args.approx, "dataflow": "trace" if args.trace else args.dataflow}
+             "approx_file": args.approx, "dataflow": "trace" if args.trace else args.dataflow,
+             "mapping": "trace" if args.trace else args.mapping}
     if set(networks.values()) != {"transaction"}:
         extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
@@ -153,7 +159,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
                                   on_txn=recorder, workload_name=name,
                                   exposure={"auto": None, "on": True, "off": False}[args.exposure],
-                                  dataflow=args.dataflow, network_model=networks)
+                                  dataflow=args.dataflow, network_model=networks, mapping=args.mapping)
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
@@ -230,10 +236,10 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{workload.name}.trace.jsonl"
     header = {"arch": arch.name, "arch_hash": config_hash(arch), "workload": workload.name,
               "layers": len(workload.layers), "generator": f"axsim {__version__} weight-stationary",
-              "dataflow": args.dataflow}
+              "dataflow": args.dataflow, "mapping": args.mapping}
     if args.approx:
         header["approx"] = args.approx
-    write_traces(out, api.generate_traces(arch, workload, plan, args.dataflow), header)
+    write_traces(out, api.generate_traces(arch, workload, plan, args.dataflow, mapping=args.mapping), header)
     console.print(f"trace: {out}")
     return 0
 

@@ -50,7 +50,7 @@ def workload_file(tmp_path_factory) -> Path:
 def run_dir(tmp_path_factory, workload_file) -> Path:
     out = tmp_path_factory.mktemp("run") / "direct"
     assert main(["run", "--arch", TINY, "--workload", str(workload_file), "--out", str(out), "--quiet",
-                 "--dataflow", "dram"]) == 0
+                 "--dataflow", "dram", "--mapping", "fixed"]) == 0
     return out
 
 
@@ -122,7 +122,7 @@ def test_golden_and_physical_bounds(run_dir, workload_file):
 def test_trace_then_replay_equals_direct_run(tmp_path, run_dir, workload_file, capsys):
     trace = tmp_path / "cli_small.trace.jsonl"
     assert main(["trace", "--arch", TINY, "--workload", str(workload_file), "--out", str(trace),
-                 "--dataflow", "dram"]) == 0
+                 "--dataflow", "dram", "--mapping", "fixed"]) == 0
     assert trace.is_file()
     header = json.loads(trace.read_text().splitlines()[0])
     assert header["format"] == "axsim-trace" and header["arch"] == "tiny" and header["layers"] == 6

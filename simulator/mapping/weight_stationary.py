@@ -18,8 +18,9 @@ from math import ceil
 from simulator.config.arch import Arch
 from simulator.mapping.onpackage import FusedAdd, OnPackage
 from simulator.mapping.residency import Residency
+from simulator.mapping.search import choose, reprice
 from simulator.mapping.slices import Geometry
-from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling, partition, tile
+from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling
 from simulator.mapping.trace import LayerTrace, Node
 from simulator.workload.layer import Layer
 
@@ -160,24 +161,31 @@ class WeightStationaryMapper(OnPackage):
     # -- main ------------------------------------------------------------------
     def map(self, layer: Layer, mac: str = "exact", weight_bytes: float = 1.0,
             input_bytes: float = 1.0, batch: int = 1, residency: Residency | None = None,
-            fuse: FusedAdd | None = None) -> LayerTrace:
+            fuse: FusedAdd | None = None, mapping: str = "fixed", lane_factor: float = 1.0) -> LayerTrace:
         """Trace of ``layer``; ``weight_bytes``/``input_bytes``: stored bytes per value.
 
         ``residency`` (the on-package dataflow, :mod:`simulator.mapping.residency`): inputs come
         from the global buffers that hold them when resident, and the outputs stay in the global
         buffers if they fit. None: every input from DRAM and every output to DRAM. ``fuse``: a
         residual add that takes this layer's outputs, computed in the global buffers as the
-        outputs are written back; the outputs are then the add's."""
+        outputs are written back; the outputs are then the add's. ``mapping``: ``"fixed"`` (K, then
+        P, then C) or ``"search"`` (:mod:`simulator.mapping.search`); ``lane_factor``: the MAC
+        configuration's, for the cost model."""
         arch = self.arch
         shape = Shape.of(layer, batch)
-        part = partition(shape, arch.total_pes, arch.chiplet.pe.lanes, arch.chiplet.pe.vector_macs)
+        sources = residency.sources(layer) if residency is not None else []
         try:
-            tiling = tile(shape, part, arch, max(weight_bytes, input_bytes))
+            priced = dict(wword=weight_bytes, word=input_bytes, lane_factor=lane_factor,
+                          inputs_resident=any(s is not None for s in sources),
+                          outputs_resident=residency is not None,
+                          fused=None if fuse is None else "dram" if fuse.source is None else "nop")
+            choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, **priced)
         except MappingError as exc:
             raise MappingError(f"layer {layer.name!r} ({layer.kind}, {layer.in_channels}x{layer.in_h}x"
                                f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
                                f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
                                "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
+        part, tiling = choice.candidate.part, choice.candidate.tiling
         compute_txns = tiling.steps * ceil(part.used_pes / self.pes_per_chiplet)
         if compute_txns > MAX_COMPUTE_TXNS:
             raise MappingError(f"layer {layer.name!r} ({layer.describe().partition(': ')[2]}, batch {batch}) "
@@ -189,15 +197,19 @@ class WeightStationaryMapper(OnPackage):
         chips = self._place(part, geo)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
-                                 "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips)})
+                                 "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips),
+                                 **choice.meta(mapping)})
         self._layer, self._batch, self._word = layer, batch, input_bytes
         self._sources, self._keep, self._fuse = [], False, fuse
         if fuse is not None:
             trace.meta["fused_add"] = fuse.layer.name
         if residency is not None:
-            self._sources = residency.sources(layer)
+            self._sources = sources
             out_pieces, per_chip = self._output_pieces(chips, shape, input_bytes)
             self._keep = residency.admit(fuse.layer if fuse else layer, out_pieces, per_chip)
+            if not self._keep:  # spilled: the prediction with the outputs going to DRAM
+                trace.meta.update(reprice(choice, shape, arch, **{**priced, "outputs_resident": False})
+                                  .meta(mapping))
             trace.meta["dataflow"] = "resident"
             trace.meta["inputs_resident"] = [s is not None for s in self._sources]
             trace.meta["outputs_resident"] = self._keep

@@ -1,0 +1,178 @@
+"""The per-layer mapping search: candidates, the analytical cost model, the choice, and the
+simulated latency of the searched mappings against the fixed partition on the bundled networks."""
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict
+from functools import lru_cache
+
+import pytest
+
+import test_identity
+from conftest import ARCH_DIR, WORKLOAD_DIR
+from simulator import api
+from simulator.config import load_arch
+from simulator.errors import AxsimError
+from simulator.mapping.candidates import candidates
+from simulator.mapping.cost import cost
+from simulator.mapping.search import STATED_PREDICTION_RANGE, STATED_RATIO_ERROR, choose
+from simulator.mapping.tiling import Shape, partition
+from simulator.mapping.weight_stationary import WeightStationaryMapper
+from simulator.workload import Layer, load_workload
+
+NETWORKS = ("resnet50", "alexnet", "mobilenetv2", "vgg16")
+
+
+@lru_cache(maxsize=None)
+def simba():
+    return load_arch(ARCH_DIR / "simba.yaml")
+
+
+def conv(k: int, c: int, hw: int, r: int = 1) -> Layer:
+    return Layer("x", "conv", c, hw, hw, k, r, r, 1, 1, r // 2, r // 2)
+
+
+@pytest.mark.parametrize("layer", [conv(32, 16, 4), conv(512, 512, 7, 3), conv(64, 3, 224, 7),
+                                   Layer("p", "pool", 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, pool_mode="max"),
+                                   Layer("d", "conv", 96, 28, 28, 96, 3, 3, 1, 1, 1, 1, groups=96)])
+def test_candidates_are_valid_partitions_with_the_fixed_one_first(layer):
+    a = simba()
+    shape = Shape.of(layer)
+    cands = candidates(shape, a)
+    pe = a.chiplet.pe
+    assert cands[0].part == partition(shape, a.total_pes, pe.lanes, pe.vector_macs) and cands[0].is_fixed
+    assert len({c.part for c in cands}) == len(cands)          # no duplicates
+    for c in cands:
+        p = c.part
+        assert p.used_pes <= a.total_pes
+        # the parts cover each dimension, and no part is empty
+        assert p.k_parts * p.k_pe >= shape.k > (p.k_parts - 1) * p.k_pe
+        assert p.p_parts * p.p_pe >= shape.p > (p.p_parts - 1) * p.p_pe
+        assert p.c_parts * p.c_pe >= shape.c_red > (p.c_parts - 1) * p.c_pe
+        if not shape.has_weights:
+            assert p.c_parts == 1
+    if layer.name == "x" and layer.out_channels == 512:
+        assert len(cands) > 3   # the search has a choice on a large layer
+
+
+def test_cost_bounds_by_hand():
+    """1x1 conv, K = 64, C = 16, 4 x 4 on simba: fixed partition K 8 parts of 8, P 4 parts of 1 row,
+    C 2 parts of 8 (576 // 32 = 18 PEs left, C / lanes = 2); every tile is the whole part.
+    16 (k, c) groups load 8 x 8 weights each, 8 (p, c) groups load 8 channels x 1 row x 4 columns."""
+    a = simba()
+    shape = Shape.of(conv(64, 16, 4))
+    fixed = candidates(shape, a)[0]
+    assert (fixed.part.k_parts, fixed.part.p_parts, fixed.part.c_parts) == (8, 4, 2)
+    c = cost(shape, fixed, a)
+    # compute: ceil(8/8 vector MACs) * ceil(8/8 lanes) * 1 * 1 row * 4 cols
+    assert c.compute == 4
+    # DRAM: weights once (K*C = 1024 B), inputs once (C*H*W = 256 B), outputs once (K*P*Q = 1024 B);
+    # 6 channels x 8 B/cycle
+    assert c.dram == pytest.approx((16 * 64 + 8 * 32 + 64 * 16) / 48)
+    # resident inputs and outputs: only the weights use DRAM
+    assert cost(shape, fixed, a, inputs_resident=True, outputs_resident=True).dram == pytest.approx(16 * 64 / 48)
+    # a Ax-BxP-like lane factor of 2 halves the reduction cycles only when C per tile exceeds the lanes
+    big = Shape.of(conv(64, 64, 8))
+    f2 = candidates(big, a)[0]
+    ct = f2.tiling.c_tile
+    assert cost(big, f2, a, lane_factor=2).compute == cost(big, f2, a).compute * -(-ct // 16) / -(-ct // 8)
+
+
+def test_choose_fixed_is_todays_partition_and_search_predicts_no_worse():
+    a = simba()
+    for layer in load_workload(WORKLOAD_DIR / "resnet50.yaml").layers:
+        shape = Shape.of(layer)
+        fixed = choose(shape, a, "fixed")
+        assert fixed.candidate.part == partition(shape, a.total_pes, a.chiplet.pe.lanes, a.chiplet.pe.vector_macs)
+        found = choose(shape, a, "search")
+        assert found.cost.cycles <= found.fixed_cost.cycles
+        if not found.candidate.is_fixed:
+            assert found.cost.cycles < found.fixed_cost.cycles * 0.9   # only switched beyond the margin
+    with pytest.raises(AxsimError, match="mapping 'best': must be one of search, fixed"):
+        choose(Shape.of(conv(8, 8, 4)), a, "best")
+    with pytest.raises(AxsimError, match="mapping"):
+        next(iter(api.generate_traces(a, load_workload(WORKLOAD_DIR / "alexnet.yaml"), mapping="best")))
+
+
+def test_fixed_traces_use_the_fixed_partition_and_record_the_choice():
+    a = simba()
+    wl = load_workload(WORKLOAD_DIR / "alexnet.yaml")
+    for layer, tr in zip(wl.layers, api.generate_traces(a, wl, dataflow="resident", mapping="fixed")):
+        shape = Shape.of(layer)
+        assert tr.meta["partition"] == asdict(partition(shape, a.total_pes, a.chiplet.pe.lanes,
+                                                       a.chiplet.pe.vector_macs))
+        assert tr.meta["mapping_mode"] == "fixed" and tr.meta["mapping_is_fixed"]
+        p = tr.meta["partition"]
+        assert tr.meta["mapping"] == f"k{p['k_parts']}p{p['p_parts']}c{p['c_parts']}"
+        assert tr.meta["predicted_cycles"] > 0
+
+
+@pytest.mark.parametrize("net", NETWORKS)
+def test_searched_mappings_cover_every_tensor(net, monkeypatch):
+    """The data-identity oracle of tests/test_identity.py on the searched mapping of every layer."""
+    a = simba()
+    mapper = WeightStationaryMapper(a)
+    changed = []
+
+    def searched(layer, arch):
+        tr = mapper.map(layer, mapping="search")
+        changed.append(not tr.meta["mapping_is_fixed"])
+        return tr
+
+    monkeypatch.setattr(test_identity, "map_layer", searched)
+    for layer in load_workload(WORKLOAD_DIR / f"{net}.yaml").layers:
+        test_identity.check_layer(layer, a)
+    assert any(changed)   # the oracle saw mappings other than the fixed one
+
+
+@lru_cache(maxsize=None)
+def simulated(net: str, mapping: str):
+    return api.simulate(simba(), load_workload(WORKLOAD_DIR / f"{net}.yaml"), dataflow="resident",
+                        mapping=mapping)
+
+
+@pytest.mark.parametrize("net", NETWORKS)
+def test_search_is_never_worse_than_fixed_beyond_the_stated_error(net):
+    fixed, search = simulated(net, "fixed"), simulated(net, "search")
+    assert search.latency_cycles <= fixed.latency_cycles
+    assert sum(layer.macs for layer in search.layers) == sum(layer.macs for layer in fixed.layers)
+    for f, s in zip(fixed.layers, search.layers):
+        if s.meta.get("mapping_is_fixed") is False:
+            assert s.latency_cycles <= f.latency_cycles * (1 + STATED_RATIO_ERROR), s.name
+        if s.latency_cycles and "predicted_cycles" in s.meta:   # the stated accuracy of the prediction
+            lo, hi = STATED_PREDICTION_RANGE
+            assert lo <= s.latency_cycles / s.meta["predicted_cycles"] <= hi, s.name
+
+
+
+def test_cli_defaults_to_search_and_writes_the_choice(tmp_path):
+    from simulator.cli import main
+    wl = WORKLOAD_DIR / "alexnet.yaml"
+    arch = str(ARCH_DIR / "simba.yaml")
+    runs = {}
+    for name, extra in (("default", []), ("fixed", ["--mapping", "fixed"])):
+        out = tmp_path / name
+        assert main(["run", "--arch", arch, "--workload", str(wl), "--out", str(out), "--quiet", *extra]) == 0
+        with (out / "layers.csv").open(newline="") as fh:
+            runs[name] = list(csv.DictReader(fh))
+    a = simba()
+    for layer, d, f in zip(load_workload(wl).layers, runs["default"], runs["fixed"]):
+        p = partition(Shape.of(layer), a.total_pes, a.chiplet.pe.lanes, a.chiplet.pe.vector_macs)
+        assert f["mapping"] == f"k{p.k_parts}p{p.p_parts}c{p.c_parts}"
+        assert int(d["predicted_cycles"]) > 0 and d["predicted_bound"] in ("compute", "dram", "nop", "gb", "noc")
+    # the default is the search: its layers equal api.simulate(mapping="search")
+    assert [int(r["latency_cycles"]) for r in runs["default"]] == [
+        layer.latency_cycles for layer in simulated("alexnet", "search").layers]
+    assert [r["mapping"] for r in runs["default"]] != [r["mapping"] for r in runs["fixed"]]
+
+
+def test_search_respects_the_transaction_limit():
+    a = simba()
+    shape = Shape.of(conv(512, 512, 14, 3))
+    cands = candidates(shape, a)
+    txns = [c.tiling.steps * -(-c.part.used_pes // a.chiplet.pes) for c in cands]
+    limit = sorted(txns)[len(txns) // 2]   # half of the candidates need more
+    kept = candidates(shape, a, max_compute_txns=limit)
+    assert kept[0] == cands[0]              # the fixed partition is always kept (the mapper judges it)
+    assert all(c.tiling.steps * -(-c.part.used_pes // a.chiplet.pes) <= limit for c in kept[1:])
+    assert len(kept) - 1 == sum(1 for c, n in zip(cands[1:], txns[1:]) if n <= limit)
