@@ -122,6 +122,8 @@ class Arch(Frozen):
     name: StrictStr
     description: StrictStr = ""
     clock_ghz: PosFloat
+    vdd_v: PosFloat | None = Field(None, description="chip (logic) supply in volts; absent: the technology's "
+                                                     "nominal vdd_v. The clock must be reachable at this supply")
     tech: StrictStr = Field(description="technology/energy table, path relative to this file")
     package: Package
     chiplet: Chiplet
