@@ -76,6 +76,9 @@ class BlockMac(Frozen):
     block_bits: PosInt
     block_multipliers_per_lane: PosInt
     reconfig_cycles: NonNegInt = Field(0, description="cycles to switch the PE array to another configuration")
+    lead_detect_cycles: NonNegInt = Field(
+        1, description="pipeline stage per compute step that finds the leading non-zero block of activations "
+                       "under dynamic block selection")
 
 
 class PE(Frozen):
