@@ -116,3 +116,23 @@ def test_a_buffer_without_its_own_supply_runs_at_the_chip_supply(write_arch, sma
     o, c = own.energy_by_class(), chip.energy_by_class()
     assert c["weight_buffer"] / o["weight_buffer"] == pytest.approx((1.0 / 0.8) ** 2, rel=1e-12)
     assert c["input_buffer"] == o["input_buffer"]
+
+
+def test_a_chip_supply_is_a_repricing(write_arch, small_workload, tmp_path):
+    """The chip supply changes energies only: a run re-priced at another vdd_v equals a fresh run there
+    (the core-logic scale included), and back."""
+    from simulator.report.files import write_run
+    low_arch = load_arch(ARCH_DIR / "tiny.yaml")
+    high_arch = load_arch(write_arch({"vdd_v": 1.0, "chiplet.noc.swing_v": 0.9,
+                                      "chiplet.pe.input_buffer.vdd_v": 0.7}, base="tiny"))
+    low = api.simulate(low_arch, small_workload)
+    write_run(low, tmp_path / "run", arch=low_arch)
+    high = api.simulate(high_arch, small_workload)
+    assert high.latency_cycles == low.latency_cycles and high.energy_pj > low.energy_pj
+    priced = api.reprice(str(tmp_path / "run"), high_arch)
+    assert priced["energy_pj"] == pytest.approx(high.energy_pj, rel=1e-12)
+    for cls, value in high.energy_by_class().items():
+        assert priced["energy_pj_by_class"][cls] == pytest.approx(value, rel=1e-12, abs=1e-9), cls
+    write_run(high, tmp_path / "high", arch=high_arch)
+    back = api.reprice_many(str(tmp_path / "high"), [low_arch, high_arch])
+    assert back.energy_pj == pytest.approx([low.energy_pj, high.energy_pj], rel=1e-12)
