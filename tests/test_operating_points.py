@@ -239,6 +239,7 @@ def test_run_folder_inputs_reproduce_the_run(write_arch, tmp_path, capsys):
     for key in ("latency_cycles", "energy_pj", "energy_pj_by_class", "hardware_hash"):
         assert a[key] == b[key], key
     op = a["operating_point"]
+    assert (op["chip_vdd_v"], op["clock_ghz"]) == (0.8, 1.0)  # tiny: no vdd_v, the table's nominal
     assert op["links"]["noc_link"]["swing_v"] == [0.3, 0.5, 0.7] and op["links"]["noc_link"]["links_below_nominal"] == 8
     assert op["sram_vdd_v"]["global_buffer"] == {"weights": 0.55, "inputs": 0.7, "outputs": 0.7, "psums": 0.7}
     assert main(["reprice", str(tmp_path / "a"), "--arch", str(ARCH_DIR / "tiny.yaml"),

@@ -321,7 +321,7 @@ def describe(arch) -> dict:
     """A compact summary of the operating point: distinct swings per network class and bit
     position, and the supply of every buffer kind and data structure (for summary.json)."""
     swings = link_swings(arch)
-    out: dict = {"links": {}, "sram_vdd_v": {}}
+    out: dict = {"chip_vdd_v": chip_vdd(arch), "clock_ghz": arch.clock_ghz, "links": {}, "sram_vdd_v": {}}
     for cls, nets in (("nop_link", ["nop"]), ("noc_link", [n for n in swings if n != "nop"])):
         arr = np.concatenate([swings[n] for n in nets])
         nominal = arch.tech_table.nominal_swing_v(cls)
