@@ -96,3 +96,13 @@ def test_fortran_ordered_input_flips_in_place_of_the_copy():
     p[1] = 1.0
     out = flip_bits(x.T, p, np.random.default_rng(0))    # x.T is Fortran-ordered
     assert np.array_equal(out, x.T ^ np.uint8(2))
+
+
+def test_skip_positions_with_a_vanishing_probability_finds_nothing():
+    """p = 1e-26 (a link swinging at 1.2 V with sigma_N calibrated for 1e-12 at 0.8 V): numpy's geometric
+    draws saturate near 2^63; the positions must stay inside [0, n) (none is expected: n p ~ 1e-20)."""
+    from simulator.faults.inject import skip_positions
+    rng = np.random.default_rng(5)
+    for n in (1, 960, 10**6):
+        out = skip_positions(rng, n, 1e-26)
+        assert out.size == 0 and out.dtype == np.int64

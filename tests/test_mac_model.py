@@ -202,7 +202,17 @@ def _array(pe) -> tuple[PEArray, Counters]:
     return PEArray("chip.pes", pe, counters), counters
 
 
+def _wide(pe):
+    """A copy of ``pe`` whose buffers deliver 16x more bits per cycle (the MAC lanes bound the rate)."""
+    return pe.model_copy(update={
+        "weight_buffer": pe.weight_buffer.model_copy(update={"banks": 16 * pe.weight_buffer.banks}),
+        "input_buffer": pe.input_buffer.model_copy(update={"banks": 16 * pe.input_buffer.banks}),
+        "accumulation_buffer": pe.accumulation_buffer.model_copy(
+            update={"banks": 16 * pe.accumulation_buffer.banks})})
+
+
 def test_lane_factor_two_halves_the_cycles(bpe):
+    bpe = _wide(bpe)
     array, _ = _array(bpe)                      # 8 vector MACs x 8 lanes
     two = block_mac_model(_pairs(8), bpe, "two")
     exact = exact_model(bpe)
@@ -231,7 +241,7 @@ def test_vector_ops_ignore_the_mac_configuration(bpe):
 
 
 def test_reconfiguration_charged_only_on_switch(bpe):
-    pe = _pe_with(bpe, reconfig_cycles=8)
+    pe = _pe_with(_wide(bpe), reconfig_cycles=8)
     array, _ = _array(pe)
     a = block_mac_model(_pairs(8), pe, "a")
     b = block_mac_model(_pairs(4), pe, "b")

@@ -76,6 +76,9 @@ class BlockMac(Frozen):
     block_bits: PosInt
     block_multipliers_per_lane: PosInt
     reconfig_cycles: NonNegInt = Field(0, description="cycles to switch the PE array to another configuration")
+    lead_detect_cycles: NonNegInt = Field(
+        1, description="pipeline stage per compute step that finds the leading non-zero block of activations "
+                       "under dynamic block selection")
 
 
 class PE(Frozen):
@@ -122,6 +125,8 @@ class Arch(Frozen):
     name: StrictStr
     description: StrictStr = ""
     clock_ghz: PosFloat
+    vdd_v: PosFloat | None = Field(None, description="chip (logic) supply in volts; absent: the technology's "
+                                                     "nominal vdd_v. The clock must be reachable at this supply")
     tech: StrictStr = Field(description="technology/energy table, path relative to this file")
     package: Package
     chiplet: Chiplet

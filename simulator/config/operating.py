@@ -113,6 +113,26 @@ def _group_swings(groups: tuple[BitGroup, ...], base: float) -> np.ndarray:
     return out
 
 
+def chip_vdd(arch) -> float:
+    """The chip supply: the architecture's ``vdd_v``, else the technology's nominal ``vdd_v``."""
+    if arch.vdd_v is not None:
+        return arch.vdd_v
+    return arch.tech_table.vdd_v if arch.tech_table is not None else 1.0
+
+
+def default_swing_v(arch, link_class: str) -> float:
+    """Swing of a link without its own: a link class whose swing is derived from the core supply
+    (``swing_times_vdd``) swings rail to rail at the chip supply; a separately regulated one
+    (``swing_squared``) keeps the technology's nominal swing."""
+    tech = arch.tech_table
+    if tech is None:
+        return 1.0
+    sig = tech.signalling.get(link_class)
+    if sig is not None and sig.energy_scaling == "swing_times_vdd":
+        return chip_vdd(arch)
+    return tech.nominal_swing_v(link_class)
+
+
 def link_swings(arch) -> dict[str, np.ndarray]:
     """Swing in volts of every bit position of every link: network name -> (links, BYTE_BITS).
 
@@ -121,7 +141,7 @@ def link_swings(arch) -> dict[str, np.ndarray]:
     pkg = arch.package.mesh
     out: dict[str, np.ndarray] = {}
     for net_cfg, cls in ((arch.package.nop, "nop_link"), (arch.chiplet.noc, "noc_link")):
-        nominal = tech.nominal_swing_v(cls) if tech is not None else 1.0
+        nominal = default_swing_v(arch, cls)
         base = net_cfg.swing_v if net_cfg.swing_v is not None else nominal
         mesh = pkg if cls == "nop_link" else net_cfg.mesh
         links = mesh_links(mesh.rows, mesh.cols)
@@ -145,9 +165,8 @@ def link_swings(arch) -> dict[str, np.ndarray]:
 
 
 def sram_vdds(arch) -> dict[tuple[str, str], float]:
-    """Supply voltage per (buffer kind, data structure)."""
-    tech = arch.tech_table
-    nominal = tech.nominal_vdd_sram_v() if tech is not None else 1.0
+    """Supply voltage per (buffer kind, data structure); a buffer without ``vdd_v`` runs at the chip supply."""
+    nominal = chip_vdd(arch)
     out = {}
     for kind, buf in buffers(arch).items():
         base = buf.vdd_v if buf.vdd_v is not None else nominal
@@ -159,7 +178,7 @@ def sram_vdds(arch) -> dict[tuple[str, str], float]:
 def buffer_vdd(arch, kind: str) -> float:
     """The buffer's own supply (its ``vdd_v``), which sets its leakage."""
     buf = buffers(arch)[kind]
-    return buf.vdd_v if buf.vdd_v is not None else arch.tech_table.nominal_vdd_sram_v()
+    return buf.vdd_v if buf.vdd_v is not None else chip_vdd(arch)
 
 
 def buffers(arch) -> dict:
@@ -232,8 +251,10 @@ def check_structure(arch) -> list[Problem]:
 
 
 def check_values(arch, tech, tech_file: str) -> list[Problem]:
-    """Every swing and Vdd the architecture sets lies in the technology table's allowed range."""
-    out: list[Problem] = []
+    """Every swing and Vdd the architecture sets lies in the technology table's allowed range, and
+    the clock is reachable at the chip supply (the table's ``vf`` curve)."""
+    out = check_clock(arch, tech, tech_file)
+    vdd = arch.vdd_v if arch.vdd_v is not None else tech.vdd_v
     for path, net, cls in (("package.nop", arch.package.nop, "nop_link"), ("chiplet.noc", arch.chiplet.noc, "noc_link")):
         values = [(f"{path}.swing_v", net.swing_v)]
         values += [(f"{path}.bit_groups[{i}].swing_v", g.swing_v) for i, g in enumerate(net.bit_groups)]
@@ -241,14 +262,15 @@ def check_values(arch, tech, tech_file: str) -> list[Problem]:
             values.append((f"{path}.links[{i}].swing_v", ov.swing_v))
             values += [(f"{path}.links[{i}].bit_groups[{j}].swing_v", g.swing_v) for j, g in enumerate(ov.bit_groups)]
         values = [(p, v) for p, v in values if v is not None]
-        rng = tech.swing_range_v(cls)
+        rng = tech.swing_range_v(cls, vdd)
         if rng is None:
             out += [Problem(p, f"{v}: the technology table {tech_file} has no signalling.{cls} section, "
                                "so the swing cannot be changed") for p, v in values]
             continue
         for p, v in values:
-            if v > tech.vdd_v:
-                out.append(Problem(p, f"{v} > vdd_v {tech.vdd_v} of {tech_file}: a swing cannot exceed the supply"))
+            if v > vdd:
+                where = "the chip supply" if arch.vdd_v is not None else f"the nominal supply of {tech_file}"
+                out.append(Problem(p, f"{v} > vdd_v {vdd} ({where}): a swing cannot exceed the supply"))
             elif not rng[0] <= v <= rng[1]:
                 out.append(Problem(p, f"{v}: outside the allowed range [{rng[0]}, {rng[1]}] V of {tech_file}"))
     rng = tech.sram_range_v()
@@ -267,11 +289,39 @@ def check_values(arch, tech, tech_file: str) -> list[Problem]:
     return out
 
 
+def check_clock(arch, tech, tech_file: str) -> list[Problem]:
+    """The chip supply lies in the technology's voltage-frequency table and reaches ``clock_ghz``."""
+    vdd = arch.vdd_v if arch.vdd_v is not None else tech.vdd_v
+    where = "vdd_v" if arch.vdd_v is not None else f"vdd_v (absent: the nominal {tech.vdd_v} V of {tech_file})"
+    if tech.vf is None:
+        if arch.vdd_v is not None and arch.vdd_v != tech.vdd_v:
+            return [Problem("vdd_v", f"{arch.vdd_v}: the technology table {tech_file} has no vf section, "
+                                     f"so the chip runs at its nominal {tech.vdd_v} V only")]
+        return []
+    lo, hi = tech.vf.vdd_range_v
+    if not lo <= vdd <= hi:
+        return [Problem("vdd_v", f"{vdd}: outside the voltage-frequency table [{lo}, {hi}] V of {tech_file}")]
+    out = []
+    if tech.sram is not None and vdd != tech.vdd_v:
+        slo, shi = tech.sram_range_v()
+        if not slo <= vdd <= shi:
+            out.append(Problem("vdd_v", f"{vdd}: outside [{slo}, {shi}] V, where the sram tables of {tech_file} "
+                                        "(failure rate, leakage) are defined"))
+    fmax = tech.vf.max_clock_ghz(vdd)
+    if arch.clock_ghz > fmax * (1 + 1e-9):
+        need = tech.vf.min_vdd_v(arch.clock_ghz)
+        hint = (f"raise vdd_v to >= {need:.3f} V or lower clock_ghz" if need is not None else
+                f"no supply up to {hi} V reaches it (at most {tech.vf.max_clock_ghz(hi)} GHz)")
+        out.append(Problem("clock_ghz", f"{arch.clock_ghz} GHz > {fmax:.3f} GHz, the maximum clock at {where} "
+                                        f"{vdd} V ({tech_file}, vf table); {hint}"))
+    return out
+
+
 def describe(arch) -> dict:
     """A compact summary of the operating point: distinct swings per network class and bit
     position, and the supply of every buffer kind and data structure (for summary.json)."""
     swings = link_swings(arch)
-    out: dict = {"links": {}, "sram_vdd_v": {}}
+    out: dict = {"chip_vdd_v": chip_vdd(arch), "clock_ghz": arch.clock_ghz, "links": {}, "sram_vdd_v": {}}
     for cls, nets in (("nop_link", ["nop"]), ("noc_link", [n for n in swings if n != "nop"])):
         arr = np.concatenate([swings[n] for n in nets])
         nominal = arch.tech_table.nominal_swing_v(cls)

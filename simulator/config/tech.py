@@ -94,6 +94,36 @@ class DecompressTech(Frozen):
     source: StrictStr = Field(min_length=1)
 
 
+class VfTable(Frozen):
+    """Voltage-frequency table of the logic: the highest clock the chip reaches at each supply,
+    interpolated linearly between its points (outside them the supply is not allowed)."""
+
+    points: tuple[tuple[Number, Number], ...] = Field(min_length=2, description="[vdd_v, max_clock_ghz] pairs")
+    source: StrictStr = Field(min_length=1)
+
+    @property
+    def vdd_range_v(self) -> tuple[float, float]:
+        return self.points[0][0], self.points[-1][0]
+
+    def max_clock_ghz(self, vdd_v: float) -> float:
+        return float(np.interp(vdd_v, [p[0] for p in self.points], [p[1] for p in self.points]))
+
+    def min_vdd_v(self, clock_ghz: float) -> float | None:
+        """The lowest supply that reaches ``clock_ghz`` (None: no supply in the table does)."""
+        vs, fs = [p[0] for p in self.points], [p[1] for p in self.points]
+        if clock_ghz > fs[-1]:
+            return None
+        if clock_ghz <= fs[0]:
+            return vs[0]
+        return float(np.interp(clock_ghz, fs, vs))
+
+
+#: Energy classes of on-chip logic whose dynamic energy scales with the chip supply (E ~ V^2).
+CORE_CLASSES = ("mac", "vector", "noc_router", "nop_router")
+#: Leakage classes of on-chip logic whose leakage follows the chip supply.
+CORE_LEAKAGE_CLASSES = ("pe", "nop_router")
+
+
 class TechTable(Frozen):
     version: int = Field(1, ge=1, le=1)
     name: StrictStr
@@ -107,6 +137,7 @@ class TechTable(Frozen):
     sram: SramTech | None = Field(None, description="SRAM Vdd models; absent: buffers stay at nominal Vdd")
     decompression: DecompressTech | None = Field(None, description="weight decompressor; absent: compressed "
                                                                      "weights cannot be priced")
+    vf: VfTable | None = Field(None, description="voltage-frequency table; absent: the chip runs at vdd_v only")
 
     def energy_pj(self, key: str) -> float:
         return self.energy[key].pj
@@ -122,14 +153,16 @@ class TechTable(Frozen):
     def nominal_vdd_sram_v(self) -> float:
         return self.sram.nominal_vdd_v if self.sram is not None else self.vdd_v
 
-    def swing_range_v(self, link_class: str) -> tuple[float, float] | None:
-        """Allowed swings of a link class: (0, vdd_v], narrowed to a BER table's range; None: fixed."""
+    def swing_range_v(self, link_class: str, vdd_v: float | None = None) -> tuple[float, float] | None:
+        """Allowed swings of a link class: (0, supply], narrowed to a BER table's range; None: fixed.
+        The supply is ``vdd_v`` (the chip's) or the table's nominal."""
         sig = self.signalling.get(link_class)
         if sig is None:
             return None
+        vdd = self.vdd_v if vdd_v is None else vdd_v
         curve = sig.ber.curve()
-        lo, hi = curve.x_range if curve is not None else (0.0, self.vdd_v)
-        return lo, min(hi, self.vdd_v)
+        lo, hi = curve.x_range if curve is not None else (0.0, vdd)
+        return lo, min(hi, vdd)
 
     def sram_range_v(self) -> tuple[float, float] | None:
         """Allowed SRAM supplies: where both the failure-rate and leakage tables are defined."""
@@ -169,6 +202,15 @@ def check_tech(table: TechTable) -> list[Problem]:
                 if not lo <= sig.nominal_swing_v <= hi:
                     out.append(Problem(f"{path}.nominal_swing_v",
                                        f"{sig.nominal_swing_v}: outside the BER table [{lo}, {hi}] V"))
+    if table.vf is not None:
+        pts = table.vf.points
+        curve("vf", pts, 1e-9, 1e3, "clock (GHz)")
+        if any(b[1] < a[1] for a, b in zip(pts, pts[1:])):
+            out.append(Problem("vf.points", f"{[p[1] for p in pts]}: the maximum clock must not fall as the "
+                                            "supply rises"))
+        lo, hi = table.vf.vdd_range_v
+        if not lo <= table.vdd_v <= hi:
+            out.append(Problem("vdd_v", f"{table.vdd_v}: outside the vf table's range [{lo}, {hi}] V"))
     if table.sram is not None:
         s = table.sram
         curve("sram.bit_failure_rate", s.bit_failure_rate.points, 0.0, 1.0, "failure rate")

@@ -86,4 +86,5 @@ def _scaled(component: str, cls: str, count: float, pj: float, op: OperatingScal
         if all(x == 1.0 for x in scales) and (abs(rest) <= 1e-9 * max(count, 1) or op.sram_base[cls] == 1.0):
             return nominal
         return pj * (sum(b * x for (_, b), x in zip(parts, scales)) + rest * op.sram_base[cls])
-    return nominal
+    scale = op.core_scale(cls)
+    return nominal if scale == 1.0 else nominal * scale

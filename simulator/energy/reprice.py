@@ -191,12 +191,15 @@ class RunCounts:
         # actions that no operating point changes: per technology table, once
         onehot = np.zeros((len(keys), len(classes)))
         onehot[np.arange(len(keys)), [cidx[_cls(k)] for k in keys]] = 1.0
-        by_tech: dict[int, np.ndarray] = {}
+        by_tech: dict[tuple[int, float], np.ndarray] = {}
+        scales = [OperatingScales.from_arch(arch) for arch in archs]
         for p, arch in enumerate(archs):
             tech = arch.tech_table
-            hit = by_tech.get(id(tech))
+            core = scales[p]
+            hit = by_tech.get((id(tech), core.core))
             if hit is None:
-                hit = by_tech[id(tech)] = (self.counts * np.where(fixed, _pj(tech, keys), 0.0)) @ onehot
+                pj = _pj(tech, keys) * np.array([core.core_scale(_cls(k)) for k in keys])
+                hit = by_tech[(id(tech), core.core)] = (self.counts * np.where(fixed, pj, 0.0)) @ onehot
             out[p] += hit
         # link bits: weights per operating point and link, one matrix product per link class
         nets = [str(n) for n in self.link_network]
@@ -212,7 +215,7 @@ class RunCounts:
         leak = np.empty(n_ops)
         for p, arch in enumerate(archs):
             tech = arch.tech_table
-            op = OperatingScales.from_arch(arch)
+            op = scales[p]
             link_w[p] = np.concatenate([tech.energy_pj(f"{link_class_of(n)}.bit") * op.link[n] for n in order])
             sram_w[p] = [_pj(tech, [k])[0] * op.sram_scale(_cls(k), ds) for k, ds in uniq]
             leak[p] = sum(int(n) * tech.leakage_mw(str(c)) * op.leakage.get(str(c), 1.0)

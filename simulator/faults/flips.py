@@ -48,15 +48,16 @@ def is_zero(rates: ErrorRates, arch) -> bool:
 
 
 def at_nominal(arch) -> bool:
-    """True when every link swing and SRAM supply of ``arch`` is its technology's nominal value."""
-    from simulator.config.operating import link_class_of, link_swings, sram_vdds
+    """True when every link swing and SRAM supply of ``arch`` is its default at the chip supply
+    (links: :func:`~simulator.config.operating.default_swing_v`; buffers: the chip supply)."""
+    from simulator.config.operating import chip_vdd, default_swing_v, link_class_of, link_swings, sram_vdds
     tech = arch.tech_table
     if tech is None:
         return True
     for net, swings in link_swings(arch).items():
-        if not np.all(swings == tech.nominal_swing_v(link_class_of(net))):
+        if not np.all(swings == default_swing_v(arch, link_class_of(net))):
             return False
-    return all(v == tech.nominal_vdd_sram_v() for v in sram_vdds(arch).values())
+    return all(v == chip_vdd(arch) for v in sram_vdds(arch).values())
 
 
 @dataclass

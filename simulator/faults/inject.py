@@ -38,7 +38,9 @@ def skip_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
     last = -1
     while True:
         m = int(mean + 6.0 * math.sqrt(mean) + 16)
-        pos = np.cumsum(rng.geometric(p, size=m)) + last  # first position = gap - 1
+        # gaps past the end are clipped to n + 1: the positions below n are unchanged, and the sum
+        # cannot overflow when p is so small that numpy's geometric draws saturate near 2^63
+        pos = np.cumsum(np.minimum(rng.geometric(p, size=m), n + 1)) + last  # first position = gap - 1
         chunks.append(pos)
         last = int(pos[-1])
         if last >= n:

@@ -12,6 +12,22 @@ block-wise approximate MACs that compute fewer block products complete more
 MACs per lane per cycle). Pooling and element-wise additions use all
 ``vector_macs x lanes`` units as adders/comparators.
 
+The PE buffers bound that rate (a throughput bound over the step, reads
+pipelined with the MACs; docs/models.md, "Timed PE buffers"): with ``W_x`` the
+bits per cycle of buffer ``x`` (``banks x bank_width_bits``),
+
+    cycles = max(cycles_mac, ceil(B_w / W_w), ceil(B_in / W_in), ceil(B_acc / W_acc)) + t_detect
+
+where ``B_w``, ``B_in``, ``B_acc`` are the bits the step reads from the weight,
+input and accumulation buffers (below; the accumulation buffer reads and writes
+on separate ports, so its writes do not compete with its reads), and
+``t_detect`` is the pipeline stage of leading-block detection of configurations
+that select activation blocks dynamically (0 otherwise). Equivalently, per
+cycle a buffer must deliver MACs/cycle x bits per operand / reuse: inputs are
+reused by the ``vector_macs`` units, weights by the ``pixels`` of the step,
+partial sums by the ``lanes x f`` products an adder tree reduces.
+Element-wise (vector) steps are not bounded by the buffers.
+
 Buffer accesses counted per step (weights held in the MAC units' registers
 for the whole step): weight buffer reads ``k·c·rs`` words; input buffer reads
 ``ceil(k/vector_macs)·c·rs·pixels`` words (one input vector is broadcast to all
@@ -37,6 +53,8 @@ class MacModel:
     weight_bits: float = 8.0       # stored bits per weight (block-index bits included)
     input_bits: float = 8.0        # stored bits per activation
     reconfig_cycles: int = 0       # cost of switching the PE array to this configuration
+    detect_cycles: int = 0         # leading-block detection stage per compute step (dynamic activations)
+    detect_per_input: bool = False  # one ``mac.lead_detect`` action per input-buffer read
 
 
 EXACT = MacModel()
@@ -50,15 +68,31 @@ class PEArray:
         self.vm = pe.vector_macs
         self.lanes = pe.lanes
         self.entry_bits = pe.accumulation_buffer.entry_bits
+        self.w_bits_per_cycle = pe.weight_buffer.banks * pe.weight_buffer.bank_width_bits
+        self.in_bits_per_cycle = pe.input_buffer.banks * pe.input_buffer.bank_width_bits
+        self.acc_bits_per_cycle = pe.accumulation_buffer.banks * pe.accumulation_buffer.bank_width_bits
         self.counters = counters
         self.port = Port(component)
         self.current: str | None = None
         self.macs = 0
 
+    def mac_cycles(self, k: int, c: int, rs: int, pixels: int, model: MacModel) -> int:
+        """Cycles of the MAC lanes alone (unbounded buffers)."""
+        return ceil_div(k, self.vm) * ceil_div(c, self.lanes * model.lane_factor) * rs * pixels
+
+    def buffer_bits(self, k: int, c: int, rs: int, pixels: int, model: MacModel) -> tuple[float, float, int]:
+        """Bits one PE reads from its weight, input and accumulation buffers in a step."""
+        w = k * c * rs * model.weight_bits
+        inp = ceil_div(k, self.vm) * c * rs * pixels * model.input_bits
+        acc = k * pixels * ceil_div(c, self.lanes * model.lane_factor) * rs * self.entry_bits
+        return w, inp, acc
+
     def cycles(self, k: int, c: int, rs: int, pixels: int, vector_ops: int, model: MacModel) -> int:
         if vector_ops:
             return ceil_div(vector_ops, self.vm * self.lanes)
-        return ceil_div(k, self.vm) * ceil_div(c, self.lanes * model.lane_factor) * rs * pixels
+        w, inp, acc = self.buffer_bits(k, c, rs, pixels, model)
+        return max(self.mac_cycles(k, c, rs, pixels, model), ceil_div(w, self.w_bits_per_cycle),
+                   ceil_div(inp, self.in_bits_per_cycle), ceil_div(acc, self.acc_bits_per_cycle)) + model.detect_cycles
 
     def compute(self, ready: int, pes: int, k: int, c: int, rs: int, pixels: int, vector_ops: int,
                 model: MacModel) -> int:
@@ -76,9 +110,11 @@ class PEArray:
         self.macs += macs
         for key, per in model.actions_per_mac.items():
             add(comp, key, macs * per)
-        sram(comp, "weight_buffer.read_bit", "weights", pes * k * c * rs * model.weight_bits)
-        sram(comp, "input_buffer.read_bit", "inputs", pes * ceil_div(k, self.vm) * c * rs * pixels * model.input_bits)
-        acc = pes * k * pixels * ceil_div(c, self.lanes * model.lane_factor) * rs * self.entry_bits
-        sram(comp, "accumulation_buffer.read_bit", "psums", acc)
-        sram(comp, "accumulation_buffer.write_bit", "psums", acc)
+        w, inp, acc = self.buffer_bits(k, c, rs, pixels, model)
+        sram(comp, "weight_buffer.read_bit", "weights", pes * w)
+        sram(comp, "input_buffer.read_bit", "inputs", pes * inp)
+        sram(comp, "accumulation_buffer.read_bit", "psums", pes * acc)
+        sram(comp, "accumulation_buffer.write_bit", "psums", pes * acc)
+        if model.detect_per_input:
+            add(comp, "mac.lead_detect", pes * ceil_div(k, self.vm) * c * rs * pixels)
         return start + cycles

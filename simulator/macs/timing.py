@@ -16,6 +16,13 @@ block product into the product, the accumulation). Operands are stored and
 moved with the bits the configuration keeps (used blocks, sign, block index
 of dynamic selection), so traffic and buffer energy shrink too.
 
+Dynamic selection of activation blocks needs the leading non-zero block of
+each activation: one ``mac.lead_detect`` action per input-buffer read and a
+pipeline stage of ``lead_detect_cycles`` per compute step (an assumption, see
+docs/models.md, "Timed PE buffers"). Dynamically selected weights are known
+before the run; their block indices are computed offline, at no run-time cost.
+The PE buffers' bandwidth caps the speed-up ``f`` (:mod:`simulator.hw.pe`).
+
 LUT-defined approximate multipliers (EvoApprox-style) keep one multiplier per
 lane: E = relative_power · e_multiply_8b + e_accumulate, same throughput.
 
@@ -53,6 +60,8 @@ def block_mac_model(cfg: BlockConfig, pe: PE, name: str | None = None) -> MacMod
         weight_bits=cfg.stored_bits_w,
         input_bits=cfg.stored_bits_a,
         reconfig_cycles=hw.reconfig_cycles,
+        detect_cycles=hw.lead_detect_cycles if cfg.policy_a == "dynamic" else 0,
+        detect_per_input=cfg.policy_a == "dynamic",
     )
 
 
