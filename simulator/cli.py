@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar, totals only")
     run.add_argument("--events", action="store_true",
                      help="also write events.json (Chrome trace-event format, opens in Perfetto; "
-                          "about 13 MB per ResNet-50 run)")
+                          "about 10 MB per ResNet-50 run)")
     run.add_argument("--events-layers", metavar="GLOB[,GLOB]",
                      help="events.json keeps only these layers (names or glob patterns, comma-separated)")
     run.add_argument("--events-units", metavar="GLOB[,GLOB]",
