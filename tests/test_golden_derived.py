@@ -20,25 +20,13 @@ from math import ceil
 import pytest
 
 from conftest import ARCH_DIR
+from oracles import xy_links as xy
 from simulator import api
 from simulator.config import load_arch
 from test_cli import GOLDEN_ENERGY_PJ, GOLDEN_LATENCY_CYCLES, WORKLOAD
 
 PE_BUF = {"weights": "weight_buffer", "inputs": "input_buffer", "outputs": "accumulation_buffer",
           "psums": "accumulation_buffer"}
-
-
-def xy(src, dst):
-    out, (r, c) = [], src
-    while c != dst[1]:
-        n = c + (1 if dst[1] > c else -1)
-        out.append(((r, c), (r, n)))
-        c = n
-    while r != dst[0]:
-        n = r + (1 if dst[0] > r else -1)
-        out.append(((r, c), (n, c)))
-        r = n
-    return out
 
 
 def count_trace(trace, arch) -> dict[str, float]:

@@ -13,6 +13,7 @@ from math import ceil
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oracles import xy_links
 from simulator.config.arch import Link
 from simulator.hw.mesh import Mesh
 from simulator.stats.counters import Counters
@@ -139,20 +140,6 @@ def test_extra_cycles_extend_a_short_serialization_only():
 
 
 # --------------------------------------------------------------------------- brute-force oracle
-def xy_links(src, dst):
-    """Directed links of the XY route, in hop order (independent of Mesh.route)."""
-    out, (r, c) = [], src
-    while c != dst[1]:
-        n = c + (1 if dst[1] > c else -1)
-        out.append(((r, c), (r, n)))
-        c = n
-    while r != dst[0]:
-        n = r + (1 if dst[0] > r else -1)
-        out.append(((r, c), (n, c)))
-        r = n
-    return out
-
-
 class Oracle:
     """Cycle-by-cycle occupancy of every link; the earliest start is found by scanning."""
 

@@ -22,21 +22,29 @@ def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
     return int(t[0]), int(t[1])
 
 
-def im2col(x: np.ndarray, r: int, s: int, stride=1, padding=0, dilation=1,
-           pad_value: int = 0) -> tuple[np.ndarray, int, int]:
-    """Rows = output pixels (n, oh, ow), columns = (c, r, s). Returns (cols, OH, OW)."""
+def padded_windows(x: np.ndarray, r: int, s: int, stride, padding, dilation, pad_value: int
+                   ) -> tuple[np.ndarray, tuple[int, int, int, int, int, int]]:
+    """Checked stride/padding/dilation, the NCHW input padded with ``pad_value``, and
+    ``(sh, sw, dh, dw, eh, ew)`` with (eh, ew) the dilated kernel extent."""
     sh, sw = _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
     dh, dw = _pair(dilation, "dilation")
     if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
         raise AxsimError(f"stride {stride} and dilation {dilation} must be >= 1, padding {padding} >= 0")
-    n, c, h, w = x.shape
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
     eh, ew = dh * (r - 1) + 1, dw * (s - 1) + 1
     if x.shape[2] < eh or x.shape[3] < ew:
         raise AxsimError(f"kernel {r}x{s} (dilation {dh}x{dw}) is larger than the padded input "
                          f"{x.shape[2]}x{x.shape[3]}")
+    return x, (sh, sw, dh, dw, eh, ew)
+
+
+def im2col(x: np.ndarray, r: int, s: int, stride=1, padding=0, dilation=1,
+           pad_value: int = 0) -> tuple[np.ndarray, int, int]:
+    """Rows = output pixels (n, oh, ow), columns = (c, r, s). Returns (cols, OH, OW)."""
+    n, c, h, w = x.shape
+    x, (sh, sw, dh, dw, eh, ew) = padded_windows(x, r, s, stride, padding, dilation, pad_value)
     win = sliding_window_view(x, (eh, ew), axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
     oh, ow = win.shape[2], win.shape[3]
     cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * r * s)

@@ -35,7 +35,7 @@ from functools import cached_property
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from simulator.approx.conv import _pair
+from simulator.approx.conv import _pair, check_conv_shapes
 from simulator.approx.threads import run_blocks, single_threaded_blas, workers
 from simulator.errors import AxsimError
 
@@ -251,11 +251,8 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
         raise AxsimError(f"stride {stride} must be >= 1 and padding {padding} >= 0")
     if not 0 <= pad_value <= 255:
         raise AxsimError(f"pad_value {pad_value}: must be an activation code in 0..255")
-    nb, c, h, wd = x.shape
-    k, cg, r, s = w.shape
-    if groups < 1 or c % groups or k % groups or cg * groups != c:
-        raise AxsimError(f"conv2d: input channels {c}, weight shape {w.shape} and groups {groups} "
-                         "do not match (need C = groups * weight.shape[1], K divisible by groups)")
+    nb, c, k, cg, r, s = check_conv_shapes(x, w, groups)
+    h, wd = x.shape[2], x.shape[3]
     if h + 2 * ph < r or wd + 2 * pw < s:
         raise AxsimError(f"kernel {r}x{s} is larger than the padded input {h + 2 * ph}x{wd + 2 * pw}")
     oh, ow = (h + 2 * ph - r) // sh + 1, (wd + 2 * pw - s) // sw + 1

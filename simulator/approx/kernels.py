@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
-from simulator.approx.conv import _pair, check_conv_shapes
+from simulator.approx.conv import check_conv_shapes, padded_windows
 from simulator.approx.lut import LutMultiplier, check_uint8
 from simulator.approx.threads import run_blocks, workers
 from simulator.errors import AxsimError
@@ -128,19 +128,9 @@ def table_conv2d(x: np.ndarray, w: np.ndarray, t: np.ndarray, stride=1, padding=
                  groups: int = 1, pad_value: int = 0) -> np.ndarray:
     """Grouped convolution (uint8 NCHW input, uint8 KCRS table rows) with products ``t[w, x]``
     (int64, 256 x 256), as int64 N x K x OH x OW; im2col is built transposed (K x pixels)."""
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    dh, dw = _pair(dilation, "dilation")
-    if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
-        raise AxsimError(f"stride {stride} and dilation {dilation} must be >= 1, padding {padding} >= 0")
     x, w = np.asarray(x), np.asarray(w)
     n, c, k, cg, r, s = check_conv_shapes(x, w, groups)
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
-    eh, ew = dh * (r - 1) + 1, dw * (s - 1) + 1
-    if x.shape[2] < eh or x.shape[3] < ew:
-        raise AxsimError(f"kernel {r}x{s} (dilation {dh}x{dw}) is larger than the padded input "
-                         f"{x.shape[2]}x{x.shape[3]}")
+    x, (sh, sw, dh, dw, eh, ew) = padded_windows(x, r, s, stride, padding, dilation, pad_value)
     kg = k // groups
     outs = []
     for g in range(groups):
