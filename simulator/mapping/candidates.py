@@ -63,29 +63,50 @@ def _greedy(shape: Shape, pes: int, lanes: int, vector_macs: int, order: str, ca
     return Partition(k_parts, p_parts, c_parts, k_pe, p_pe, c_pe)
 
 
+def aligned(shape: Shape, producer: Partition, pes: int, lanes: int, vector_macs: int) -> Partition | None:
+    """The partition whose parts read what one producer part wrote: the producer's rows per part
+    (divided by this layer's stride), and its K parts as this layer's channel parts (K for pool, add and depthwise layers, C for dense ones,
+    while every C part keeps ``lanes`` channels), K split over the PEs left. None: no such split."""
+    rows = max(1, producer.p_pe // shape.stride_h)   # output rows whose inputs one producer part holds
+    p_pe, p_parts = _split(shape.p, min(shape.p, ceil(shape.p / rows)))
+    if shape.has_weights and shape.k_per_group < shape.k:       # grouped: channels follow K
+        k_pe, k_parts = _split(shape.k, min(shape.k, producer.k_parts))
+        c_pe, c_parts = _split(shape.c_red, 1)
+    elif shape.has_weights:
+        c_pe, c_parts = _split(shape.c_red, max(1, min(producer.k_parts, shape.c_red // lanes)))
+        free = max(1, pes // (p_parts * c_parts))
+        k_pe, k_parts = _split(shape.k, max(1, min(ceil(shape.k / vector_macs), free)))
+    else:
+        k_pe, k_parts = _split(shape.k, min(shape.k, producer.k_parts))
+        c_pe, c_parts = _split(shape.c_red, 1)
+    part = Partition(k_parts, p_parts, c_parts, k_pe, p_pe, c_pe)
+    return part if part.used_pes <= pes else None
+
+
 def candidates(shape: Shape, arch: Arch, word_bytes: float = 1.0,
-               max_compute_txns: int | None = None) -> list[Candidate]:
+               max_compute_txns: int | None = None, producers: tuple[Partition, ...] = ()) -> list[Candidate]:
     """The fixed partition first (label ending in ``*``), then every distinct partition that tiles
     (and, given ``max_compute_txns``, needs at most that many compute transactions: tile steps
-    times chiplets used, the mapper's limit)."""
+    times chiplets used, the mapper's limit): the partitions aligned with ``producers`` (the
+    partitions of the layers whose outputs this layer reads from the package, :func:`aligned`),
+    then the greedy splits; each under both loop orders when they differ (:func:`loop_orders`)."""
     pe = arch.chiplet.pe
     pes, lanes, vm = arch.total_pes, pe.lanes, pe.vector_macs
     fixed = partition(shape, pes, lanes, vm)
     out = [Candidate(fixed, tile(shape, fixed, arch, word_bytes), label(fixed) + "*")]
     seen = {fixed}
-    for order in ORDERS:
-        for a in CAP_DIVISORS:
-            for b in CAP_DIVISORS[:3]:
-                caps = {order[0]: a, order[1]: b, order[2]: 1}
-                part = _greedy(shape, pes, lanes, vm, order, caps)
-                if part in seen or part.used_pes > pes:
-                    continue
-                seen.add(part)
-                try:
-                    t = tile(shape, part, arch, word_bytes)
-                except MappingError:
-                    continue
-                if max_compute_txns is not None and t.steps * ceil(part.used_pes / arch.chiplet.pes) > max_compute_txns:
-                    continue
-                out.append(Candidate(part, t, label(part)))
+    parts = [aligned(shape, p, pes, lanes, vm) for p in producers]
+    parts += [_greedy(shape, pes, lanes, vm, order, {order[0]: a, order[1]: b, order[2]: 1})
+              for order in ORDERS for a in CAP_DIVISORS for b in CAP_DIVISORS[:3]]
+    for part in parts:
+        if part is None or part in seen or part.used_pes > pes:
+            continue
+        seen.add(part)
+        try:
+            t = tile(shape, part, arch, word_bytes)
+        except MappingError:
+            continue
+        if max_compute_txns is not None and t.steps * ceil(part.used_pes / arch.chiplet.pes) > max_compute_txns:
+            continue
+        out.append(Candidate(part, t, label(part)))
     return out

@@ -17,8 +17,9 @@ from math import ceil
 
 from simulator.config.arch import Arch
 from simulator.mapping.onpackage import FusedAdd, OnPackage
+from simulator.mapping.placement import free_room
 from simulator.mapping.residency import Residency
-from simulator.mapping.search import choose, reprice
+from simulator.mapping.search import Where, choose, reprice
 from simulator.mapping.slices import Geometry
 from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling
 from simulator.mapping.trace import LayerTrace, Node
@@ -92,6 +93,7 @@ class WeightStationaryMapper(OnPackage):
         self.db = chip.pe.double_buffering
         self.entry_bytes = chip.pe.accumulation_buffer.entry_bits / 8
         self._rr = 0
+        self._parts: dict[str, Partition] = {}   # layer -> its partition (aligned candidates of consumers)
         self._sources: list = []      # per input tensor: the resident tensor it reads, or None (DRAM)
         self._keep = False            # outputs stay in the global buffers (residency)
         self._layer: Layer | None = None
@@ -179,13 +181,19 @@ class WeightStationaryMapper(OnPackage):
                           inputs_resident=any(s is not None for s in sources),
                           outputs_resident=residency is not None,
                           fused=None if fuse is None else "dram" if fuse.source is None else "nop")
-            choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, **priced)
+            where = None
+            if mapping == "search":
+                room = free_room(residency, fuse.layer if fuse else layer) if residency is not None else None
+                where = Where(layer, batch, tuple(sources), room,
+                              tuple(self._parts[s.layer] for s in sources if s is not None and s.layer in self._parts))
+            choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, where, **priced)
         except MappingError as exc:
             raise MappingError(f"layer {layer.name!r} ({layer.kind}, {layer.in_channels}x{layer.in_h}x"
                                f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
                                f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
                                "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
         part, tiling = choice.candidate.part, choice.candidate.tiling
+        self._parts[(fuse.layer if fuse else layer).name] = part
         compute_txns = tiling.steps * ceil(part.used_pes / self.pes_per_chiplet)
         if compute_txns > MAX_COMPUTE_TXNS:
             raise MappingError(f"layer {layer.name!r} ({layer.describe().partition(': ')[2]}, batch {batch}) "
@@ -194,7 +202,7 @@ class WeightStationaryMapper(OnPackage):
                                f"is {MAX_COMPUTE_TXNS:,} compute transactions per layer (minutes of simulation "
                                "and gigabytes of trace); check the layer's dimensions")
         geo = Geometry(shape, part)
-        chips = self._place(part, geo)
+        chips = self._place(part, geo, choice.positions)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
                                  "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips),
@@ -217,14 +225,17 @@ class WeightStationaryMapper(OnPackage):
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
         return trace
 
-    def _place(self, part: Partition, geo: Geometry) -> list[_Chiplet]:
+    def _place(self, part: Partition, geo: Geometry, positions: tuple[int, ...] | None = None) -> list[_Chiplet]:
+        """The chiplets of the layer; logical chiplet ``j`` (PEs ``j·n .. j·n + n - 1``) sits at
+        ``positions[j]`` (row-major index; None: at ``j``, the fixed mapping's)."""
         gb = self.arch.chiplet.noc.gb_node
+        where = (lambda j: divmod(j if positions is None else positions[j], self.chip_cols))
         chips: dict[int, _Chiplet] = {}
         for i in range(part.used_pes):
             ci, li = divmod(i, self.pes_per_chiplet)
             chip = chips.get(ci)
             if chip is None:
-                chip = chips[ci] = _Chiplet(divmod(ci, self.chip_cols), gb)
+                chip = chips[ci] = _Chiplet(where(ci), gb)
             node = divmod(li, self.noc_cols)
             p, c, k = part.part(i)
             chip.nodes.append(node)
@@ -235,7 +246,7 @@ class WeightStationaryMapper(OnPackage):
                 chip.finals.append(len(chip.nodes) - 1)
             else:
                 owner = (k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
-                chip.owners[divmod(owner, self.chip_cols)].append(len(chip.nodes) - 1)
+                chip.owners[where(owner)].append(len(chip.nodes) - 1)
         return list(chips.values())
 
     def _emit(self, trace: LayerTrace, shape: Shape, part: Partition, t: Tiling,
