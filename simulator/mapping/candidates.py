@@ -9,10 +9,11 @@ A candidate splits the dimensions greedily in one of the orders of (K, P, C),
 each split capped by a fraction 1, 1/2, 1/4, ... of the PEs still free, with the
 same floors as :func:`simulator.mapping.tiling.partition` (at least ``vector_macs``
 output channels per PE; C split only for layers with weights, keeping at least one
-full vector of ``lanes`` channels per part). The fixed mapping (K, then P, then C,
-uncapped) is always the first candidate. Within a PE, the tile sizes and the loop
-order (C tiles outside or inside the spatial tiles) follow :func:`simulator.mapping.tiling.tile`
-for every candidate.
+full vector of ``lanes`` channels per part); partitions aligned with the producers of
+the layer's resident inputs come first (:func:`aligned`). The fixed mapping (K, then P,
+then C, uncapped) is always the first candidate. Within a PE, the tile sizes follow
+:func:`simulator.mapping.tiling.tile`, and each partition is offered under the tiling
+rule's loop order and, where there is a choice, the other one (:func:`loop_orders`).
 """
 from __future__ import annotations
 
@@ -106,7 +107,33 @@ def candidates(shape: Shape, arch: Arch, word_bytes: float = 1.0,
             t = tile(shape, part, arch, word_bytes)
         except MappingError:
             continue
-        if max_compute_txns is not None and t.steps * ceil(part.used_pes / arch.chiplet.pes) > max_compute_txns:
-            continue
-        out.append(Candidate(part, t, label(part)))
+        for tt in (t,) + loop_orders(shape, part, t, arch):
+            if max_compute_txns is not None and tt.steps * ceil(part.used_pes / arch.chiplet.pes) > max_compute_txns:
+                continue
+            out.append(Candidate(part, tt, label(part)))
+    fixed_alt = loop_orders(shape, fixed, out[0].tiling, arch)
+    out[1:1] = [Candidate(fixed, tt, label(fixed)) for tt in fixed_alt
+                if max_compute_txns is None or tt.steps * ceil(fixed.used_pes / arch.chiplet.pes) <= max_compute_txns]
     return out
+
+
+def loop_orders(shape: Shape, part: Partition, t: Tiling, arch: Arch) -> tuple[Tiling, ...]:
+    """The other loop order of tiling ``t`` (:attr:`Tiling.loop_order`), when there is a choice.
+
+    With several C tiles, the tiling rule puts the C loop outside the spatial tiles (``kcs``:
+    weights loaded once per (k, c) tile) when the partial sums of the whole part fit the
+    accumulation buffer, ``k_tile · P_pe · Q <= entries``, and innermost (``ksc``: weights
+    reloaded for every spatial tile) otherwise. The alternative offered here for a ``ksc``
+    tiling is ``kcs`` with the K tile shrunk until the partial sums fit,
+    ``k_tile' = entries // (P_pe · Q)``: fewer weight reloads for more input reloads (inputs are
+    loaded once per step, and there are ``ceil(K_pe / k_tile')`` K tiles). A ``kcs`` tiling
+    already loads every weight once and is kept alone (its ``ksc`` form moves more bytes under
+    every term of the cost model)."""
+    if t.c_tiles == 1 or t.c_outer:
+        return ()
+    entries = arch.chiplet.pe.accumulation_buffer.entries
+    k = min(t.k_tile, entries // max(1, part.p_pe * shape.q))
+    if k < 1:
+        return ()
+    return (Tiling(k, t.c_tile, t.rows, t.cols, k_tiles=ceil(part.k_pe / k), c_tiles=t.c_tiles,
+                   row_tiles=t.row_tiles, col_tiles=t.col_tiles, c_outer=True),)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from simulator.config.arch import Arch
 from simulator.errors import AxsimError
-from simulator.mapping.candidates import Candidate, candidates
+from simulator.mapping.candidates import Candidate, aligned, candidates
 import numpy as np
 
 from simulator.mapping.cost import Cost, cost, dram_bytes_per_cycle, nest, rank, with_links
@@ -140,7 +140,8 @@ def choose(shape: Shape, arch: Arch, mode: str = "fixed", max_compute_txns: int 
     if mode == "fixed" or len(cands) == 1:
         return Choice(fixed, fixed_cost, fixed_cost, len(cands))
     ranked = rank(shape, cands, arch, **kw)
-    hinted = {c.part for c in cands[1:1 + len(where.producers)]} if where else set()
+    pe = arch.chiplet.pe
+    hinted = {aligned(shape, p, arch.total_pes, pe.lanes, pe.vector_macs) for p in where.producers} if where else set()
     top = [(c, cand) for i, (c, cand) in enumerate(ranked)
            if not cand.is_fixed and (i < PLACED or cand.part in hinted)] + [(fixed_cost, fixed)]
     fixed_all = placed(shape, fixed, arch, fixed_cost, where, **kw)
