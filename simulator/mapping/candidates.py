@@ -34,6 +34,7 @@ class Candidate:
     part: Partition
     tiling: Tiling
     label: str          # e.g. "k64p9c1": parts of K, P and C
+    slots: tuple[int, ...] | None = None   # package PE of each PE index (aligned placement); None: placed later
 
     @property
     def is_fixed(self) -> bool:

@@ -25,6 +25,7 @@ the simulated latency is measured in docs/validation.md ("Mapping search").
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from math import ceil
 
@@ -47,6 +48,7 @@ class Cost:
     nop_dram: float = 0.0       # the NoP bound of the DRAM attach chiplets alone
     gb_rest: float = 0.0        # the busiest global buffer's cycles without the bytes it receives
     received: float = -1.0      # placed: the most bytes one chiplet receives over the NoP (-1: not placed)
+    steps: int = 1              # tile steps of the loop nest
 
     @property
     def rank_cycles(self) -> float:
@@ -125,6 +127,8 @@ def cost(shape: Shape, cand: Candidate, arch: Arch, wword: float = 1.0, word: fl
     w_loads, i_loads = n.w_loads, n.i_loads
     used = part.used_pes
     pes_here = min(ppc, used)
+    if cand.slots is not None:   # placed PE by PE: the most PEs one chiplet runs
+        pes_here = Counter(x // ppc for x in cand.slots).most_common(1)[0][1]
     shared = shape.has_weights and shape.k_per_group >= shape.k
     w_groups = used if part.p_parts == 1 else part.k_parts * part.c_parts
     i_groups = part.p_parts * part.c_parts if shared else used
@@ -158,7 +162,8 @@ def cost(shape: Shape, cand: Candidate, arch: Arch, wword: float = 1.0, word: fl
     fill = pkg.dram.latency_cycles + (pkg.mesh.rows + pkg.mesh.cols) * hop + step
     nop_dram = max(dram_read, dram_write) / (attach * link_nop)
     gb_rest = (gb_bytes - recv) / chip.global_buffer.bytes_per_cycle
-    return Cost(float(compute), dram, nop, gb, noc, float(fill), nop_dram=nop_dram, gb_rest=gb_rest)
+    return Cost(float(compute), dram, nop, gb, noc, float(fill), nop_dram=nop_dram, gb_rest=gb_rest,
+                steps=t.steps)
 
 
 def dram_bytes_per_cycle(arch: Arch) -> float:
@@ -168,8 +173,8 @@ def dram_bytes_per_cycle(arch: Arch) -> float:
 def with_links(c: Cost, loads, received: float, arch: Arch) -> Cost:
     """``c`` under a placement (:mod:`simulator.mapping.placement`): the NoP bound becomes the
     busiest link's bytes / link bytes per cycle (or the DRAM attach chiplets' bound, if larger),
-    and the global buffer's the bytes it sends and keeps plus ``received``, the most bytes one
-    chiplet receives over the NoP under this placement (inputs already on the chiplet move nothing)."""
+    and the global buffer's the bytes it keeps plus ``received``, the most NoP bytes one global
+    buffer receives or sends under this placement (inputs already on the chiplet move nothing)."""
     link = arch.package.nop.link_width_bits / 8
     links = float(loads.max()) / link if len(loads) else 0.0
     gb = c.gb_rest + received / arch.chiplet.global_buffer.bytes_per_cycle

@@ -106,7 +106,8 @@ class Traffic:
     dram_multi: list = field(default_factory=list)   # (bytes, logical dsts): shared reads
     dram_out: np.ndarray = None                      # (chiplets,): bytes written to the nearest attach
     psum: np.ndarray = None                          # (chiplets, chiplets): bytes logical -> logical
-    received: float = 0.0                            # of the last link_loads: most bytes one chiplet received
+    received: float = 0.0                            # of the last link_loads: most NoP bytes one global buffer
+                                                     # received or sent
 
     def __post_init__(self) -> None:
         n = self.rows * self.cols
@@ -129,16 +130,21 @@ class Traffic:
         M[np.ix_(p, p)] += self.psum
         loads = M.reshape(-1) @ route_matrix(self.rows, self.cols)
         recv = M.sum(axis=0) - np.diag(M)
+        # bytes read from a global buffer to leave over the NoP: resident inputs, partial sums, outputs
+        sent = self.uni.sum(axis=1)
+        sent[p] -= self.uni[p, np.arange(len(p))]           # a chiplet's own inputs do not leave it
+        np.add.at(sent, p, self.psum.sum(axis=1) + self.dram_out)
         for by_src, dsts in self.multi:
             d = p[list(dsts)]
             tree = R[:, d, :].any(axis=1)               # (N, L)
             loads += by_src @ tree
             recv[d] += by_src.sum() - by_src[d]
+            sent += by_src                                     # one read per tree
         for nbytes, dsts in self.dram_multi:
             d = p[list(dsts)]
             loads += (nbytes / len(att)) * R[att][:, d, :].any(axis=1).sum(axis=0)
             recv[d] += nbytes
-        self.received = float(recv.max()) if len(recv) else 0.0
+        self.received = float((recv + sent).max()) if len(recv) else 0.0
         return loads
 
     def follow(self) -> tuple[int, ...]:
@@ -191,23 +197,26 @@ def _merge(slices: list[tuple]) -> list[tuple]:
 def traffic(shape: Shape, part: Partition, arch, layer=None, batch: int = 1, sources=(),
             word: float = 1.0, input_reloads: float = 1.0, w_bytes_pe: float = 0.0,
             psum_bytes_pe: float = 0.0, out_word: float | None = None,
-            outputs_resident: bool = True) -> Traffic:
+            outputs_resident: bool = True, slots: tuple[int, ...] | None = None) -> Traffic:
     """The flows of ``part``: ``sources`` per input tensor the resident tensor it reads (or None:
     DRAM), each input byte moved ``input_reloads`` times over the loop nest; ``w_bytes_pe`` the
     weight bytes one PE group loads over the nest; ``psum_bytes_pe`` the partial-sum bytes a PE
-    of a split C sends to its owner."""
+    of a split C sends to its owner. ``slots``: the package PE each PE index runs on (its
+    logical chiplets are then the chiplets of those slots, in increasing order: :func:`slot_chiplets`);
+    None: PE ``i`` in logical chiplet ``i // n``."""
     from simulator.mapping.residency import pieces   # residency -> trace; imported late to stay light
     pkg = arch.package
     rows, cols, ppc = pkg.mesh.rows, pkg.mesh.cols, arch.chiplet.pes
     used = part.used_pes
-    n_chip = -(-used // ppc)
+    chip_of, _ = slot_chiplets(used, ppc, slots)
+    n_chip = int(chip_of.max()) + 1 if used else 0
     attach = tuple(sorted({r * cols + c for r, c in arch.dram_attach()}))
     tr = Traffic(rows, cols, n_chip, attach)
     geo = Geometry(shape, part)
     compute = shape.has_weights
     # inputs: the merged input slices of each logical chiplet, grouped by identical sets (a multicast)
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for j, runs in enumerate(chiplet_runs(part, ppc)):
+    for j, runs in enumerate(chiplet_runs(part, ppc, slots)):
         sl = []
         for c, p, ka, kb in runs:
             w = geo.work(_base(shape, part, p, c, ka, kb), 0, part.k_pe * (kb - ka), 0, part.p_pe, 0, shape.q,
@@ -240,13 +249,12 @@ def traffic(shape: Shape, part: Partition, arch, layer=None, batch: int = 1, sou
     # weights: per (c, k) group of PEs, to the chiplets holding it (read per chiplet when P is not split)
     if compute and w_bytes_pe:
         if part.p_parts == 1:
-            for j in range(n_chip):
-                tr.dram_uni[j] += w_bytes_pe * (min(used, (j + 1) * ppc) - j * ppc)
+            tr.dram_uni += w_bytes_pe * np.bincount(chip_of, minlength=n_chip)
         else:
             sets: dict[tuple[int, ...], float] = defaultdict(float)
             kc = part.k_parts * part.c_parts
             for g in range(kc):
-                members = tuple(sorted({(g + kc * p) // ppc for p in range(part.p_parts)}))
+                members = tuple(sorted({int(chip_of[g + kc * p]) for p in range(part.p_parts)}))
                 sets[members] += w_bytes_pe
             for members, nbytes in sets.items():
                 if len(members) == 1:
@@ -257,11 +265,11 @@ def traffic(shape: Shape, part: Partition, arch, layer=None, batch: int = 1, sou
     if part.c_parts > 1 and psum_bytes_pe:
         i = np.arange(used)
         k, c, p = i % part.k_parts, (i // part.k_parts) % part.c_parts, i // (part.k_parts * part.c_parts)
-        src, owner = i // ppc, (k + p * part.k_parts * part.c_parts) // ppc
+        src, owner = chip_of, chip_of[k + p * part.k_parts * part.c_parts]
         m = (c > 0) & (src != owner)
         np.add.at(tr.psum, (src[m], owner[m]), psum_bytes_pe)
     if not outputs_resident:
-        tr.dram_out += output_bytes(shape, part, ppc, word if out_word is None else out_word)
+        tr.dram_out += output_bytes(shape, part, ppc, word if out_word is None else out_word, slots)
     return tr   # a source that is also the destination moves nothing: R[s, s] crosses no link
 
 
@@ -277,10 +285,35 @@ def free_room(residency, out_layer) -> tuple[float, ...] | None:
                  for x in range(rows * cols))
 
 
-def chiplet_runs(part: Partition, ppc: int) -> list[list[tuple[int, int, int, int]]]:
+def slot_chiplets(used: int, ppc: int, slots: tuple[int, ...] | None) -> tuple[np.ndarray, list[int]]:
+    """(logical chiplet of each PE index, physical chiplet index of each logical chiplet): without
+    ``slots`` PE ``i`` is in logical chiplet ``i // n`` (placed later); with ``slots`` the logical
+    chiplets are the distinct chiplets ``slot // n`` in increasing order, already placed."""
+    i = np.arange(used)
+    if slots is None:
+        return i // ppc, list(range(-(-used // ppc)))
+    phys = np.asarray(slots[:used], dtype=np.int64) // ppc
+    chips, chip_of = np.unique(phys, return_inverse=True)
+    return chip_of.astype(np.int64), [int(c) for c in chips]
+
+
+def chiplet_runs(part: Partition, ppc: int, slots: tuple[int, ...] | None = None
+                 ) -> list[list[tuple[int, int, int, int]]]:
     """Per logical chiplet, its PEs as runs ``(c, p, k_a, k_b)``: parts ``k_a <= k < k_b`` of one
     (p, c) (PE ``i = k + K_parts·(c + C_parts·p)``)."""
     kp, cp, used = part.k_parts, part.c_parts, part.used_pes
+    if slots is not None:
+        chip_of, chips = slot_chiplets(used, ppc, slots)
+        runs: list[list[tuple[int, int, int, int]]] = [[] for _ in chips]
+        for i in range(used):
+            q, k = divmod(i, kp)
+            p, c = divmod(q, cp)
+            rs = runs[chip_of[i]]
+            if rs and rs[-1][:2] == (c, p) and rs[-1][3] == k:
+                rs[-1] = (c, p, rs[-1][2], k + 1)
+            else:
+                rs.append((c, p, k, k + 1))
+        return runs
     out = []
     for j in range(-(-used // ppc)):
         a, b = j * ppc, min(used, (j + 1) * ppc)
@@ -298,10 +331,11 @@ def _base(shape: Shape, part: Partition, p: int, c: int, ka: int, kb: int) -> tu
             min(shape.c_red, (c + 1) * part.c_pe), ka * part.k_pe, min(shape.k, kb * part.k_pe))
 
 
-def output_bytes(shape: Shape, part: Partition, ppc: int, word: float) -> np.ndarray:
+def output_bytes(shape: Shape, part: Partition, ppc: int, word: float,
+                 slots: tuple[int, ...] | None = None) -> np.ndarray:
     """Final output bytes each logical chiplet holds after the layer (its c = 0 parts; rounded up
     per PE as the mapper counts them)."""
-    runs = chiplet_runs(part, ppc)
+    runs = chiplet_runs(part, ppc, slots)
     out = np.zeros(len(runs))
     for j, rs in enumerate(runs):
         for c, p, ka, kb in rs:
@@ -313,3 +347,35 @@ def output_bytes(shape: Shape, part: Partition, ppc: int, word: float) -> np.nda
                 if k1 > k0 and r1 > r0:
                     out[j] += ceil((k1 - k0) * (r1 - r0) * shape.q * word)
     return out
+
+
+def aligned_slots(shape: Shape, part: Partition, producer: Partition, producer_slots: tuple[int, ...],
+                  ppc: int, total_pes: int) -> tuple[int, ...] | None:
+    """PE slots for a channel-wise layer (pool, add, depthwise: output channel k reads input channel
+    k) that put each part on the chiplet of the producer part holding the start of its input window:
+    part (p, k) reads channels from ``k·K_pe`` and input rows from ``p·P_pe·stride``, written by the
+    producer's final part ``(k·K_pe // K_pe', p·P_pe·stride // P_pe')`` (padding ignored), which ran on
+    package PE ``producer_slots[...]``; a part takes that PE's slot, or another free PE of the same
+    chiplet. None when the layer is not channel-wise or a chiplet runs out of free PEs."""
+    if shape.has_weights and shape.k_per_group >= shape.k:
+        return None
+    kc = producer.k_parts * producer.c_parts
+    free: dict[int, list[int]] = {}
+    taken: set[int] = set()
+    out = []
+    for i in range(part.used_pes):
+        p, c, k = part.part(i)
+        kp = min(producer.k_parts - 1, (k * part.k_pe) // producer.k_pe)
+        pp = min(producer.p_parts - 1, (p * part.p_pe * shape.stride_h) // producer.p_pe)
+        want = producer_slots[kp + kc * pp]
+        if want in taken:
+            chip = want // ppc
+            pool = free.setdefault(chip, [x for x in range(chip * ppc, (chip + 1) * ppc)])
+            while pool and pool[0] in taken:
+                pool.pop(0)
+            if not pool:
+                return None
+            want = pool.pop(0)
+        taken.add(want)
+        out.append(want)
+    return tuple(out) if all(0 <= x < total_pes for x in out) else None

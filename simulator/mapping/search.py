@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 
 from simulator.config.arch import Arch
 from simulator.errors import AxsimError
-from simulator.mapping.candidates import Candidate, aligned, candidates
+from simulator.mapping.candidates import Candidate, aligned, candidates, label
 import numpy as np
 
 from simulator.mapping.cost import Cost, cost, dram_bytes_per_cycle, nest, rank, with_links
-from simulator.mapping.placement import options, output_bytes, traffic
-from simulator.mapping.tiling import Shape
+from simulator.mapping.placement import aligned_slots, options, output_bytes, slot_chiplets, traffic
+from simulator.mapping.tiling import MappingError, Shape, tile
 
 MAPPINGS = ("search", "fixed")
 
@@ -47,6 +47,11 @@ class Choice:
     considered: int
     placement: str = "id"                     # name of the placement option (placement.options)
     positions: tuple[int, ...] | None = None  # physical chiplet index per logical chiplet; None: row-major
+
+    @property
+    def slots(self) -> tuple[int, ...] | None:
+        """The package PE of each PE index when the candidate was placed PE by PE (``aligned``)."""
+        return self.candidate.slots
 
     @property
     def is_fixed(self) -> bool:
@@ -78,28 +83,30 @@ def placed(shape: Shape, cand: Candidate, arch: Arch, base: Cost, where: Where |
     """``cand`` under each placement option, with its link loads: (cost, name, positions), cheapest first
     (ties keep the option order, ``id`` first)."""
     n = nest(shape, cand, arch, kw.get("wword", 1.0), kw.get("word", 1.0))
-    tr = traffic(shape, cand.part, arch, where.layer if where else None, where.batch if where else 1,
-                 where.sources if where else (), kw.get("word", 1.0),
-                 input_reloads=n.i_loads / n.i_window if n.i_window else 1.0, w_bytes_pe=n.w_loads,
-                 psum_bytes_pe=n.psum_pe, outputs_resident=kw.get("outputs_resident", False))
-    opts = options(tr)
+
+    def flows(outputs_resident: bool):
+        return traffic(shape, cand.part, arch, where.layer if where else None, where.batch if where else 1,
+                       where.sources if where else (), kw.get("word", 1.0),
+                       input_reloads=n.i_loads / n.i_window if n.i_window else 1.0, w_bytes_pe=n.w_loads,
+                       psum_bytes_pe=n.psum_pe, outputs_resident=outputs_resident, slots=cand.slots)
+    tr = flows(kw.get("outputs_resident", False))
+    if cand.slots is not None:   # already placed: its logical chiplets are the chiplets of its slots
+        opts = {"aligned": tuple(slot_chiplets(cand.part.used_pes, arch.chiplet.pes, cand.slots)[1])}
+    else:
+        opts = options(tr)
     if only_id:
         opts = {"id": opts["id"]}
     room = where.room if where is not None and kw.get("outputs_resident") else None
     spilled = None
     if room is not None:
-        outs = output_bytes(shape, cand.part, arch.chiplet.pes, kw.get("word", 1.0))
+        outs = output_bytes(shape, cand.part, arch.chiplet.pes, kw.get("word", 1.0), cand.slots)
         free = np.asarray(room)
     out = []
     for name, pos in opts.items():
         if room is not None and np.any(outs > free[list(pos)]):
             # the outputs would not fit: written to DRAM, and read back by their consumers
             if spilled is None:
-                no = {**kw, "outputs_resident": False}
-                tr_s = traffic(shape, cand.part, arch, where.layer, where.batch, where.sources, kw.get("word", 1.0),
-                               input_reloads=n.i_loads / n.i_window if n.i_window else 1.0, w_bytes_pe=n.w_loads,
-                               psum_bytes_pe=n.psum_pe, outputs_resident=False)
-                spilled = (cost(shape, cand, arch, **no), tr_s)
+                spilled = (cost(shape, cand, arch, **{**kw, "outputs_resident": False}), flows(False))
             loads = spilled[1].link_loads(pos)
             c = with_links(spilled[0], loads, spilled[1].received, arch)
             c = replace(c, spill=float(outs.sum()) / dram_bytes_per_cycle(arch))
@@ -132,7 +139,7 @@ def choose(shape: Shape, arch: Arch, mode: str = "fixed", max_compute_txns: int 
     if mode not in MAPPINGS:
         raise AxsimError(f"mapping {mode!r}: must be one of {', '.join(MAPPINGS)}")
     word = max(kw.get("wword", 1.0), kw.get("word", 1.0))
-    cands = (candidates(shape, arch, word, max_compute_txns, where.producers if where else ())
+    cands = (candidates(shape, arch, word, max_compute_txns, tuple(p for p, _ in where.producers) if where else ())
              if mode == "search"
              else candidates_fixed(shape, arch, word))
     fixed = cands[0]
@@ -141,9 +148,22 @@ def choose(shape: Shape, arch: Arch, mode: str = "fixed", max_compute_txns: int 
         return Choice(fixed, fixed_cost, fixed_cost, len(cands))
     ranked = rank(shape, cands, arch, **kw)
     pe = arch.chiplet.pe
-    hinted = {aligned(shape, p, arch.total_pes, pe.lanes, pe.vector_macs) for p in where.producers} if where else set()
+    hinted = {aligned(shape, p, arch.total_pes, pe.lanes, pe.vector_macs) for p, _ in where.producers} if where else set()
     top = [(c, cand) for i, (c, cand) in enumerate(ranked)
            if not cand.is_fixed and (i < PLACED or cand.part in hinted)] + [(fixed_cost, fixed)]
+    for prod, prod_slots in (where.producers if where else ()):
+        part = aligned(shape, prod, arch.total_pes, pe.lanes, pe.vector_macs)
+        sl = None if part is None else aligned_slots(shape, part, prod, prod_slots, arch.chiplet.pes, arch.total_pes)
+        if sl is None:
+            continue
+        try:
+            t = tile(shape, part, arch, word)
+        except MappingError:
+            continue
+        if max_compute_txns is not None and t.steps * len(set(x // arch.chiplet.pes for x in sl)) > max_compute_txns:
+            continue
+        cand = Candidate(part, t, label(part), sl)
+        top.append((cost(shape, cand, arch, **kw), cand))
     fixed_all = placed(shape, fixed, arch, fixed_cost, where, **kw)
     fixed_placed = next(c for c, name, _ in fixed_all if name == "id")
     best = None
@@ -158,7 +178,7 @@ def choose(shape: Shape, arch: Arch, mode: str = "fixed", max_compute_txns: int 
         return Choice(fixed, fixed_placed, fixed_placed, len(cands))
     c, cand, name, pos = best
     if c.rank_cycles < fixed_placed.rank_cycles * (1 - SWITCH_MARGIN):
-        return Choice(cand, c, fixed_placed, len(cands), name, pos)
+        return Choice(cand, c, fixed_placed, len(cands), name, None if cand.slots is not None else pos)
     return Choice(fixed, fixed_placed, fixed_placed, len(cands))
 
 

@@ -93,7 +93,7 @@ class WeightStationaryMapper(OnPackage):
         self.db = chip.pe.double_buffering
         self.entry_bytes = chip.pe.accumulation_buffer.entry_bits / 8
         self._rr = 0
-        self._parts: dict[str, Partition] = {}   # layer -> its partition (aligned candidates of consumers)
+        self._layouts: dict[str, tuple] = {}   # layer -> (partition, package PE of each PE index), for consumers
         self._sources: list = []      # per input tensor: the resident tensor it reads, or None (DRAM)
         self._keep = False            # outputs stay in the global buffers (residency)
         self._layer: Layer | None = None
@@ -185,7 +185,7 @@ class WeightStationaryMapper(OnPackage):
             if mapping == "search":
                 room = free_room(residency, fuse.layer if fuse else layer) if residency is not None else None
                 where = Where(layer, batch, tuple(sources), room,
-                              tuple(self._parts[s.layer] for s in sources if s is not None and s.layer in self._parts))
+                              tuple(self._layouts[s.layer] for s in sources if s is not None and s.layer in self._layouts))
             choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, where, **priced)
         except MappingError as exc:
             raise MappingError(f"layer {layer.name!r} ({layer.kind}, {layer.in_channels}x{layer.in_h}x"
@@ -193,7 +193,7 @@ class WeightStationaryMapper(OnPackage):
                                f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
                                "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
         part, tiling = choice.candidate.part, choice.candidate.tiling
-        self._parts[(fuse.layer if fuse else layer).name] = part
+        self._layouts[(fuse.layer if fuse else layer).name] = (part, self._slots(part, choice))
         compute_txns = tiling.steps * ceil(part.used_pes / self.pes_per_chiplet)
         if compute_txns > MAX_COMPUTE_TXNS:
             raise MappingError(f"layer {layer.name!r} ({layer.describe().partition(': ')[2]}, batch {batch}) "
@@ -202,7 +202,7 @@ class WeightStationaryMapper(OnPackage):
                                f"is {MAX_COMPUTE_TXNS:,} compute transactions per layer (minutes of simulation "
                                "and gigabytes of trace); check the layer's dimensions")
         geo = Geometry(shape, part)
-        chips = self._place(part, geo, choice.positions)
+        chips = self._place(part, geo, choice.positions, choice.slots)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
                                  "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips),
@@ -225,14 +225,24 @@ class WeightStationaryMapper(OnPackage):
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
         return trace
 
-    def _place(self, part: Partition, geo: Geometry, positions: tuple[int, ...] | None = None) -> list[_Chiplet]:
+    def _slots(self, part: Partition, choice) -> tuple[int, ...]:
+        """The package PE (chiplet index x PEs per chiplet + PE) of each PE index of ``part``."""
+        if choice.slots is not None:
+            return choice.slots
+        n, pos = self.pes_per_chiplet, choice.positions
+        return tuple(i if pos is None else pos[i // n] * n + i % n for i in range(part.used_pes))
+
+    def _place(self, part: Partition, geo: Geometry, positions: tuple[int, ...] | None = None,
+               slots: tuple[int, ...] | None = None) -> list[_Chiplet]:
         """The chiplets of the layer; logical chiplet ``j`` (PEs ``j·n .. j·n + n - 1``) sits at
-        ``positions[j]`` (row-major index; None: at ``j``, the fixed mapping's)."""
+        ``positions[j]`` (row-major index; None: at ``j``, the fixed mapping's); ``slots``: PE ``i``
+        runs on package PE ``slots[i]`` instead."""
         gb = self.arch.chiplet.noc.gb_node
         where = (lambda j: divmod(j if positions is None else positions[j], self.chip_cols))
+        slot = (lambda i: i) if slots is None else slots.__getitem__
         chips: dict[int, _Chiplet] = {}
         for i in range(part.used_pes):
-            ci, li = divmod(i, self.pes_per_chiplet)
+            ci, li = divmod(slot(i), self.pes_per_chiplet)
             chip = chips.get(ci)
             if chip is None:
                 chip = chips[ci] = _Chiplet(where(ci), gb)
@@ -245,7 +255,7 @@ class WeightStationaryMapper(OnPackage):
             if c == 0:
                 chip.finals.append(len(chip.nodes) - 1)
             else:
-                owner = (k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
+                owner = slot(k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
                 chip.owners[where(owner)].append(len(chip.nodes) - 1)
         return list(chips.values())
 
