@@ -90,7 +90,8 @@ def chain_problems(layers: Sequence[Layer], producers: Sequence[Sequence[int]], 
     out: list[Problem] = []
     for i, (layer, prods) in enumerate(zip(layers, producers)):
         if layer.kind == "concat":
-            out += concat_problems(layer, [layers[j] for j in prods], paths[i])
+            if prods or NETWORK_INPUT in layer.inputs:
+                out += concat_problems(layer, [layers[j] for j in prods], paths[i])
             continue
         for j in prods:
             src = layers[j]
@@ -140,7 +141,7 @@ def producers_from_names(layers: Sequence[Layer], named: Sequence[object | None]
 def concat_problems(layer: Layer, producers: Sequence[Layer], path: str) -> list[Problem]:
     """A concatenation's operands: earlier layers (not the network input) with the layer's height
     and width, whose channels add up to its input channels."""
-    if len(producers) != len(layer.inputs):
+    if NETWORK_INPUT in layer.inputs:
         return [Problem(f"{path}.inputs", f"{list(layer.inputs)}: the operands of a concat must be earlier "
                                           f"layers, not {NETWORK_INPUT!r} (their shapes give the channel split)")]
     out: list[Problem] = []
