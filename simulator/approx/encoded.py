@@ -26,6 +26,8 @@ exact and the runs are added in int64. The centring is undone per output column 
 For exact int8 (A = G = 128) a run holds 1,024 elements instead of 514 uncentred.
 
 Work is split into row blocks run on :mod:`simulator.approx.threads` with one BLAS thread each.
+Encoded weight matrices are kept between calls with the same weights
+(:mod:`simulator.approx.weight_cache`, keyed by their content).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from simulator.approx.conv import _pair, check_conv_shapes
 from simulator.approx.threads import run_blocks, single_threaded_blas, workers
+from simulator.approx.weight_cache import cached
 from simulator.errors import AxsimError
 
 F32_EXACT = 1 << 24
@@ -105,6 +108,11 @@ class Encoding:
         return (self.w_terms >> self.shifts[1]).astype(np.float32)
 
     @cached_property
+    def w_centred(self) -> np.ndarray:
+        """(256,) int64 ``Σ_p c_p·g'_p(w)``: one weight's share of the centring correction."""
+        return (self.w_terms >> self.shifts[1]) @ self.centres
+
+    @cached_property
     def plane_bounds(self) -> np.ndarray:
         """(P,) ``A_p · G_p``: the largest magnitude one element adds through term ``p``."""
         a_max = np.abs(self.a_f32.astype(np.int64)).max(axis=0)
@@ -120,8 +128,7 @@ class Encoding:
         mat = np.empty((n, self.terms * k), dtype=np.float32)
         for p in range(self.terms):
             np.take(self.w_f32[:, p], idx, out=mat[:, p * k:(p + 1) * k], mode="wrap")
-        sums = mat.reshape(n, self.terms, k).sum(axis=2, dtype=np.float64)  # exact: < 2**53
-        corr = (sums @ self.centres.astype(np.float64)).astype(np.int64)
+        corr = np.take(self.w_centred, idx, mode="wrap").sum(axis=1)  # Σ_p c_p Σ_k g'_p(w_k), int64
         return mat.T, corr
 
     def encode(self, codes: np.ndarray) -> np.ndarray:
@@ -214,7 +221,7 @@ def encoded_gemm(enc: Encoding, a: np.ndarray, w: np.ndarray) -> np.ndarray:
     out = np.zeros((m, n), dtype=np.int64)
     if m == 0 or n == 0 or k == 0:
         return out
-    wm, corr = enc.weight_matrix(w.T)
+    wm, corr = cached(enc, ("gemm",), w, lambda: enc.weight_matrix(w.T))
     cuts = enc.cuts(k)
 
     def block(b: tuple[int, int]) -> None:
@@ -273,11 +280,13 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     else:
         spans = [(n0, n1, 0, oh) for n0, n1 in _row_blocks(nb, row_bytes * oh, oh * ow)]
     if taps:
-        mats = [[enc.weight_matrix(np.ascontiguousarray(w[g * kg:(g + 1) * kg, :, i, j]))
-                 for i in range(r) for j in range(s)] for g in range(groups)]
+        mats = cached(enc, ("taps", groups), w, lambda: [
+            [enc.weight_matrix(np.ascontiguousarray(w[g * kg:(g + 1) * kg, :, i, j])) for i in range(r) for j in range(s)]
+            for g in range(groups)])
         plan = enc.tap_plan(cg, r * s)
     else:
-        mats = [[enc.weight_matrix(w[g * kg:(g + 1) * kg].reshape(kg, cg * r * s))] for g in range(groups)]
+        mats = cached(enc, ("im2col", groups), w, lambda: [
+            [enc.weight_matrix(w[g * kg:(g + 1) * kg].reshape(kg, cg * r * s))] for g in range(groups)])
         cuts = enc.cuts(cg * r * s)
 
     def block(b: tuple[int, int, int, int, int]) -> None:
