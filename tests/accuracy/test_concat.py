@@ -124,6 +124,16 @@ def test_qdq_concat_equals_onnxruntime_bit_for_bit(tmp_path):
     assert cat.inputs == (workload.layers[0].name, workload.layers[1].name) and cat.in_channels == 9
     ours = infer(qm, quantize_input(qm, x)).output.codes.reshape(len(x), -1).astype(np.int64)
     np.testing.assert_array_equal(ours, _ort_codes(path, x, scale, zp))
+    # written as a workload file and its weights, it loads back, infers the same and times
+    from simulator import api
+    from simulator.accuracy.onnx_import import write_import
+    yaml_path, _ = write_import(workload, qm, tmp_path / "imported.yaml")
+    again = load_workload(yaml_path)
+    assert again.layers == workload.layers
+    qm2 = load_weights(again)
+    np.testing.assert_array_equal(infer(qm2, quantize_input(qm2, x)).output.codes.reshape(len(x), -1), ours)
+    res = api.simulate(api.load_arch(ROOT / "arch" / "tiny.yaml"), again)
+    assert [r.kind for r in res.layers] == ["conv", "conv", "concat", "fc"]
 
 
 def test_concat_along_another_axis_is_a_clear_error(tmp_path):
