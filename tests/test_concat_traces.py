@@ -113,3 +113,23 @@ def test_concat_before_a_fully_connected_layer_is_moved_to_dram():
     assert trs["fc"].meta["inputs_resident"] == [False]
     result = api.simulate(simba(), wl, dataflow="resident")
     assert {r.name: r for r in result.layers}["cat"].latency_cycles > 0  # moving costs time
+
+
+def test_exposure_of_a_concat_is_that_of_its_moves():
+    """A view moves nothing: the concat has no exposure groups and its output codes are left as
+    they are; a concat moved to DRAM has output groups covering the moved tensor: with p = 1 on
+    them every code arrives inverted."""
+    from simulator.accuracy.exposure_hook import exposure_ber, uniform_exposure
+    from simulator.faults.exposure import groups_of
+    from simulator.faults.rates import zero_rates
+    base = fire()
+    codes = np.random.default_rng(0).integers(0, 256, (2, 32, 8, 8)).astype(np.uint8)
+    view = api.simulate(simba(), base, dataflow="resident", rates=zero_rates(), exposure=True).exposure.data
+    assert len(groups_of(view, "cat", "outputs")) == 0 and len(groups_of(view, "cat", "inputs")) == 0
+    hook = exposure_ber(uniform_exposure(view, 1.0, ["outputs", "inputs"]), {l.name: l for l in base.layers})(0)
+    np.testing.assert_array_equal(hook("cat", "outputs", codes), codes)
+    wl = Workload("fire_fc", base.layers[:5] + (Layer.fc("fc", 2048, 10),), "test")
+    moved = api.simulate(simba(), wl, dataflow="resident", rates=zero_rates(), exposure=True).exposure.data
+    assert len(groups_of(moved, "cat", "outputs")) > 0
+    hook = exposure_ber(uniform_exposure(moved, 1.0, ["outputs"]), {l.name: l for l in wl.layers})(0)
+    np.testing.assert_array_equal(hook("cat", "outputs", codes), ~codes)
