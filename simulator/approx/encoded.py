@@ -336,7 +336,10 @@ def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: 
                     dst[:, :, :sub.shape[2], :sub.shape[3]] = np.take(table[p], sub, mode="wrap")
     item = flat.itemsize
     n_out = mats[0][0].shape[1]
-    acc = np.empty((size, n_out), dtype=np.float32)
+    # GEMM rows: every phase position of every sample, except that a single sample stops after its
+    # last kept output row (the phase image's last rows only feed outputs that are dropped)
+    m_rows = rows * wq if n == 1 else size
+    acc = np.empty((m_rows, n_out), dtype=np.float32)
     tmp = np.empty_like(acc)
     total = None
     for group in plan:
@@ -345,7 +348,7 @@ def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: 
             i, j = divmod(t, s)
             off = (i // sh) * wq + j // sw
             start = ((i % sh) * sw + j % sw) * nrows * size + r0 * size + off
-            a_op = as_strided(flat[start:], shape=(size, r1 - r0), strides=(item, size * item))
+            a_op = as_strided(flat[start:], shape=(m_rows, r1 - r0), strides=(item, size * item))
             np.matmul(a_op, mats[t][0][r0:r1], out=acc if first else tmp)
             if not first:
                 acc += tmp
@@ -356,4 +359,4 @@ def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: 
             total = acc.astype(np.int64)
         else:
             np.add(total, acc, out=total, casting="unsafe")
-    return total.reshape(n, hq, wq, n_out)[:, :rows, :ow]
+    return total.reshape(n, m_rows // (n * wq), wq, n_out)[:, :rows, :ow]

@@ -74,6 +74,7 @@ def test_encoding_rejects_bad_tables():
     # n, c, h, w, k, r, s, stride, pad, groups
     (1, 40, 7, 6, 3, 3, 3, 1, 1, 1),     # tap method, stride 1
     (2, 36, 9, 8, 2, 3, 2, 2, 1, 1),     # tap method, stride 2, non-square kernel, batch
+    (1, 36, 9, 8, 2, 3, 2, 2, 1, 1),     # the same, one sample (GEMM rows stop at the last kept row)
     (5, 3, 6, 5, 4, 3, 3, (2, 1), 0, 1),  # im2col method (few channels), many samples
     (1, 8, 5, 5, 4, 3, 3, 1, 1, 2),      # groups
     (1, 64, 3, 3, 2, 1, 1, 1, 0, 1),     # 1 x 1
