@@ -251,7 +251,9 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     ``R·S`` GEMMs accumulated in float32 (within the exact bound, :meth:`Encoding.tap_plan`).
     Outputs are computed on the full phase width ``Wq`` and the ``Wq − OW`` extra columns
     (and, for several samples per block, the extra rows) are dropped.
-    Otherwise (small reductions) im2col with term-major columns ``(p, c, r, s)``."""
+    Otherwise (small reductions) im2col with term-major columns ``(p, c, r, s)``.
+    When there are fewer (group, row block) pairs than workers, the output channels are split
+    too (blocks of at least 32 channels; each block encodes its input slab itself)."""
     sh, sw = _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
     if min(sh, sw) < 1 or min(ph, pw) < 0:
@@ -289,28 +291,50 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
             [enc.weight_matrix(w[g * kg:(g + 1) * kg].reshape(kg, cg * r * s))] for g in range(groups)])
         cuts = enc.cuts(cg * r * s)
 
-    def block(b: tuple[int, int, int, int, int]) -> None:
-        g, n0, n1, p0, p1 = b
-        slab = xp[n0:n1, g * cg:(g + 1) * cg, p0 * sh:(p1 - 1) * sh + r]
-        corr = sum(m[1] for m in mats[g])
+    # too few row blocks for the workers (a small image, one sample): split the output channels too
+    parts = 1 if len(spans) * groups >= workers() else max(1, min(2 * workers() // (len(spans) * groups), kg // 32))
+    step = -(-kg // parts)
+    channel_parts = [(c0, min(c0 + step, kg)) for c0 in range(0, kg, step)]
+
+    def slab_of(g: int, n0: int, n1: int, p0: int, p1: int) -> np.ndarray:
+        return xp[n0:n1, g * cg:(g + 1) * cg, p0 * sh:(p1 - 1) * sh + r]
+
+    # channel blocks of one (group, row block) share its encoded slab, encoded once up front
+    shared = {(g, *span): _tap_slab(slab_of(g, *span), enc, r, s, sh, sw)
+              for g in range(groups) for span in spans} if taps and len(channel_parts) > 1 else {}
+
+    def block(b: tuple[int, int, int, int, int, int, int]) -> None:
+        g, n0, n1, p0, p1, c0, c1 = b
+        slab = shared.get((g, n0, n1, p0, p1))
+        if slab is None:
+            slab = slab_of(g, n0, n1, p0, p1)
+        mg = mats[g] if (c0, c1) == (0, kg) else [(m[:, c0:c1], corr[c0:c1]) for m, corr in mats[g]]
+        corr = sum(m[1] for m in mg)
         if taps:
-            res = _tap_gemms(slab, enc, mats[g], plan, r, s, sh, sw, p1 - p0, ow)
+            res = _tap_gemms(slab, enc, mg, plan, r, s, sh, sw, p1 - p0, ow)
         else:
             e = enc.encode(slab)                                 # P x n x cg x rows x cols
             win = sliding_window_view(e, (r, s), axis=(3, 4))[:, :, :, ::sh, ::sw]
             cols = win.transpose(1, 3, 4, 0, 2, 5, 6).reshape((n1 - n0) * (p1 - p0) * ow, red)
-            res = chunked_matmul(cols, mats[g][0][0], cuts).reshape(n1 - n0, p1 - p0, ow, kg)
+            res = chunked_matmul(cols, mg[0][0], cuts).reshape(n1 - n0, p1 - p0, ow, c1 - c0)
         res = enc.finish(res, corr)
-        out[n0:n1, g * kg:(g + 1) * kg, p0:p1] = res.transpose(0, 3, 1, 2)
+        out[n0:n1, g * kg + c0:g * kg + c1, p0:p1] = res.transpose(0, 3, 1, 2)
 
     with single_threaded_blas():
-        run_blocks(block, [(g, *span) for g in range(groups) for span in spans])
+        run_blocks(block, [(g, *span, *part) for g in range(groups) for span in spans for part in channel_parts])
     return out
 
 
-def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: int, sw: int, rows: int,
+def _tap_gemms(slab, enc: Encoding, mats, plan, r: int, s: int, sh: int, sw: int, rows: int,
                ow: int) -> np.ndarray:
-    """int64 (n, rows, ow, N) convolution of an input slab (n x C x H x W codes) by taps.
+    """int64 (n, rows, ow, N) convolution of an input slab (n x C x H x W codes, or its
+    :func:`_tap_slab` encoding) by taps."""
+    flat, n, hq, wq, size, nrows = slab if isinstance(slab, tuple) else _tap_slab(slab, enc, r, s, sh, sw)
+    return _tap_multiply(flat, n, hq, wq, size, nrows, mats, plan, s, sh, sw, rows, ow)
+
+
+def _tap_slab(slab: np.ndarray, enc: Encoding, r: int, s: int, sh: int, sw: int):
+    """The encoded input slab of the tap method: (flat buffer, n, hq, wq, columns, rows).
 
     Layout: one flat float32 buffer of ``sh·sw`` phases x ``P·C`` rows x ``n·hq·wq`` columns, then
     ``slack`` zeros. Tap ``(i, j)`` reads, for every row, ``n·hq·wq`` columns starting at its offset:
@@ -334,6 +358,11 @@ def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: 
                     np.take(table[p], sub, out=dst, mode="wrap")
                 else:
                     dst[:, :, :sub.shape[2], :sub.shape[3]] = np.take(table[p], sub, mode="wrap")
+    return flat, n, hq, wq, size, nrows
+
+
+def _tap_multiply(flat, n, hq, wq, size, nrows, mats, plan, s, sh, sw, rows, ow):
+    """The tap GEMMs of an encoded slab (:func:`_tap_slab`), accumulated as :meth:`Encoding.tap_plan` says."""
     item = flat.itemsize
     n_out = mats[0][0].shape[1]
     # GEMM rows: every phase position of every sample, except that a single sample stops after its
