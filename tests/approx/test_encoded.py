@@ -190,7 +190,7 @@ def test_conv2d_rejects_bad_arguments():
         EXACT.conv2d(x[:, :, :2, :2], w)
 
 
-@pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[2]], ids=lambda c: c.name)
+@pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[3]], ids=lambda c: c.name)
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_small_image_split_over_output_channels_equals_the_table_reference(cfg, workers):
     """One 3 x 3 sample with 96 output channels: too few row blocks for the workers, so output
