@@ -6,7 +6,8 @@ over many Monte Carlo seeds, or a benchmark, calls each layer with the same weig
 The cache maps (encoding, layout, shape, SHA-1 of the weight bytes) to the encoded matrices, so
 weights changed in place or corrupted copies are new keys (never a stale result). It holds at
 most :data:`CAPACITY_BYTES` of matrices, least recently used out first; entries larger than a
-quarter of it are not kept. Thread safe (one lock around the dictionary).
+quarter of it are not kept, and weights under :data:`MIN_BYTES` (per-PE slices of a small
+layer) are encoded directly. Thread safe (one lock around the dictionary).
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ import numpy as np
 
 #: bytes of encoded matrices kept (a 3 x 3 conv of ResNet-50 layer4, 2.4 M weights, takes 9.4 MB per term)
 CAPACITY_BYTES = 256 << 20
+
+#: weights smaller than this (bytes) are encoded on every call, not looked up
+MIN_BYTES = 16 << 10
 
 _entries: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
 _lock = threading.Lock()
@@ -36,6 +40,8 @@ def _nbytes(value) -> int:
 def cached(owner: object, layout: tuple, w: np.ndarray, build: Callable[[], object]):
     """``build()``'s result for weights ``w`` under ``owner`` (an encoding) and ``layout`` (how the
     caller arranges them: kind, groups, taps), from the cache when the same bytes were seen."""
+    if w.nbytes < MIN_BYTES:  # encoding a few weights costs less than looking them up
+        return build()
     w = np.ascontiguousarray(w)
     key = (id(owner), layout, w.shape, w.dtype.str, hashlib.sha1(w.data).digest())
     with _lock:

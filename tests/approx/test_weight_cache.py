@@ -12,7 +12,8 @@ from simulator.macs import MacConfig
 from _approx_ref import brute_gemm
 
 
-def test_cached_weights_give_the_same_results_and_changes_are_seen():
+def test_cached_weights_give_the_same_results_and_changes_are_seen(monkeypatch):
+    monkeypatch.setattr(weight_cache, "MIN_BYTES", 0)
     cfg = MacConfig("top10_k2", "axbxp", block=B.presets()["top10_k2"])
     enc = cfg.encoding
     rng = np.random.default_rng(0)
@@ -38,6 +39,7 @@ def test_cached_weights_give_the_same_results_and_changes_are_seen():
 
 def test_cache_stays_within_its_capacity(monkeypatch):
     monkeypatch.setattr(weight_cache, "CAPACITY_BYTES", 4096)
+    monkeypatch.setattr(weight_cache, "MIN_BYTES", 0)
     weight_cache.clear()
     owner = object()
     for i in range(20):
@@ -47,3 +49,11 @@ def test_cache_stays_within_its_capacity(monkeypatch):
     big = weight_cache.cached(owner, ("t",), np.zeros(3, np.int8), lambda: np.zeros(1024, np.float64))
     assert big.nbytes == 8192 and weight_cache.stats()["bytes"] <= 4096  # larger than a quarter: not kept
     weight_cache.clear()
+
+
+def test_small_weights_are_not_kept():
+    weight_cache.clear()
+    calls = []
+    for _ in range(2):
+        weight_cache.cached(object(), ("t",), np.zeros(100, np.int8), lambda: calls.append(1) or np.zeros(4))
+    assert len(calls) == 2 and weight_cache.stats() == {"hits": 0, "misses": 0, "bytes": 0}
