@@ -133,3 +133,39 @@ def test_exposure_of_a_concat_is_that_of_its_moves():
     assert len(groups_of(moved, "cat", "outputs")) > 0
     hook = exposure_ber(uniform_exposure(moved, 1.0, ["outputs"]), {l.name: l for l in wl.layers})(0)
     np.testing.assert_array_equal(hook("cat", "outputs", codes), ~codes)
+
+
+def test_a_spilled_operand_stays_in_dram_and_only_the_resident_one_moves():
+    """expand3 (48 channels) does not fit the resident share, expand1 (16) does: the concat is made
+    in DRAM, moving expand1's 16 x 8 x 8 bytes (channels 0..16) and nothing of expand3, which its
+    own trace already wrote to DRAM; with no room at all nothing is resident and nothing moves."""
+    layers = (Layer("squeeze", "conv", 16, 8, 8, 8), Layer("expand1", "conv", 8, 8, 8, 16, inputs=("squeeze",)),
+              Layer("expand3", "conv", 8, 8, 8, 48, 3, 3, 1, 1, 1, 1, inputs=("squeeze",)),
+              Layer("cat", "concat", 64, 8, 8, 64, inputs=("expand1", "expand3")),
+              Layer("pool", "pool", 64, 8, 8, 64, 2, 2, 2, 2, pool_mode="max"))
+    wl = Workload("mix", layers, "test")
+
+    def run(fraction):
+        res = Residency(simba(), wl, fraction=fraction)
+        mapper = WeightStationaryMapper(simba())
+        trs = {}
+        for layer in wl.layers:
+            trs[layer.name] = mapper.map(layer, residency=res)
+            res.done(layer)
+        return res, trs
+
+    # the smallest resident share (of a grid) that keeps expand1 but not expand3
+    share = next(f for f in np.linspace(0.002, 0.2, 100)
+                 if "expand1" in run(f)[0].kept and "expand3" not in run(f)[0].kept)
+    for fraction, moved in ((share, 16 * 8 * 8), (0.0, 0)):
+        res, trs = run(fraction)
+        assert "expand3" not in res.kept and ("expand1" in res.kept) == (moved > 0)
+        cat = trs["cat"]
+        assert cat.meta["view"] == "dram" and cat.meta["moved_bytes"] == moved
+        ks = {(s[0], s[1]) for t in cat.txns if t.op == "dram_write" for s in t.data}
+        assert all(0 <= k0 < k1 <= 16 for k0, k1 in ks)  # only expand1's channels
+        written = sum((s[1] - s[0]) * (s[3] - s[2]) * (s[5] - s[4]) for t in trs["expand3"].txns
+                      if t.op == "dram_write" for s in t.data)
+        assert written == 48 * 8 * 8
+        assert trs["pool"].meta["inputs_resident"] == [False]
+        assert res.live == {} and all(v == 0 for v in res.used.values())
