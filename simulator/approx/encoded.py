@@ -131,6 +131,21 @@ class Encoding:
         corr = np.take(self.w_centred, idx, mode="wrap").sum(axis=1)  # Σ_p c_p Σ_k g'_p(w_k), int64
         return mat.T, corr
 
+    def tap_weights(self, w: np.ndarray, groups: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+        """Per group, per kernel tap ``(i, j)`` (row-major), :meth:`weight_matrix` of the tap's
+        weights ``w[g·K/groups:(g+1)·K/groups, :, i, j]`` (int8 K x C/groups x R x S), all taps in
+        one pass per term."""
+        k, cg, r, s = w.shape
+        kg, taps = k // groups, r * s
+        idx = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(taps, k, cg).view(np.uint8)
+        enc = np.empty((taps, k, self.terms, cg), dtype=np.float32)
+        for p in range(self.terms):
+            np.take(self.w_f32[:, p], idx, out=enc[:, :, p], mode="wrap")
+        corr = np.take(self.w_centred, idx, mode="wrap").sum(axis=2)   # taps x K, int64
+        flat = enc.reshape(taps, k, self.terms * cg)
+        return [[(flat[t, g * kg:(g + 1) * kg].T, corr[t, g * kg:(g + 1) * kg]) for t in range(taps)]
+                for g in range(groups)]
+
     def encode(self, codes: np.ndarray) -> np.ndarray:
         """(P, *codes.shape) float32: the centred activation terms of uint8 ``codes``."""
         out = np.empty((self.terms,) + codes.shape, dtype=np.float32)
@@ -282,9 +297,7 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     else:
         spans = [(n0, n1, 0, oh) for n0, n1 in _row_blocks(nb, row_bytes * oh, oh * ow)]
     if taps:
-        mats = cached(enc, ("taps", groups), w, lambda: [
-            [enc.weight_matrix(np.ascontiguousarray(w[g * kg:(g + 1) * kg, :, i, j])) for i in range(r) for j in range(s)]
-            for g in range(groups)])
+        mats = cached(enc, ("taps", groups), w, lambda: enc.tap_weights(w, groups))
         plan = enc.tap_plan(cg, r * s)
     else:
         mats = cached(enc, ("im2col", groups), w, lambda: [
