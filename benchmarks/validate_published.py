@@ -86,7 +86,8 @@ PUBLISHED = [
      "source": "Chen et al., JSSC 2017, abstract"},
     {"system": "Eyeriss v2 (sparse MobileNet v1)", "network": "mobilenetv2", "scope": "network",
      "metrics": {"images/s": 1470.6, "energy mJ": 1e3 / 2560.3},
-     "conditions": "65 nm, batch 1, 8-bit, pruned MobileNet v1 (a different, sparse network)",
+     "conditions": "65 nm, batch 1, pruned MobileNet v1 (a different, sparse network); precision, clock "
+                   "and peak MAC rate not stated in the abstract",
      "source": "Chen et al., IEEE JETCAS 2019, abstract"},
 ]
 
