@@ -317,6 +317,15 @@ def sensitivity(arch, dataflow: str, mapping: str, base) -> tuple[str, list[list
                                                   "package.nop.link_latency_cycles": link})
         rows.append(sensitivity_row(f"NoP hop {router + link} cycles (default 40 = 20 ns)",
                                     run(variant, wl, dataflow, mapping), 1, "simulated"))
+    for rows_, cols_, channels in ((2, 2, 2), (1, 1, 1)):
+        variant = api.with_operating_point(arch, {"package.mesh.rows": rows_, "package.mesh.cols": cols_,
+                                                  "package.dram.channels": channels})
+        res = run(variant, wl, dataflow, mapping)
+        peak = variant.peak_macs_per_cycle * variant.clock_ghz / 1e3
+        label = f"{rows_}x{cols_} chiplets, {channels} DRAM channel{'s' * (channels > 1)} ({peak:.2f} TMAC/s peak)"
+        rows.append(sensitivity_row(label, res, 1, "simulated"))
+        classes.append(class_row(f"resnet50 on {rows_}x{cols_} chiplets at {arch.vdd_v} V, {arch.clock_ghz} GHz",
+                                 summary_dict(res)))
     res4 = run(arch, dataclasses.replace(wl, batch=4), dataflow, mapping)
     rows.append(sensitivity_row("batch 4 (per image: energy; per batch: latency)", res4, 4, "simulated"))
     classes.append(class_row(f"resnet50 batch 4 at {arch.vdd_v} V, {arch.clock_ghz} GHz", summary_dict(res4)))
