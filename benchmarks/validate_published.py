@@ -267,16 +267,19 @@ CLASSES = ("mac", "weight_buffer", "input_buffer", "accumulation_buffer", "globa
            "noc_link", "nop_router", "nop_link", "dram", "leakage", "vector")
 
 
-def class_row(label: str, summary: dict) -> list[str]:
-    """Energy per MAC of each component class (pJ/MAC), from summary.json's energy_pj_by_class."""
-    by_class, macs = summary["energy_pj_by_class"], summary["macs"]
-    missing = set(by_class) - set(CLASSES)
-    if missing:
-        raise KeyError(f"energy classes not in the table: {sorted(missing)}")
-    return [label, *[f"{by_class.get(c, 0.0) / macs:.3f}" for c in CLASSES], f"{summary['energy_pj'] / macs:.3f}"]
+def class_row(label: str, summary: dict) -> tuple[str, dict, int, float]:
+    """A run's energy per component class, as summary.json gives it, for :func:`class_table`."""
+    return label, summary["energy_pj_by_class"], summary["macs"], summary["energy_pj"]
 
 
-CLASS_HEAD = ["run", *CLASSES, "total"]
+def class_table(rows: list[tuple[str, dict, int, float]]) -> str:
+    """pJ per MAC of each component class; classes the list above does not name get their own
+    columns after it (a new energy class is shown, not dropped)."""
+    extra = sorted({c for _, by_class, _, _ in rows for c in by_class} - set(CLASSES))
+    cols = [*CLASSES, *extra]
+    return table(["run", *cols, "total"],
+                 [[label, *[f"{by_class.get(c, 0.0) / macs:.3f}" for c in cols], f"{energy / macs:.3f}"]
+                  for label, by_class, macs, energy in rows])
 
 
 SENS_HEAD = ["variant", "latency ms", "images/s", "pJ/MAC", "pJ/MAC without DRAM", "leakage %", "MAC util.",
@@ -383,7 +386,7 @@ def main() -> None:
         sens, more = sensitivity(arch, dataflow, mapping, base)
         class_rows += more
         print(sens)
-    cls_block = table(CLASS_HEAD, class_rows)
+    cls_block = class_table(class_rows)
     print(cls_block)
     cond = (f"Generated at commit {commit()} by `benchmarks/validate_published.py --write`: arch/simba.yaml "
             f"({arch.vdd_v} V, {arch.clock_ghz} GHz, {arch.peak_macs_per_cycle:,} MACs/cycle), batch 1, exact "
