@@ -160,3 +160,17 @@ def test_bounds_and_sensitivity_blocks_are_consistent():
     assert float(no_leak["pJ/MAC"]) == pytest.approx(float(default["pJ/MAC"]) * (1 - share), abs=0.003)
     dataflow, mapping = vp.cli_defaults()
     assert f"--dataflow {dataflow} --mapping {mapping}" in read_block(PAGE, "published-conditions")
+
+
+def test_unscaled_leakage_equals_a_run_at_the_nominal_supply():
+    """Leakage re-priced without its voltage scaling equals the leakage of the same run at the
+    table's nominal 0.8 V (same clock, so the same cycles), and differs from the run's own."""
+    tiny = api.load_arch(ARCH_DIR / "tiny.yaml")
+    wl = api.load_workload(WORKLOAD_DIR / "digits_cnn.yaml")
+    hot = api.simulate(api.with_operating_point(tiny, {"vdd_v": 1.0}), wl)
+    nominal = api.simulate(api.with_operating_point(tiny, {"vdd_v": 0.8}), wl)
+    assert hot.latency_cycles == nominal.latency_cycles
+    leak, flat = vp.unscaled_leakage_pj(api.with_operating_point(tiny, {"vdd_v": 1.0}), hot)
+    assert leak == pytest.approx(hot.energy_by_class()["leakage"])
+    assert flat == pytest.approx(nominal.energy_by_class()["leakage"])
+    assert leak / flat == pytest.approx(4.8 ** (0.2 / 0.28), rel=1e-3)  # r(1.0)/r(0.8) of the curve
