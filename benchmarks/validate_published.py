@@ -99,22 +99,22 @@ def cli_defaults() -> tuple[str, str]:
     return args.dataflow, args.mapping
 
 
+def _minimum(layers, batch: int) -> int:
+    first, last = layers[0], layers[-1]
+    return sum(layer.weight_count for layer in layers) + batch * (
+        first.in_channels * first.in_h * first.in_w + last.out_channels * last.out_h * last.out_w)
+
+
 def minimum_dram_bytes(workload) -> int:
     """Least DRAM traffic of any dataflow, 8-bit values: every weight once per batch, the input
     image and the network output once per sample."""
-    first, last = workload.layers[0], workload.layers[-1]
-    weights = sum(layer.weight_count for layer in workload.layers)
-    return weights + (first.in_channels * first.in_h * first.in_w
-                      + last.out_channels * last.out_h * last.out_w) * workload.batch
+    return _minimum(workload.layers, workload.batch)
 
 
 def conv_minimum_dram_bytes(workload) -> int:
-    """The minimum for the convolutional layers alone: their weights once per batch, the input image
-    and the last convolutional layer's output once per sample."""
-    convs = [layer for layer in workload.layers if layer.kind == "conv"]
-    first, last = convs[0], convs[-1]
-    return sum(layer.weight_count for layer in convs) + (
-        first.in_channels * first.in_h * first.in_w + last.out_channels * last.out_h * last.out_w) * workload.batch
+    """The same for the convolutional layers alone (their weights, the input image, the last
+    convolutional layer's output)."""
+    return _minimum([layer for layer in workload.layers if layer.kind == "conv"], workload.batch)
 
 
 def dram_bytes(result) -> float:
@@ -389,7 +389,8 @@ def main() -> None:
     cls_block = class_table(class_rows)
     print(cls_block)
     cond = (f"Generated at commit {commit()} by `benchmarks/validate_published.py --write`: arch/simba.yaml "
-            f"({arch.vdd_v} V, {arch.clock_ghz} GHz, {arch.peak_macs_per_cycle:,} MACs/cycle), batch 1, exact "
+            f"({arch.vdd_v} V, {arch.clock_ghz} GHz, {arch.peak_macs_per_cycle:,} MACs/cycle, energies of "
+            f"{arch.tech}), batch 1, exact "
             f"8-bit MACs, `--dataflow {dataflow} --mapping {mapping}` (the defaults of `axsim run`), "
             f"transaction-level networks.\n")
     print(cond)
