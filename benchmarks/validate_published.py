@@ -122,7 +122,13 @@ def dram_bytes(result) -> float:
     return sum(layer.bytes_moved()["dram_bytes"] for layer in result.layers)
 
 
-def network_row(summary: dict, arch, batch: int, moved_bytes: float, min_bytes: float) -> dict:
+def nop_byte_hops(layers) -> float:
+    """Bytes x NoP links crossed (the NoP link bit counts / 8)."""
+    return sum(layer.bytes_moved()["nop_byte_hops"] for layer in layers)
+
+
+def network_row(summary: dict, arch, batch: int, moved_bytes: float, min_bytes: float,
+                nop_byte_hops: float) -> dict:
     """The derived columns of one run from its summary.json fields, by their definitions."""
     lat_ms = summary["latency_ms"]
     energy, macs = summary["energy_pj"], summary["macs"]
@@ -133,12 +139,13 @@ def network_row(summary: dict, arch, batch: int, moved_bytes: float, min_bytes: 
             "leakage %": 100 * by_class.get("leakage", 0.0) / energy,
             "DRAM energy %": 100 * by_class.get("dram", 0.0) / energy,
             "DRAM MB": moved_bytes / batch / 1e6, "min. DRAM MB": min_bytes / batch / 1e6,
-            "DRAM / min.": moved_bytes / min_bytes}
+            "DRAM / min.": moved_bytes / min_bytes, "NoP byte-hops / DRAM bytes": nop_byte_hops / moved_bytes}
 
 
 NET_FORMAT = {"latency ms": "{:.3f}", "images/s": "{:,.0f}", "energy mJ": "{:.2f}", "pJ/MAC": "{:.2f}",
               "GMAC": "{:.3f}", "MAC util.": "{:.4f}", "leakage %": "{:.1f}", "DRAM energy %": "{:.1f}",
-              "DRAM MB": "{:.2f}", "min. DRAM MB": "{:.2f}", "DRAM / min.": "{:.2f}"}
+              "DRAM MB": "{:.2f}", "min. DRAM MB": "{:.2f}", "DRAM / min.": "{:.2f}",
+              "NoP byte-hops / DRAM bytes": "{:.1f}"}
 
 
 def scope_summary(result, kinds: tuple[str, ...]) -> dict:
@@ -358,14 +365,15 @@ def main() -> None:
         base = res if net == "resnet50" else base
         mn = minimum_dram_bytes(wl)
         summary = summary_dict(res)
-        row = network_row(summary, arch, wl.batch, dram_bytes(res), mn)
+        row = network_row(summary, arch, wl.batch, dram_bytes(res), mn, nop_byte_hops(res.layers))
         class_rows.append(class_row(f"{net} at {arch.vdd_v} V, {arch.clock_ghz} GHz", summary))
         net_rows.append([net, "network", *[NET_FORMAT[k].format(row[k]) for k in NET_FORMAT]])
         if net in {p["network"] for p in PUBLISHED if p["scope"] == "conv"}:
             conv = [layer for layer in res.layers if layer.kind == "conv"]
             conv_bytes = sum(layer.bytes_moved()["dram_bytes"] for layer in conv)
             conv_min = conv_minimum_dram_bytes(wl)
-            crow = network_row(scope_summary(res, ("conv",)), arch, wl.batch, conv_bytes, conv_min)
+            crow = network_row(scope_summary(res, ("conv",)), arch, wl.batch, conv_bytes, conv_min,
+                               nop_byte_hops(conv))
             net_rows.append([net, "conv", *[NET_FORMAT[k].format(crow[k]) for k in NET_FORMAT]])
         layers = layer_rows(arch, net, res)
         all_layers += layers

@@ -53,7 +53,8 @@ def test_network_row_derives_its_columns_by_definition(tiny_run):
     assert summary["macs"] == DIGITS_MACS
     # the run's DRAM bit counts agree with the bytes of the trace's DRAM transactions
     assert vp.dram_bytes(res) == moved
-    row = vp.network_row(summary, arch, wl.batch, moved, DIGITS_MIN)
+    hops = sum(layer.count("nop_link.") / 8 for layer in res.layers)
+    row = vp.network_row(summary, arch, wl.batch, moved, DIGITS_MIN, hops)
     cycles = res.latency_cycles
     latency_ms = cycles / (TINY_CLOCK_GHZ * 1e6)
     assert row["latency ms"] == pytest.approx(latency_ms)
@@ -68,7 +69,8 @@ def test_network_row_derives_its_columns_by_definition(tiny_run):
     assert row["leakage %"] == pytest.approx(100 * by_class["leakage"] / res.energy_pj)
     assert row["DRAM energy %"] == pytest.approx(100 * by_class["dram"] / res.energy_pj)
     # per image for a batch: a batch of 2 has twice the images per latency, half the energy per image
-    two = vp.network_row(summary, arch, 2, moved, DIGITS_MIN)
+    assert row["NoP byte-hops / DRAM bytes"] == pytest.approx(hops / moved)
+    two = vp.network_row(summary, arch, 2, moved, DIGITS_MIN, hops)
     assert two["images/s"] == pytest.approx(2 * row["images/s"])
     assert two["energy mJ"] == pytest.approx(row["energy mJ"] / 2)
 
