@@ -178,3 +178,32 @@ def test_qlinearconcat_equals_onnxruntime_bit_for_bit(tmp_path):
     assert [layer.kind for layer in workload.layers] == ["conv", "conv", "concat"]
     ours = infer(qm, quantize_input(qm, x)).output.codes.reshape(len(x), -1).astype(np.int64)
     np.testing.assert_array_equal(ours, _ort_codes(path, x, 0.045, 9))
+
+
+def test_float_model_with_a_concat_is_quantized_and_imported(tmp_path):
+    """A float model (two convolutions of one input, Concat, Gemm) quantized at import with
+    calibration samples: the concat becomes a layer and the int8 network follows onnxruntime's
+    float outputs within quantization error."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (3, 2, 3, 3)).astype(np.float32), "wa"),
+             numpy_helper.from_array(rng.normal(0, 0.3, (2, 2, 1, 1)).astype(np.float32), "wb"),
+             numpy_helper.from_array(rng.normal(0, 0.2, (4, 5 * 4 * 4)).astype(np.float32), "fw")]
+    nodes = [helper.make_node("Conv", ["x", "wa"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Conv", ["x", "wb"], ["b"]),
+             helper.make_node("Concat", ["ar", "b"], ["c"], axis=1),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "fw"], ["y"], transB=1)]
+    graph = helper.make_graph(nodes, "fcat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = tmp_path / "fcat.onnx"
+    onnx.save(m, str(path))
+    x = np.random.default_rng(2).uniform(-1, 1, (64, 2, 4, 4)).astype(np.float32)
+    wl, qm = import_onnx(path, x)
+    assert [layer.kind for layer in wl.layers] == ["conv", "conv", "concat", "fc"]
+    assert wl.layers[2].in_channels == 5
+    ref = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    ours = infer(qm, quantize_input(qm, x)).real().reshape(len(x), -1)
+    assert np.abs(ours - ref).max() < 8 * float(qm.layers[-1].scale) + 0.05 * np.abs(ref).max()
