@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pytest
 
 from conftest import ARCH_DIR, WORKLOAD_DIR
 from simulator import api
@@ -37,9 +38,12 @@ def held(tr) -> dict:
     return out
 
 
-def test_view_of_resident_operands_costs_nothing_and_consumers_read_where_they_live():
-    wl = fire()
+@pytest.mark.parametrize("batch", [1, 3])
+def test_view_of_resident_operands_costs_nothing_and_consumers_read_where_they_live(batch):
+    base = fire()
+    wl = Workload(base.name, base.layers, base.source, batch=batch)
     cat, pool = wl.layer("cat"), wl.layer("pool")
+    rows = cat.out_h * batch  # samples stacked along the rows (the pool has no padding)
     trs = {tr.layer: tr for tr in api.generate_traces(simba(), wl, dataflow="resident")}
     assert trs["cat"].txns == [] and trs["cat"].meta["view"] == "package"
     assert all(trs[n].meta["outputs_resident"] for n in cat.inputs)
@@ -51,7 +55,7 @@ def test_view_of_resident_operands_costs_nothing_and_consumers_read_where_they_l
     offset = 0
     for name in cat.inputs:
         for chip, boxes in held(trs[name]).items():
-            g = have.setdefault(chip, np.zeros((cat.out_channels, cat.out_h, cat.out_w), bool))
+            g = have.setdefault(chip, np.zeros((cat.out_channels, rows, cat.out_w), bool))
             for k0, k1, y0, y1, x0, x1 in boxes:
                 g[k0 + offset:k1 + offset, y0:y1, x0:x1] = True
         offset += wl.layer(name).out_channels
