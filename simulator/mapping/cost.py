@@ -60,6 +60,12 @@ class Cost:
         return {"compute": self.compute, "dram": self.dram, "nop": self.nop, "gb": self.gb, "noc": self.noc}
 
     @property
+    def floor(self) -> float:
+        """A lower bound of :attr:`cycles` under any placement (which changes only ``nop``, no lower
+        than ``nop_dram``, and ``gb``, no lower than ``gb_rest``)."""
+        return max(self.compute, self.dram, self.noc, self.nop_dram, self.gb_rest) + self.fill
+
+    @property
     def limit(self) -> str:
         """The name of the largest bound."""
         b = self.bounds

@@ -168,6 +168,8 @@ def choose(shape: Shape, arch: Arch, mode: str = "fixed", max_compute_txns: int 
     fixed_placed = next(c for c, name, _ in fixed_all if name == "id")
     best = None
     for base, cand in top:
+        if best is not None and cand is not fixed and base.floor >= best[0].rank_cycles:
+            continue   # no placement can make it cheaper than the best so far
         for c, name, pos in (fixed_all if cand is fixed else placed(shape, cand, arch, base, where, **kw)):
             if c.spill and not fixed_placed.spill:
                 continue   # never spill a tensor that the fixed mapping keeps on the package
