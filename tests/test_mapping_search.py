@@ -16,7 +16,7 @@ from simulator.errors import AxsimError
 from simulator.mapping.candidates import candidates
 from simulator.mapping.cost import cost
 from simulator.mapping.search import STATED_PREDICTION_RANGE, STATED_RATIO_ERROR, choose
-from simulator.mapping.tiling import Shape, partition
+from simulator.mapping.tiling import Shape, partition, tile
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.workload import Layer, load_workload
 
@@ -201,6 +201,9 @@ def test_cli_defaults_to_search_and_writes_the_choice(tmp_path):
         p = partition(Shape.of(layer), a.total_pes, a.chiplet.pe.lanes, a.chiplet.pe.vector_macs)
         assert f["mapping"] == f"k{p.k_parts}p{p.p_parts}c{p.c_parts}"
         assert int(d["predicted_cycles"]) > 0 and d["predicted_bound"] in ("compute", "dram", "nop", "gb", "noc")
+        assert f["placement"] == "id" and f["loop_order"] == tile(Shape.of(layer), p, a).loop_order
+        assert d["placement"] in ("id", "follow", "aligned", "flip-c", "flip-r", "rot180", "transpose", "anti",
+                                  "rot90", "rot270") and d["loop_order"] in ("ks", "kcs", "ksc")
     # the default is the search: its layers equal api.simulate(mapping="search")
     assert [int(r["latency_cycles"]) for r in runs["default"]] == [
         layer.latency_cycles for layer in simulated("alexnet", "search").layers]
