@@ -51,6 +51,18 @@ def test_link_loads_by_hand_on_a_line():
     assert p.link_loads((0, 1)).sum() == 40 and p.link_loads((0, 2)).sum() == 80
 
 
+def test_a_shared_dram_entry_link_carries_the_channel_bytes():
+    """The channel at chiplet 0 enters by the edge it shares with chiplet 1: its 100 B read to a chiplet
+    at 2 cross 1->0, 0->1, 1->2 (300 byte-hops); 50 B written back from 2 cross 2->1, 1->0, then 0->1."""
+    tr = Traffic(1, 3, 1, attach=(0,), entries={0: 1})
+    tr.dram_uni[0] = 100
+    assert tr.link_loads((2,)).sum() == 300
+    assert tr.link_loads((0,)).sum() == 100           # on the attach chiplet: the shared link only
+    tr.dram_out[0] = 50
+    assert tr.link_loads((2,)).sum() == 300 + 3 * 50
+    assert Traffic(1, 3, 1, attach=(0,), dram_uni=np.array([100.0])).link_loads((0,)).sum() == 0
+
+
 @pytest.fixture
 def line_arch(write_arch):
     """Three tiny chiplets in a row (4 PEs each), a larger global buffer, one DRAM channel at [0, 0]."""

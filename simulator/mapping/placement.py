@@ -17,8 +17,9 @@ the XY routes (X first, as :class:`simulator.hw.mesh.Mesh`), the bytes that cros
 inputs from the producing chiplets, DRAM reads from the attach chiplets (per-chiplet reads from the
 nearest attach chiplet, shared multicasts spread evenly over the attach chiplets), partial sums
 to their owner chiplets, outputs written to DRAM. A multicast crosses each link of its XY tree
-once. The bound is the busiest link's bytes / its bytes per cycle; byte-hops are the sum over
-links. Transfers are summed over the layer (no timing): a bound, like the rest of
+once; a DRAM channel entering its chiplet by an edge shared with a neighbour's link
+(``package.dram.edges``) adds its bytes to that link. The bound is the busiest link's bytes / its
+bytes per cycle; byte-hops are the sum over links. Transfers are summed over the layer (no timing): a bound, like the rest of
 :mod:`simulator.mapping.cost`.
 """
 from __future__ import annotations
@@ -47,10 +48,8 @@ def route_matrix(rows: int, cols: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def routes(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(R, H)``: ``R[s, d, l]`` True when the XY route from chiplet index ``s`` to ``d`` crosses
-    directed link ``l``; ``H[s, d]`` its hops. Indices are row-major (``r·cols + c``)."""
-    n = rows * cols
+def link_index(rows: int, cols: int) -> dict[tuple[int, int], int]:
+    """Directed link (from, to chiplet index) -> its column in :func:`routes`' ``R``."""
     index: dict[tuple[int, int], int] = {}
     for r in range(rows):
         for c in range(cols):
@@ -58,6 +57,15 @@ def routes(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
             for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
                 if 0 <= r + dr < rows and 0 <= c + dc < cols:
                     index[(a, (r + dr) * cols + c + dc)] = len(index)
+    return index
+
+
+@lru_cache(maxsize=8)
+def routes(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, H)``: ``R[s, d, l]`` True when the XY route from chiplet index ``s`` to ``d`` crosses
+    directed link ``l``; ``H[s, d]`` its hops. Indices are row-major (``r·cols + c``)."""
+    n = rows * cols
+    index = link_index(rows, cols)
     R = np.zeros((n, n, max(1, len(index))), dtype=bool)
     H = np.zeros((n, n), dtype=np.int64)
     for s in range(n):
@@ -108,6 +116,7 @@ class Traffic:
     psum: np.ndarray = None                          # (chiplets, chiplets): bytes logical -> logical
     received: float = 0.0                            # of the last link_loads: most NoP bytes one global buffer
                                                      # received or sent
+    entries: dict = field(default_factory=dict)      # attach index -> neighbour index whose link it shares
 
     def __post_init__(self) -> None:
         n = self.rows * self.cols
@@ -145,6 +154,15 @@ class Traffic:
             loads += (nbytes / len(att)) * R[att][:, d, :].any(axis=1).sum(axis=0)
             recv[d] += nbytes
         self.received = float((recv + sent).max()) if len(recv) else 0.0
+        if self.entries:   # DRAM channels entering by an edge shared with a neighbour's link
+            links = link_index(self.rows, self.cols)
+            into, out_of = np.zeros(n), np.zeros(n)
+            np.add.at(into, nearest, self.dram_uni)
+            np.add.at(out_of, nearest, self.dram_out)
+            into[att] += sum(nbytes for nbytes, _ in self.dram_multi) / len(att)
+            for a, nb in self.entries.items():
+                loads[links[(nb, a)]] += into[a]
+                loads[links[(a, nb)]] += out_of[a]
         return loads
 
     def follow(self) -> tuple[int, ...]:
@@ -211,7 +229,8 @@ def traffic(shape: Shape, part: Partition, arch, layer=None, batch: int = 1, sou
     chip_of, _ = slot_chiplets(used, ppc, slots)
     n_chip = int(chip_of.max()) + 1 if used else 0
     attach = tuple(sorted({r * cols + c for r, c in arch.dram_attach()}))
-    tr = Traffic(rows, cols, n_chip, attach)
+    tr = Traffic(rows, cols, n_chip, attach,
+                 entries={a[0] * cols + a[1]: b[0] * cols + b[1] for a, b in arch.dram_entries().items()})
     geo = Geometry(shape, part)
     compute = shape.has_weights
     # inputs: the merged input slices of each logical chiplet, grouped by identical sets (a multicast)
