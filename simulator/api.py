@@ -174,11 +174,14 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
                          error_free=error_free, exposure_note=skipped,
                          instances=instances, hardware_hash=hardware_hash(arch), mac_metrics=metrics)
 
-    try:
-        for index, trace in enumerate(source):
+    def announced(traces: Iterable[LayerTrace]) -> Iterable[LayerTrace]:
+        for index, trace in enumerate(traces):  # read one layer ahead of the replay (prefetch)
             if progress:
                 progress(index, total or 0, trace.layer)
-            timing = replayer.run_layer(trace)
+            yield trace
+
+    try:
+        for index, (trace, timing) in enumerate(replayer.replay(announced(source))):
             if journeys is not None:
                 try:
                     journeys.add_layer(trace)
@@ -186,12 +189,16 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
                     if forced:
                         raise
                     journeys, skipped = None, NO_IDENTITY  # replays without exposure
-            link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
-            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
+            # the layer's own actions (a prefetch counts under its layer, whenever it ran); leakage
+            # over the cycles the layer adds to the run, so that the rows add up to the total
+            scope = timing.scope
+            link_bits, sram_bits = package.take_link_bits(scope), counters.take_sram(scope)
+            energy = price_layer(counters.take(scope), tech, timing.latency_cycles, arch.clock_ghz, instances,
                                  op=scales, link_bits=link_bits, sram_bits=sram_bits)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits))
+                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits,
+                                      first_cycle=timing.start_cycle - timing.overlap_cycles))
     except (AxsimError, KeyboardInterrupt) as exc:
         exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
         raise
@@ -248,10 +255,10 @@ def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) 
         return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
                  "ber": float(np.mean(rates.link(mesh.name, a, b))),
                  "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None}
-                for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
+                for (a, b), bits, busy in zip(mesh.links, package.link_totals(mesh).tolist(), mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():
-        if any(chip.noc.link_bits):
+        if package.link_totals(chip.noc).any():
             out[chip.noc.name] = rows(chip.noc)
     attach = package.arch.dram_attach()
     out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),
