@@ -142,13 +142,19 @@ class Replayer:
         pending: list[LayerTrace] = []  # read ahead, not yet opened (empty ones included)
         ahead: _Layer | None = None     # the next layer, whose early transactions have started
         exhausted = False
-        while True:
+
+        def read_ahead() -> None:  # up to the next layer with transactions
+            nonlocal exhausted
             while not exhausted and not any(tr.txns for tr in pending):
                 tr = next(source, None)
                 if tr is None:
                     exhausted = True
                 else:
                     pending.append(tr)
+
+        while True:
+            if not pending:
+                read_ahead()
             if not pending:
                 return
             trace = pending.pop(0)
@@ -157,6 +163,7 @@ class Replayer:
                 self._scope += 1
                 yield trace, LayerTiming(now, now, 0, now, self._scope)
                 continue
+            read_ahead()
             if ahead is not None and ahead.trace is trace:
                 layer, ahead = ahead, None
             else:

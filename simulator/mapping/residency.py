@@ -62,6 +62,7 @@ class Residency:
     used: dict[Node, int] = field(default_factory=dict)
     spills: dict[str, int] = field(default_factory=dict)      # layer -> bytes written to DRAM for lack of room
     kept: dict[str, int] = field(default_factory=dict)        # layer -> bytes kept on the package
+    peak: dict[Node, int] = field(default_factory=dict)       # most bytes held per chiplet (take_peak)
 
     def __post_init__(self) -> None:
         if not 0 <= self.fraction <= 1:
@@ -107,6 +108,9 @@ class Residency:
 
     def done(self, layer: Layer) -> None:
         """``layer`` has been mapped: release the tensors it was the last consumer of."""
+        for c, b in self.used.items():  # held while it runs: its inputs and its admitted outputs
+            if b > self.peak.get(c, 0):
+                self.peak[c] = b
         for name in set(self.producers[layer.name]):
             r = self.live.get(name)
             if r is None:
@@ -116,6 +120,13 @@ class Residency:
                 for c, b in r.bytes_per_chiplet.items():
                     self.used[c] -= b
                 del self.live[name]
+
+    def take_peak(self) -> dict[Node, int]:
+        """The most resident bytes each chiplet held while the layers done since the previous call
+        ran (their inputs and outputs); starts again from zero. The weight prefetch of the next
+        layer may use the rest of the resident share (:mod:`simulator.mapping.prefetch`)."""
+        out, self.peak = self.peak, {}
+        return out
 
 
 def _merge(boxes: list[tuple]) -> list[tuple]:
