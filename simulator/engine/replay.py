@@ -123,7 +123,6 @@ class Replayer:
         self.events = 0
         self.on_txn = None  # optional callback(layer, txn, start_ready, finish) for event traces
         self._scope = 0
-        self._nets: list | None = None
 
     def run_layer(self, trace: LayerTrace) -> LayerTiming:
         """Replay one layer after everything replayed before it (no overlap)."""
