@@ -155,7 +155,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx, "dataflow": "trace" if args.trace else args.dataflow,
-             "mapping": "trace" if args.trace else args.mapping}
+             "mapping": "trace" if args.trace else args.mapping,
+             "prefetch": "trace" if args.trace else (args.dataflow == "resident" if args.prefetch is None
+                                                     else args.prefetch)}
     if set(networks.values()) != {"transaction"}:
         extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
@@ -242,7 +244,8 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{workload.name}.trace.jsonl"
     header = {"arch": arch.name, "arch_hash": config_hash(arch), "workload": workload.name,
               "layers": len(workload.layers), "generator": f"axsim {__version__} weight-stationary",
-              "dataflow": args.dataflow, "mapping": args.mapping}
+              "dataflow": args.dataflow, "mapping": args.mapping,
+              "prefetch": args.dataflow == "resident" if args.prefetch is None else args.prefetch}
     if args.approx:
         header["approx"] = args.approx
     write_traces(out, api.generate_traces(arch, workload, plan, args.dataflow, mapping=args.mapping,

@@ -302,6 +302,11 @@ def test_switch_hash_and_defaults(tiny_arch, small_workload, tmp_path):
                   "  - {name: c, type: conv, input: [8, 8, 8], out_channels: 8, kernel: 3, padding: 1}\n")
     assert main(["run", "--arch", str(ROOT / "arch/tiny.yaml"), "--workload", str(wl), "--quiet",
                  "--out", str(tmp_path / "r"), "--dataflow", "dram", "--prefetch"]) == 2
+    for flag, want in (([], True), (["--no-prefetch"], False)):
+        out = tmp_path / f"run{len(flag)}"
+        assert main(["run", "--arch", str(ROOT / "arch/tiny.yaml"), "--workload", str(wl), "--quiet",
+                     "--out", str(out), *flag]) == 0
+        assert json.loads((out / "summary.json").read_text())["prefetch"] is want
 
 
 def test_validation_table_rows_are_a_fresh_run(simba_arch):
