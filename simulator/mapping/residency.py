@@ -9,7 +9,8 @@ A tensor is also written to DRAM when no later layer consumes it (a network outp
 consumer cannot take it from the package (a fully connected layer after a spatial tensor: its
 flattened channel order is not the producer's layout; such inputs are small).
 
-A resident tensor is freed after its last consumer has been mapped (layers run one after another),
+A resident tensor is freed after its last consumer has been mapped (layers run one after another;
+only the next layer's weight prefetch overlaps a layer, :mod:`simulator.mapping.prefetch`),
 so a residual operand stays resident across the layers of its block and counts against the budget
 until the add that consumes it. Admission is greedy, in layer order (first come, first served).
 
