@@ -148,17 +148,22 @@ def _chains(sizes: list[int]) -> LayerTrace:
 
 
 def test_rule_boundary_and_order(tiny_arch):
-    """free = 1000 - 600 = 400 B: chains of 150, 250 (sum 400: still fits, <=), 1 (no room left)."""
+    """Room F = 1000 - 600 = 400 B. Chains (DRAM read 3i, NoP 3i+1, NoC 3i+2) of 150 and 250 B fit
+    together (400 <= 400: early); 1 B does not fit beside them: it waits for the NoC transfer of
+    the oldest (150 B, id 2), leaving 250 + 1; 300 B then needs the 250 B chain's transfer (id 5)
+    too (1 + 300 <= 400); 401 B is larger than the room: not prefetched."""
     pre = Prefetch(tiny_arch, _Held(1000, {(0, 0): 600}))
     pre.end({(0, 0): [7, 9]})  # the previous layer: last users of its two weight loads
     pre.begin()
-    tr = _chains([150, 250, 1])
+    tr = _chains([150, 250, 1, 300, 401])
     pre.mark(tr, 0, {}, [])
-    assert [t.early for t in tr.txns if t.op == "dram_read"] == [True, True, False]
-    assert tr.meta == {"prefetch_bytes": 400, "prefetch_waiting_bytes": 1}
+    reads = [t for t in tr.txns if t.op == "dram_read"]
+    assert [t.early for t in reads] == [True, True, False, False, False]
+    assert [t.after for t in reads] == [(), (), (2,), (5,), ()]
+    assert tr.meta == {"prefetch_bytes": 701, "prefetch_queued_bytes": 301, "prefetch_waiting_bytes": 401}
     # double buffering: the first load overwrites the slot of the previous layer's second-to-last
     # load (last user 7), which is the only slot rule at j = 0
-    assert [t.prev for t in tr.txns if t.op == "noc"] == [(7,), (7,), ()]
+    assert [t.prev for t in tr.txns if t.op == "noc"] == [(7,), (7,), (7,), (7,), ()]
 
 
 def test_slot_rule_without_double_buffering(write_arch):
@@ -188,11 +193,16 @@ def test_prefetch_changes_only_the_schedule(simba_arch, net):
     wl = api.load_workload(ROOT / "workloads" / f"{net}.yaml")
     on = list(api.generate_traces(simba_arch, wl, prefetch=True))
     off = list(api.generate_traces(simba_arch, wl, prefetch=False))
-    strip = lambda t: {k: v for k, v in t.to_dict().items() if k not in ("early", "prev")}  # noqa: E731
+    def strip(t):  # the scheduling fields prefetch may add: early, prev, and after on a weight read
+        drop = ("early", "prev", "after") if t.op == "dram_read" and t.ds == "weights" else ("early", "prev")
+        return {k: v for k, v in t.to_dict().items() if k not in drop}
     assert [tr.layer for tr in on] == [tr.layer for tr in off]
     for a, b in zip(on, off):
         assert [strip(t) for t in a.txns] == [strip(t) for t in b.txns], a.layer
         assert not any(t.early or t.prev for t in b.txns)
+        for x, y in zip(a.txns, b.txns):
+            if x.after != y.after:  # a queued prefetch: waits for weight transfers into the PE buffers
+                assert not y.after and all(a.txns[d].op == "noc" and a.txns[d].ds == "weights" for d in x.after)
     assert sum(t.early for tr in on for t in tr.txns) > 0
     r_on = api.simulate(simba_arch, traces=on)
     r_off = api.simulate(simba_arch, traces=off)
