@@ -320,7 +320,7 @@ def test_switch_hash_and_defaults(tiny_arch, small_workload, tmp_path):
 
 
 def test_validation_table_rows_are_a_fresh_run(simba_arch):
-    """docs/validation.md §17 (benchmarks/validate_prefetch.py --write): AlexNet's rows, recomputed
+    """docs/validation.md §18 (benchmarks/validate_prefetch.py --write): AlexNet's rows, recomputed
     (every column but the CPU seconds); prefetch keeps the DRAM bytes and lowers the latency."""
     import sys
     sys.path.insert(0, str(ROOT / "benchmarks"))
