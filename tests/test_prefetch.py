@@ -396,3 +396,33 @@ def test_random_chains_keep_every_dependency(quad, wl, double):
     again = api.simulate(arch, traces=on)
     for a, b in zip(again.layers, off.layers):
         assert a.count("mac.") == b.count("mac.") and a.count("dram.") == b.count("dram."), a.name
+
+
+def test_layers_csv_columns_with_overlap(tmp_path):
+    """layers.csv of a run whose layers overlap: start_cycle is the previous row's end_cycle,
+    latency_cycles = end - start add up to the summary's latency, first_cycle = start - overlap,
+    and the prefetched layer's DRAM bytes are in its own row (those of a run without prefetch)."""
+    import csv
+    wl = tmp_path / "w.yaml"
+    wl.write_text("version: 1\nname: w\nlayers:\n"
+                  "  - {name: l1, type: conv, input: [8, 32, 32], out_channels: 11, kernel: 1}\n"
+                  "  - {name: l2, type: conv, input: [11, 32, 32], out_channels: 8, kernel: 1}\n")
+    runs = {}
+    for flag in ("--prefetch", "--no-prefetch"):
+        out = tmp_path / flag
+        assert main(["run", "--arch", str(ROOT / "arch/tiny.yaml"), "--workload", str(wl), "--quiet",
+                     "--mapping", "fixed", "--out", str(out), flag]) == 0
+        with (out / "layers.csv").open(newline="") as fh:
+            runs[flag] = (list(csv.DictReader(fh)), json.loads((out / "summary.json").read_text()))
+    rows, summary = runs["--prefetch"]
+    end = 0
+    for r in rows:
+        start, stop, first = int(r["start_cycle"]), int(r["end_cycle"]), int(r["first_cycle"])
+        assert start == end and int(r["latency_cycles"]) == stop - start
+        assert int(r["overlap_cycles"]) == start - first >= 0
+        end = stop
+    assert summary["latency_cycles"] == end == sum(int(r["latency_cycles"]) for r in rows)
+    assert int(rows[1]["overlap_cycles"]) == int(rows[0]["end_cycle"]) > 0  # l2's weights load from cycle 0
+    off = runs["--no-prefetch"][0]
+    assert [r["dram_bytes"] for r in rows] == [r["dram_bytes"] for r in off]
+    assert {r["overlap_cycles"] for r in off} == {"0"}
