@@ -426,3 +426,26 @@ def test_layers_csv_columns_with_overlap(tmp_path):
     off = runs["--no-prefetch"][0]
     assert [r["dram_bytes"] for r in rows] == [r["dram_bytes"] for r in off]
     assert {r["overlap_cycles"] for r in off} == {"0"}
+
+
+@pytest.mark.parametrize("consumer", [
+    "  - {name: fc, type: fc, inputs: [cat], in_features: 2048, out_features: 10}\n",     # concat moves to DRAM
+    "  - {name: c3, type: conv, inputs: [cat], input: [32, 8, 8], out_channels: 8, kernel: 1}\n"])  # a view
+def test_concat_between_layers_keeps_the_window_right(tmp_path, tiny_arch, consumer):
+    """A concat with transactions (its operands moved to DRAM for a fully connected consumer) is
+    the previous layer of its consumer: the consumer's prev edges name the concat's transactions
+    (none: the concat uses no PE buffer); a concat without transactions (a view) is skipped."""
+    path = tmp_path / "cat.yaml"
+    path.write_text("version: 1\nname: cat\nlayers:\n"
+                    "  - {name: a, type: conv, input: [8, 8, 8], out_channels: 16, kernel: 1}\n"
+                    "  - {name: b, type: conv, inputs: [a], input: [16, 8, 8], out_channels: 16, kernel: 1}\n"
+                    "  - {name: cat, type: concat, inputs: [a, b], input: [32, 8, 8]}\n" + consumer)
+    wl = api.load_workload(path)
+    traces = list(api.generate_traces(tiny_arch, wl, mapping="fixed"))
+    cat, last = traces[2], traces[3]
+    if cat.txns:
+        assert not any(t.prev for t in last.txns)
+    out, seen = replay(tiny_arch, traces)
+    assert check_schedule(traces, seen, [t for _, t in out]) == []
+    result = api.simulate(tiny_arch, traces=traces)
+    assert result.latency_cycles == sum(layer.latency_cycles for layer in result.layers)
