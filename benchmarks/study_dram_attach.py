@@ -54,7 +54,7 @@ def main() -> None:
                 path.write_text(yaml.safe_dump(doc))
             arch = api.load_arch(path)
             for flow, mapping in RUNS:
-                res = api.simulate(arch, wl, dataflow=flow, mapping=mapping)
+                res = api.simulate(arch, wl, dataflow=flow, mapping=mapping, prefetch=False)
                 dram = sum(layer.bytes_moved()["dram_bytes"] for layer in res.layers)
                 nop = sum(layer.bytes_moved()["nop_byte_hops"] for layer in res.layers)
                 lines.append(f"| {name} | {flow} | {mapping} | {res.latency_ms:.3f} | {res.energy_pj / 1e9:.2f} | "

@@ -19,6 +19,7 @@ from simulator.config.arch import Arch
 from simulator.mapping.onpackage import FusedAdd, OnPackage
 from simulator.mapping.concat import concat_trace
 from simulator.mapping.placement import free_room
+from simulator.mapping.prefetch import Prefetch
 from simulator.mapping.residency import Residency
 from simulator.mapping.search import Where, choose, reprice
 from simulator.mapping.slices import Geometry
@@ -101,6 +102,7 @@ class WeightStationaryMapper(OnPackage):
         self._batch = 1
         self._word = 1.0
         self._fuse: FusedAdd | None = None  # a residual add fused into this layer's write-back
+        self.prefetch: Prefetch | None = None  # weight prefetch across layers (on-package dataflow)
 
     # -- helpers ---------------------------------------------------------------
     def _channel_for(self, dst: Node | None) -> int:
@@ -175,7 +177,11 @@ class WeightStationaryMapper(OnPackage):
         P, then C) or ``"search"`` (:mod:`simulator.mapping.search`); ``lane_factor``: the MAC
         configuration's, for the cost model."""
         if layer.kind == "concat":  # a view of its operands (simulator/mapping/concat.py)
-            return concat_trace(self, layer, batch, input_bytes, residency)
+            trace = concat_trace(self, layer, batch, input_bytes, residency)
+            if self.prefetch is not None and trace.txns:  # the next layer overlaps the concat's moves,
+                self.prefetch.begin()                      # which use no PE weight buffer
+                self.prefetch.end({})
+            return trace
         arch = self.arch
         shape = Shape.of(layer, batch)
         sources = residency.sources(layer) if residency is not None else []
@@ -225,7 +231,11 @@ class WeightStationaryMapper(OnPackage):
             trace.meta["inputs_resident"] = [s is not None for s in self._sources]
             trace.meta["outputs_resident"] = self._keep
             trace.meta["spill_bytes"] = residency.spills.get((fuse.layer if fuse else layer).name, 0)
+        if self.prefetch is not None:
+            self.prefetch.begin()
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
+        if self.prefetch is not None:
+            self.prefetch.end({ch.coord: ch.weight_users for ch in chips})
         return trace
 
     def _slots(self, part: Partition, choice) -> tuple[int, ...]:
@@ -289,6 +299,7 @@ class WeightStationaryMapper(OnPackage):
             if compute and new_weights:
                 wbytes = ceil(kt * ct * shape.rs * wword)
                 after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
+                first = len(trace.txns)
                 if part.p_parts == 1:  # every PE holds different weights
                     wload = self._load(trace, "weights", chips, wbytes, [ch.nodes for ch in chips], after,
                                        [[geo.weights(w) for w in ch.work] for ch in chips])
@@ -296,6 +307,8 @@ class WeightStationaryMapper(OnPackage):
                     slices = {g: geo.weights(chips[i].work[j]) for g, (i, j) in first_of_wgroup.items()}
                     wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
                                                wbytes, after, slices)
+                if self.prefetch is not None and not after:
+                    self.prefetch.mark(trace, first, {ch.coord: len(ch.weight_users) for ch in chips}, after)
             # inputs for this step
             ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
                           * shape.in_cols(cols) * word)
