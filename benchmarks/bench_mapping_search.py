@@ -1,5 +1,5 @@
-"""CPU cost of the mapping search: ResNet-50 on simba, resident dataflow (goal: the whole run with the
-search under 5 s of CPU and 200 MB).
+"""CPU cost of the mapping search: ResNet-50 on simba, resident dataflow with weight prefetch (the
+defaults of ``axsim run``; goal: the whole run with the search under 5 s of CPU and 200 MB).
 
 Per mapping (``fixed``, ``search``): CPU seconds (user + sys, ``time.process_time``) of the trace
 generation alone (where the search runs: candidates, costs, placement) and of the whole simulation
