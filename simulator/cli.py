@@ -29,9 +29,9 @@ SEED_HELP = ("run seed, recorded in summary.json and the config hash (default 0)
 
 DATAFLOW_HELP = ("resident (default): layer outputs stay in the global buffers when they fit and travel "
                  "over the NoP to the next layers; dram: every layer reads from and writes to DRAM")
-MAPPING_HELP = ("search (default): per layer, the partition of K, P and C across the PEs with the lowest "
-                "latency predicted by the analytical cost model (docs/models.md, \"Mapping search\"); "
-                "fixed: K, then P, then C for every layer")
+MAPPING_HELP = ("search (default): per layer, the partition of K, P and C across the PEs, the tile loop order "
+                "and the placement on the chiplets with the lowest latency predicted by the analytical cost "
+                "model (docs/models.md, \"Mapping search\"); fixed: K, then P, then C for every layer, row-major")
 PREFETCH_HELP = ("--prefetch (default with --dataflow resident): the next layer's first weight tiles load "
                  "while the current layer computes, where the buffers have room (docs/models.md, \"Weight "
                  "prefetch across layers\"); --no-prefetch: each layer starts when the previous has finished")

@@ -82,18 +82,20 @@ def test_pe_buffer_bound_is_the_closed_form(tiny_run):
     arch, wl, res, _ = tiny_run
     layers = {layer.name: layer for layer in res.layers}
 
-    def closed_form(k, c, rs, pixels):
+    def closed_form(k, c, rs, pixels, split_c):
         b_w = k * c * rs * 8 / 128
         b_in = -(-k // 4) * c * rs * pixels * 8 / 64
-        b_acc = k * pixels * -(-c // 4) * rs * 24 / 96
+        # partial sums: read by the MACs, and once more gathered to the global buffer when C is split
+        # (a gather of partial sums is counted under the same buffer, action and data structure)
+        b_acc = (k * pixels * -(-c // 4) * rs + (k * pixels if split_c else 0)) * 24 / 96
         return max(b_w, b_in, b_acc)
 
-    shapes = {}  # layer -> (k per PE, c per PE, R*S, output pixels per PE)
+    shapes = {}  # layer -> (k per PE, c per PE, R*S, output pixels per PE, C split?)
     for name in ("conv1", "conv2", "conv3", "fc"):
         part = layers[name].meta["partition"]
         layer = next(x for x in wl.layers if x.name == name)
         rs = layer.kernel_h * layer.kernel_w if layer.kind == "conv" else 1
-        shapes[name] = (part["k_pe"], part["c_pe"], rs, part["p_pe"] * layer.out_w)
+        shapes[name] = (part["k_pe"], part["c_pe"], rs, part["p_pe"] * layer.out_w, part["c_parts"] > 1)
     for name, shape in shapes.items():
         assert vp.layer_bounds(arch, layers[name])["PE buffer"] == pytest.approx(closed_form(*shape)), name
     # conv1 has one input channel: 1 of 4 lanes busy, so the lane-level bound is 4x the MAC bound

@@ -57,6 +57,13 @@ class Package:
             self.chiplets[rc].net = net
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
+        self._dram_entry = arch.dram_entries()   # attach chiplet -> neighbour whose link its channels share
+        if self._dram_entry and models["nop"] == "flit":
+            (r, c), (nr, nc) = next(iter(self._dram_entry.items()))
+            raise AxsimError(f"package.dram.edges: the channel at chiplet [{r}, {c}] enters by the edge it shares "
+                             f"with chiplet [{nr}, {nc}]; a shared entry link is modelled by the transaction-level "
+                             "NoP only: run with --network-model nop=transaction, or use edges on the package "
+                             "boundary")
         self._meshes = self.meshes()
         self._scope: object = None  # Package.account: the key counts and link bits go under
         self._scope_links: dict[object, list[list[int]]] = {None: [m.link_bits for m in self._meshes]}
@@ -119,6 +126,12 @@ class Package:
         for chip, write, nbytes in accesses:
             s, d = self._gb_access(chip, write, nbytes, ready, t.ds)
             start, extra = max(start, s), max(extra, d)
+        if self._dram_entry:   # a DRAM channel entering by an edge shared with a neighbour's link
+            entry = self._dram_entry.get(t.src) if t.src_buf == "dram" else None
+            exit_ = self._dram_entry.get(t.dsts[0]) if t.dst_buf == "dram" else None
+            if entry is not None or exit_ is not None:
+                return self.nop.transfer(start, t.src, t.dsts, t.bytes, t.mode, self.nop.name, extra, now=ready,
+                                         entry=entry, exit_=exit_)
         return self.nop_net.submit(start, t.src, t.dsts, t.bytes, t.mode, tag, extra, now=ready)
 
     def _noc(self, t: Txn, ready: int, tag: object) -> int | None:

@@ -18,6 +18,9 @@
   previous layer's end, so ``latency_cycles = end_cycle - start_cycle`` are the
   cycles a layer adds to the run and they add up to the summary's latency (the
   last finish); a layer's actions, prefetched ones included, are in its own row.
+  ``placement`` (where the layer's chiplets went: ``id`` row-major, a mesh symmetry,
+  ``follow`` or ``aligned``, :mod:`simulator.mapping.placement`) and ``loop_order`` (the
+  PE loop nest, ``ks``, ``kcs`` or ``ksc``, :attr:`simulator.mapping.tiling.Tiling.loop_order`).
 - ``components.csv``: long format, one row per layer x component x action:
   count and energy. Leakage rows have ``component_class`` ``leakage`` (as in
   summary.json) and name the leaking component class in ``component``.
@@ -160,6 +163,7 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                     "latency_ms", "macs", "utilization", "energy_pj", *[f"energy_pj_{c}" for c in classes],
                     *level_keys, "outputs_on_package", "spill_bytes",
                     "mapping", "predicted_cycles", "predicted_bound", "first_cycle", "overlap_cycles",
+                    "placement", "loop_order",
                     *([f"mul_{k}_percent" for k in METRIC_KEYS] if metrics else [])])
         for layer in result.layers:
             by_class = layer.energy_by_class()
@@ -175,6 +179,7 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                         layer.meta.get("mapping", ""), layer.meta.get("predicted_cycles", ""),
                         layer.meta.get("predicted_bound", ""),
                         layer.start_cycle - layer.overlap_cycles, layer.overlap_cycles,
+                        layer.meta.get("placement", ""), layer.meta.get("loop_order", ""),
                         *([(_num(m[k]) if m else "") for k in METRIC_KEYS] if metrics else [])])
     with (out / "components.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
