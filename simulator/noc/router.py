@@ -36,6 +36,8 @@ class RouterConfig(BaseModel):
     alloc_iters: int = Field(2, ge=1, le=16)              # [alloc_iters] iSLIP iterations
     wait_for_tail_credit: bool = True                     # [wait_for_tail_credit]
     routing: Literal["dor", "dor_yx", "o1turn"] = "dor"   # [routing_function]: dor = XY
+    # multicast transfers: replicated in the routers along the XY tree, or sent as repeated unicast
+    multicast: Literal["replicate", "unicast"] = "replicate"
 
     @model_validator(mode="after")
     def _o1turn_needs_two_vcs(self) -> "RouterConfig":
@@ -72,6 +74,54 @@ class PacketRun:
     flit_hops: int          # router-to-router link traversals
     n_flips: int = 0        # bit flips drawn (see FlipState)
     flip_pool_exhausted: bool = False
+    mc_atime: np.ndarray | None = None  # multicast: tail ejection per destination (as Multicast.dst)
+
+
+@dataclass(frozen=True)
+class Multicast:
+    """Destination sets of multicast packets: packet ``i`` with ``ptr[i] >= 0`` goes to
+    ``dst[ptr[i] : ptr[i] + count[i]]`` (distinct nodes), replicated in the routers along its
+    dimension-ordered tree; ``ptr[i] = -1``: a unicast packet to ``dst`` of :func:`run_packets`."""
+
+    ptr: np.ndarray
+    count: np.ndarray
+    dst: np.ndarray
+
+    @staticmethod
+    def of(sets: list) -> "Multicast":
+        """From one entry per packet: ``None`` (unicast) or a sequence of destination nodes."""
+        ptr = np.full(len(sets), -1, np.int64)
+        count = np.zeros(len(sets), np.int64)
+        flat: list[int] = []
+        for i, d in enumerate(sets):
+            if d is not None:
+                ptr[i], count[i] = len(flat), len(d)
+                flat.extend(int(x) for x in d)
+        return Multicast(ptr, count, np.array(flat, np.int64))
+
+    def check(self, n: int, nodes: int, size: np.ndarray, depth: int, name: str) -> None:
+        """Shapes, endpoints, distinct destinations, and multicast packets no longer than one VC
+        buffer (the condition of the deadlock argument, docs/models.md)."""
+        if len(self.ptr) != n or len(self.count) != n:
+            raise AxsimError(f"{name}: multicast ptr/count need one entry per packet ({n})")
+        mc = np.flatnonzero(self.ptr >= 0)
+        if not len(mc):
+            return
+        if (self.count[mc] < 1).any() or (self.ptr[mc] + self.count[mc] > len(self.dst)).any():
+            raise AxsimError(f"{name}: multicast destination ranges must be non-empty and inside dst")
+        if self.dst.min() < 0 or self.dst.max() >= nodes:
+            raise AxsimError(f"{name}: multicast destinations must be nodes 0..{nodes - 1}")
+        if size[mc].max() > depth:
+            raise AxsimError(f"{name}: a multicast packet of {int(size[mc].max())} flits is longer than the "
+                             f"VC buffer ({depth} flits); replicated multicast packets must fit in one buffer")
+        for i in mc.tolist():
+            d = self.dst[self.ptr[i]: self.ptr[i] + self.count[i]]
+            if len(np.unique(d)) != len(d):
+                raise AxsimError(f"{name}: multicast packet {i} lists a destination twice")
+
+
+def no_multicast(n: int) -> Multicast:
+    return Multicast(np.full(n, -1, np.int64), np.zeros(n, np.int64), np.zeros(0, np.int64))
 
 
 @dataclass
@@ -98,7 +148,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
                 size: np.ndarray, ctime: np.ndarray, measured: np.ndarray | None = None,
                 route_mode: np.ndarray | None = None, window: tuple[int, int] = (0, 0),
                 max_cycles: int = 1 << 60, name: str = "mesh", flips: FlipState | None = None,
-                check: bool = False, stop_at_limit: bool = False) -> PacketRun:
+                check: bool = False, stop_at_limit: bool = False, multicast: Multicast | None = None) -> PacketRun:
     """Run packets (node ids ``r * cols + c``) through the flit-level mesh.
 
     ``size`` in flits (>= 1), ``ctime`` the creation cycle; each source's network interface
@@ -108,6 +158,8 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     ``max_cycles`` ends the run normally (packets still in flight keep ``atime = -1``).
     ``route_mode``: 0 = XY, 1 = YX per packet (default from ``cfg.routing``).
     ``check``: verify credit conservation of every output VC in every simulated cycle (slow; tests).
+    ``multicast``: destination sets of the packets replicated in the routers (their ``dst`` is
+    ignored); such a packet has arrived when its tail reached every destination.
     """
     n = len(src)
     src = np.ascontiguousarray(src, dtype=np.int64)
@@ -115,6 +167,9 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     size = np.ascontiguousarray(size, dtype=np.int64)
     ctime = np.ascontiguousarray(ctime, dtype=np.int64)
     nodes = rows * cols
+    mc = no_multicast(n) if multicast is None else multicast
+    mc.check(n, nodes, size, cfg.vc_buf_size, name)
+    dst = np.where(mc.ptr >= 0, 0, dst)
     if n and (src.min() < 0 or src.max() >= nodes or dst.min() < 0 or dst.max() >= nodes):
         raise AxsimError(f"{name}: packet endpoints must be nodes 0..{nodes - 1} of the {rows}x{cols} mesh")
     if n and size.min() < 1:
@@ -137,12 +192,15 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     occ = np.zeros(nodes, np.int64)
     info = np.zeros(4, np.int64)
     fl = _NO_FLIPS if flips is None else flips
+    mc_atime = np.full(len(mc.dst), -1, np.int64)
     status = kernel.simulate(
         rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
         cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
         cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
         src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
-        np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64), state,
+        np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64),
+        np.ascontiguousarray(mc.ptr, dtype=np.int64), np.ascontiguousarray(mc.count, dtype=np.int64),
+        np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime, state,
         int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
         fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info,
         np.zeros(0, np.int64))
@@ -162,7 +220,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         raise RuntimeError(f"{name}: flit-level kernel invariant broken: {what} "
                            f"(index {int(info[1])}, cycle {int(info[2])})")
     end = max(end, int(atime.max(initial=0)))
-    return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]))
+    return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]), mc_atime)
 
 
 def chain_queues(state: tuple, order: np.ndarray, src: np.ndarray, ctime: np.ndarray) -> np.ndarray:

@@ -2,10 +2,12 @@
 :meth:`FlitStream.advance` simulates up to a cycle and reports the transfers that finished.
 
 This is the closed-loop form of :class:`simulator.noc.network.TransferBatch`: the same
-packetisation (``ceil(8 nbytes / width)`` flits per destination, packets of at most
-``max_packet_flits``; multicast as repeated unicast in the order of ``dsts``; a gather is one
-packet sequence from every destination to the source), the same compiled kernel, but the
-kernel's state (buffers, credits, allocator pointers, wake-up cycles) is kept between calls.
+packetisation (:func:`simulator.noc.network.packet_sizes`: ``ceil(8 nbytes / width)`` flits
+per destination, packets of at most ``max_packet_flits``; a multicast to several destinations
+is replicated in the routers (``RouterConfig.multicast = "replicate"``, packets of at most one
+VC buffer) or sent as repeated unicast in the order of ``dsts``; a gather is one packet
+sequence from every destination to the source), the same compiled kernel, but the kernel's
+state (buffers, credits, allocator pointers, wake-up cycles) is kept between calls.
 
 Rules of use: the cycle of every :meth:`submit` must be at least :attr:`now` (the next cycle
 the kernel will simulate); :meth:`advance` never simulates a cycle at or after ``until``.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.noc import kernel
+from simulator.noc.network import packet_sizes
 from simulator.noc.router import NetworkDeadlock, RouterConfig
 
 Node = tuple[int, int]
@@ -42,6 +45,8 @@ class FlitStream:
         self._tail = np.full(rows * cols, -1, np.int64)
         self.n = 0
         self._alloc(1024)
+        self.n_mc = 0
+        self._alloc_mc(1024)
         self.link_flits = np.zeros((rows * cols, kernel.P), np.int64)
         self._occ = np.zeros(rows * cols, np.int64)
         self._info = np.zeros(4, np.int64)
@@ -51,13 +56,21 @@ class FlitStream:
 
     def _alloc(self, cap: int) -> None:
         old = getattr(self, "pk", None)
-        names = ("src", "dst", "size", "ctime", "mode", "meas", "next", "recv", "itime", "atime", "done")
-        fill = {"next": -1, "itime": -1, "atime": -1}
+        names = ("src", "dst", "size", "ctime", "mode", "meas", "next", "recv", "itime", "atime", "done", "mc", "mcn")
+        fill = {"next": -1, "itime": -1, "atime": -1, "mc": -1}
         self.pk = {k: np.full(cap, fill.get(k, 0), np.int64) for k in names}
         if old is not None:
             for k in names:
                 self.pk[k][:self.n] = old[k][:self.n]
         self.cap = cap
+
+    def _alloc_mc(self, cap: int) -> None:
+        old = getattr(self, "mc", None)
+        self.mc = {k: np.full(cap, -1 if k == "atime" else 0, np.int64) for k in ("dst", "recv", "atime")}
+        if old is not None:
+            for k in self.mc:
+                self.mc[k][:self.n_mc] = old[k][:self.n_mc]
+        self.mc_cap = cap
 
     @property
     def now(self) -> int:
@@ -75,12 +88,19 @@ class FlitStream:
         if ready < self.now:
             raise RuntimeError(f"{self.name}: transfer submitted at cycle {ready}, before the network's "
                                f"present cycle {self.now}")
-        flits = max(1, -(-nbytes * 8 // self.width_bits))
-        full, rest = divmod(flits, self.max_packet_flits)
-        sizes = [self.max_packet_flits] * full + ([rest] if rest else [])
         cols = self.cols
         s = src[0] * cols + src[1]
-        ends = [((d[0] * cols + d[1]), s) if mode == "gather" else (s, d[0] * cols + d[1]) for d in dsts]
+        targets = [d[0] * cols + d[1] for d in dsts]
+        replicate = mode == "multicast" and len(set(targets)) > 1 and self.cfg.multicast == "replicate"
+        if replicate:
+            targets = list(dict.fromkeys(targets))  # a node listed twice gets the data once
+            sizes = packet_sizes(nbytes, self.width_bits, min(self.max_packet_flits, self.cfg.vc_buf_size))
+            ends = [(s, -1)]
+            if self.n_mc + len(sizes) * len(targets) > self.mc_cap:
+                self._alloc_mc(max(2 * self.mc_cap, self.n_mc + len(sizes) * len(targets)))
+        else:
+            sizes = packet_sizes(nbytes, self.width_bits, self.max_packet_flits)
+            ends = [(b, s) if mode == "gather" else (s, b) for b in targets]
         count = len(ends) * len(sizes)
         if self.n + count > self.cap:
             self._alloc(max(2 * self.cap, self.n + count))
@@ -88,8 +108,13 @@ class FlitStream:
         p = self.n
         for a, b in ends:
             for sz in sizes:
-                pk["src"][p], pk["dst"][p], pk["size"][p], pk["ctime"][p] = a, b, sz, ready
+                pk["src"][p], pk["dst"][p], pk["size"][p], pk["ctime"][p] = a, max(b, 0), sz, ready
                 pk["mode"][p] = self.mode
+                if replicate:
+                    m = self.n_mc
+                    pk["mc"][p], pk["mcn"][p] = m, len(targets)
+                    self.mc["dst"][m:m + len(targets)] = targets
+                    self.n_mc = m + len(targets)
                 if cur[a] < 0:
                     cur[a] = p
                 else:
@@ -115,7 +140,7 @@ class FlitStream:
                 cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
                 cfg.alloc_iters, int(cfg.wait_for_tail_credit), False,
                 pk["src"], pk["dst"], pk["size"], pk["ctime"], pk["mode"], pk["meas"], pk["next"], pk["recv"],
-                self.state, 0, 0, int(until), 1 if stop_at_completion else 2, False,
+                pk["mc"], pk["mcn"], self.mc["dst"], self.mc["recv"], self.mc["atime"], self.state, 0, 0, int(until), 1 if stop_at_completion else 2, False,
                 1, _EMPTY_F, _EMPTY_U, _EMPTY_I, _EMPTY_G, _EMPTY_O,
                 pk["itime"], pk["atime"], self.link_flits, self._occ, self._info, pk["done"])
             for p in pk["done"][:int(self._sc[kernel.NNEW])]:
