@@ -85,7 +85,8 @@ class NocSetup(BaseModel):
             vc_alloc_delay=self.vc_alloc_delay, sw_alloc_delay=self.sw_alloc_delay,
             st_final_delay=self.st_final_delay, link_latency_cycles=self.channel_latency,
             credit_delay=self.credit_delay, alloc_iters=self.alloc_iters,
-            wait_for_tail_credit=bool(self.wait_for_tail_credit), routing=self.routing_function)
+            wait_for_tail_credit=bool(self.wait_for_tail_credit), routing=self.routing_function,
+            injection_extra_cycles=1)  # BookSim2's injection channel timing (docs/validation.md, section 11)
 
     @property
     def flit_rate(self) -> float:

@@ -52,7 +52,7 @@ from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE,
 
 @njit(cache=True)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
-             link_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
+             link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,
              pk_mc, pk_mcn, mc_dst, mc_recv, mc_atime, state,
              window_start, window_end, until, resumable, check,
@@ -73,6 +73,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     remains; the packets whose tails were ejected are in ``done_list[:n_new]``. ``resumable``
     = 1 also returns COMPLETED after a cycle in which tails were ejected (``now`` is then the
     next cycle); 2 runs on to ``until``.
+
+    ``inject_latency``: cycles from a flit's injection to its arrival in the router's buffer.
 
     Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
     ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
@@ -122,7 +124,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         if check and not _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
             status = BROKEN
             break
-        gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size,
+        gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
                        pk_next, pk_itime, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy,
                        buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info)
         if gmin < 0:

@@ -33,6 +33,10 @@ class RouterConfig(BaseModel):
     st_final_delay: int = Field(1, ge=0, le=100)          # [st_final_delay]
     link_latency_cycles: int = Field(1, ge=1, le=10_000)  # channel latency (BookSim mesh: 1)
     credit_delay: int = Field(2, ge=1, le=10_000)         # [credit_delay]
+    # extra cycles of the injection channel over the link latency; BookSim2's channels deliver a
+    # flit the cycle after latency + the send (its routers' stages absorb that cycle, its
+    # injection channel does not), so its configurations use 1 (docs/validation.md, section 11)
+    injection_extra_cycles: int = Field(0, ge=0, le=100)
     alloc_iters: int = Field(2, ge=1, le=16)              # [alloc_iters] iSLIP iterations
     wait_for_tail_credit: bool = True                     # [wait_for_tail_credit]
     routing: Literal["dor", "dor_yx", "o1turn"] = "dor"   # [routing_function]: dor = XY
@@ -55,11 +59,11 @@ class RouterConfig(BaseModel):
         """Closed-form zero-load packet latency (creation to tail ejection) over ``hops`` links.
 
         The head is injected in its creation cycle, crosses the injection channel
-        (``link_latency``), ``hops + 1`` routers (routing + VC + switch allocation + switch
+        (``link_latency + injection_extra_cycles``), ``hops + 1`` routers (routing + VC + switch allocation + switch
         traversal) and ``hops`` links, and leaves through the ejection channel; the tail
         follows ``flits - 1`` cycles behind."""
         router = self.routing_delay + self.vc_alloc_delay + self.sw_alloc_delay + self.st_final_delay
-        return (hops + 1) * router + (hops + 2) * self.link_latency_cycles + flits - 1
+        return (hops + 1) * router + (hops + 2) * self.link_latency_cycles + self.injection_extra_cycles + flits - 1
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,8 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     mc_atime = np.full(len(mc.dst), -1, np.int64)
     status = kernel.simulate(
         rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
-        cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
+        cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles,
+        cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
         cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
         src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
         np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64),

@@ -137,7 +137,8 @@ class FlitStream:
         while self._left:
             status = kernel.simulate(
                 self.rows, self.cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
-                cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
+                cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles,
+                cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
                 cfg.alloc_iters, int(cfg.wait_for_tail_credit), False,
                 pk["src"], pk["dst"], pk["size"], pk["ctime"], pk["mode"], pk["meas"], pk["next"], pk["recv"],
                 pk["mc"], pk["mcn"], self.mc["dst"], self.mc["recv"], self.mc["atime"], self.state, 0, 0, int(until), 1 if stop_at_completion else 2, False,
