@@ -114,6 +114,22 @@ class FlitNetwork:
         self.stream.submit(ready, src, dsts, nbytes, mode, tag, floor)
         return None
 
+    def enable_flips(self, rates, seed: int) -> None:
+        """Draw bit flips per flit traversal from now on (:class:`simulator.noc.flips.StreamFlips`:
+        each link's flip probabilities per bit position from ``rates.link(mesh name, src, dst)``,
+        its own generator seeded with ``seed`` and the link's path)."""
+        from simulator.noc.flips import StreamFlips
+        links = []
+        for g, o in zip(*np.nonzero(self._lid >= 0)):
+            mesh = self.meshes[self._mesh_of[g]]
+            a, b = mesh.links[self._lid[g, o]]
+            links.append((int(g) * 5 + int(o), mesh.name, a, b))
+        self.stream.flips = StreamFlips(self._lid.size, links, rates, seed, self.meshes[0].width)
+
+    def sampled_flips(self) -> dict[tuple, np.ndarray]:
+        """``(network, src, dst) -> flips per bit position`` drawn so far (links that flipped)."""
+        return {} if self.stream.flips is None else self.stream.flips.counts()
+
     def advance(self, until: int, stop_at_completion: bool) -> list[tuple[object, int]]:
         """Simulate the cycles before ``until`` (see :meth:`FlitStream.advance`)."""
         return self.stream.advance(until, stop_at_completion)

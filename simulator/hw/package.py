@@ -141,6 +141,30 @@ class Package:
                 out.append(n)
         return out
 
+    def enable_flit_flips(self, rates, seed: int) -> bool:
+        """Draw bit flips per flit traversal on every flit-level network; False if there is none."""
+        nets = self.flit_networks()
+        for net in nets:
+            net.enable_flips(rates, seed)
+        return bool(nets)
+
+    def sampled_flips(self) -> dict[tuple, np.ndarray] | None:
+        """Flips drawn per flit traversal, ``(network, src, dst) -> per bit position``, or ``None``
+        when no flit-level network draws them."""
+        nets = [n for n in self.flit_networks() if n.stream.flips is not None]
+        if not nets:
+            return None
+        out: dict[tuple, np.ndarray] = {}
+        for n in nets:
+            out.update(n.sampled_flips())
+        return out
+
+    def flit_level(self, network: str) -> bool:
+        """True when ``network`` (``nop`` or a chiplet NoC's name) is flit-level."""
+        if network == "nop":
+            return self.nop_net.deferred
+        return any(c.noc.name == network and c.net.deferred for c in self.chiplets.values())
+
     # -- bookkeeping --------------------------------------------------------------
     def meshes(self) -> list[Mesh]:
         """Every network, in the order of :func:`simulator.config.operating.networks`."""

@@ -45,7 +45,7 @@ from simulator.noc.kernel_alloc import _sa_islip, _va_islip, _va_single
 from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
-                                        ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
+                                        REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
                                         _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
                                         _rr_pick, _sample_flips, new_state, tables)
 
@@ -56,7 +56,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,
              pk_mc, pk_mcn, mc_dst, mc_recv, mc_atime, state,
              window_start, window_end, until, resumable, check,
-             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
+             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count,
              pk_itime, pk_atime, link_flits, occ_out, info, done_list):
     """Simulate from the state's cycle ``now``; fill ``pk_itime`` (head injection), ``pk_atime``
     (tail ejection; a multicast: at its last destination, ``mc_atime`` per destination),
@@ -77,16 +77,20 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     ``inject_latency``: cycles from a flit's injection to its arrival in the router's buffer.
 
     Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
-    ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
+    ``flit_lanes[b]`` bits of bit position ``b`` per flit; ``fl_gap[l, b]`` counts the bits of
     position ``b`` still to pass before the next flip, redrawn as a geometric gap
     ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[l]``. Each flip is
-    written to ``flips[i] = (packet, flit, lane, bit, link)``. A link whose pool runs out
-    stops flipping and sets ``info[3] = 1`` (the caller re-runs with a larger pool)."""
+    written to ``flips[i] = (packet, flit, lane, bit, link)`` while there is room, and counted in
+    ``fl_count[l, b]``. A link whose pool runs out stops flipping and sets ``info[3] = 1`` (the
+    caller re-runs with a larger pool). ``resumable``: a cycle after which some link has fewer
+    than ``sum(flit_lanes)`` uniforms left (the most one flit can use) ends the call with status
+    REFILL (``now`` is the next cycle), so the caller can top the pools up and go on."""
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
      rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, sc) = state
     do_flips = fl_logq.shape[0] > 0
+    flit_bits = flit_lanes.sum()
     # per-router scratch
     elig = np.zeros(P * P, np.int64)         # [ip * P + o]: VCs of ip eligible for output o
     reqmask = np.zeros(P, np.int64)
@@ -112,6 +116,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     n_new = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
     status = OK
+    refill = False
     while True:
         if resumable:
             if n_done >= n_total:
@@ -304,8 +309,11 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         else:
                             hops += 1
                             if do_flips:
-                                n_flips = _sample_flips(r * P + o, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap,
-                                                        flips, n_flips, info)
+                                lk = r * P + o
+                                n_flips = _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap,
+                                                        flips, fl_count, n_flips, info)
+                                if resumable and fl_u.shape[1] - fl_ptr[lk] < flit_bits:
+                                    refill = True
                             d = nbr[r, o]
                             dip = OPP[o]
                             div = (d * P + dip) * V + ovv
@@ -369,9 +377,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 break
         if status != OK:
             break
-        if resumable == 1 and n_new > 0:
+        if (resumable == 1 and n_new > 0) or refill:
             now += 1
-            status = COMPLETED
+            status = REFILL if refill else COMPLETED
             break
         for r in range(N):
             if wake[r] < gmin:

@@ -149,12 +149,13 @@ def _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
 
 
 @njit(cache=True)
-def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, n_flips, info):
+def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count, n_flips, info):
     """Bit flips of flit ``fi`` of packet ``pk`` crossing link ``lk`` (see simulate). Returns the
     number of flips drawn so far."""
     for b in range(8):
         g = fl_gap[lk, b]
-        while g < flit_lanes:
+        lanes = flit_lanes[b]
+        while g < lanes:
             if n_flips < flips.shape[0]:
                 flips[n_flips, 0] = pk
                 flips[n_flips, 1] = fi
@@ -162,6 +163,7 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
                 flips[n_flips, 3] = b
                 flips[n_flips, 4] = lk
             n_flips += 1
+            fl_count[lk, b] += 1
             q = fl_ptr[lk]
             if q >= fl_u.shape[1]:
                 info[3] = 1
@@ -174,7 +176,7 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
                 break
             g += 1 + np.int64(x)
         if g < INF:
-            g -= flit_lanes
+            g -= lanes
         fl_gap[lk, b] = g
     return n_flips
 
@@ -233,3 +235,4 @@ SC_NAMES = ("now", "meas_done", "window_flits", "hops", "n_flips", "n_done", "n_
 NOW, MEAS_DONE, WFLITS, HOPS, NFLIPS, NDONE, NTOTAL, NMEAS, NNEW = range(len(SC_NAMES))
 S_NWAKE, S_NI_CUR = 29, 30  # positions of nwake and ni_cur in the state tuple
 COMPLETED = 4  # status of a resumable call that stopped after a cycle in which packets arrived
+REFILL = 5     # status of a resumable call that stopped because a link's pool of uniforms runs low

@@ -132,15 +132,20 @@ def no_multicast(n: int) -> Multicast:
 class FlipState:
     """Inputs and outputs of per-flit bit-flip sampling (see :mod:`simulator.noc.flips`)."""
 
-    lanes: int              # bits of each bit position per flit (flit width / 8)
+    lanes: np.ndarray       # (8,) bits of each bit position per flit (wire i carries position i mod 8)
     logq: np.ndarray        # (links, 8) log(1 - p) per link l = r * 5 + o and bit position
     u: np.ndarray           # (links, pool) uniforms in (0, 1] per link
     ptr: np.ndarray         # (links,) uniforms used
     gap: np.ndarray         # (links, 8) bits still to pass before the next flip
     out: np.ndarray         # (capacity, 5) flips: packet, flit, lane, bit, link
+    count: np.ndarray | None = None  # (links, 8) flips per link and bit position (all, also beyond capacity)
+
+    def __post_init__(self):
+        if self.count is None:
+            self.count = np.zeros((self.logq.shape[0], 8), np.int64)
 
 
-_NO_FLIPS = FlipState(1, np.zeros((0, 8)), np.zeros((0, 1)), np.zeros(0, np.int64),
+_NO_FLIPS = FlipState(np.ones(8, np.int64), np.zeros((0, 8)), np.zeros((0, 1)), np.zeros(0, np.int64),
                       np.zeros((0, 8), np.int64), np.zeros((0, 5), np.int64))
 
 
@@ -207,7 +212,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         np.ascontiguousarray(mc.ptr, dtype=np.int64), np.ascontiguousarray(mc.count, dtype=np.int64),
         np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime, state,
         int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
-        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info,
+        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, fl.count, itime, atime, link_flits, occ, info,
         np.zeros(0, np.int64))
     end, wflits, hops, nflips = (int(sc[i]) for i in (kernel.NOW, kernel.WFLITS, kernel.HOPS, kernel.NFLIPS))
     if status == kernel.DEADLOCK:

@@ -24,11 +24,8 @@ from simulator.noc.network import packet_sizes
 from simulator.noc.router import NetworkDeadlock, RouterConfig
 
 Node = tuple[int, int]
-_EMPTY_F = np.zeros((0, 8))
-_EMPTY_U = np.zeros((0, 1))
-_EMPTY_I = np.zeros(0, np.int64)
-_EMPTY_G = np.zeros((0, 8), np.int64)
-_EMPTY_O = np.zeros((0, 5), np.int64)
+_NO_FLIPS = (np.ones(8, np.int64), np.zeros((0, 8)), np.zeros((0, 1)), np.zeros(0, np.int64), np.zeros((0, 8), np.int64),
+             np.zeros((0, 5), np.int64), np.zeros((0, 8), np.int64))
 
 
 class FlitStream:
@@ -53,6 +50,14 @@ class FlitStream:
         self._left: dict[object, list] = {}   # tag -> [packets still in flight, floor cycle]
         self._owner: list[object] = []        # tag of each packet
         self.lookahead = cfg.sw_alloc_delay + cfg.st_final_delay + cfg.link_latency_cycles
+        self.flips = None  # a simulator.noc.flips.StreamFlips when bit flips are drawn per flit
+
+    def _flip_args(self) -> tuple:
+        f = self.flips
+        if f is None:
+            return _NO_FLIPS
+        s = f.state
+        return s.lanes, s.logq, s.u, s.ptr, s.gap, s.out, s.count
 
     def _alloc(self, cap: int) -> None:
         old = getattr(self, "pk", None)
@@ -142,7 +147,7 @@ class FlitStream:
                 cfg.alloc_iters, int(cfg.wait_for_tail_credit), False,
                 pk["src"], pk["dst"], pk["size"], pk["ctime"], pk["mode"], pk["meas"], pk["next"], pk["recv"],
                 pk["mc"], pk["mcn"], self.mc["dst"], self.mc["recv"], self.mc["atime"], self.state, 0, 0, int(until), 1 if stop_at_completion else 2, False,
-                1, _EMPTY_F, _EMPTY_U, _EMPTY_I, _EMPTY_G, _EMPTY_O,
+                *self._flip_args(),
                 pk["itime"], pk["atime"], self.link_flits, self._occ, self._info, pk["done"])
             for p in pk["done"][:int(self._sc[kernel.NNEW])]:
                 tag = self._owner[p]
@@ -152,7 +157,9 @@ class FlitStream:
                 if entry[0] == 0:
                     del self._left[tag]
                     out.append((tag, entry[1]))
-            if status == kernel.COMPLETED:
+            if status in (kernel.COMPLETED, kernel.REFILL):
+                if self.flips is not None:
+                    self.flips.refill()
                 if out and stop_at_completion:
                     break
                 continue
