@@ -1,53 +1,37 @@
-"""The compiled, cycle-stepped flit-level mesh kernel (numba).
+"""The compiled, cycle-stepped flit-level mesh kernel (numba): the routers' pipeline.
 
-One call simulates a set of packets on a ``rows x cols`` mesh of input-queued
-virtual-channel routers with credit-based flow control and wormhole switching.
-Every cycle in which something can move is stepped; cycles in which nothing
-can move (flits on links, credits in flight, no packet created yet) are
-skipped by jumping to the next cycle at which anything becomes ready.
+One call simulates packets on a ``rows x cols`` mesh of input-queued virtual-channel routers
+with credit-based flow control and wormhole switching, stepping only the cycles in which
+something can move (the next wake-up of any router or interface). Ports: 0 = local, 1 = east
+(+column), 2 = west, 3 = south (+row), 4 = north; output port ``o`` of router ``r`` feeds input
+port ``OPP[o]`` of ``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 5`` being the
+interface of node ``r``. Per hop (docs/models.md, "Flit-level NoC and NoP"): routing
+(``routing_delay``), VC allocation (``vc_alloc_delay``), switch allocation, then the next
+buffer at ``s + sw_alloc_delay + st_final_delay + link_latency`` and a credit upstream
+``credit_delay`` after ``s``. Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces:
+:mod:`simulator.noc.kernel_ni`; state, routing, flips: :mod:`simulator.noc.kernel_parts`.
 
-Ports: 0 = local (injection input / ejection output), 1 = east (+column),
-2 = west (-column), 3 = south (+row), 4 = north (-row). Output port ``o`` of
-router ``r`` feeds input port ``OPP[o]`` of router ``nbr[r, o]``. Output
-virtual channels are indexed ``(r * Q + o) * V + v`` with ``Q = 6``: index
-``o = 5`` is the network interface of node ``r`` (its output towards input
-port 0 of router ``r``).
-
-Per hop (documented in docs/models.md, section "Flit-level NoC/NoP"): a head
-flit that arrives at cycle ``t`` is routed and may request a VC at
-``t + routing_delay``; VC allocation at cycle ``a`` lets it request the switch
-from ``a + vc_alloc_delay``; switch allocation at cycle ``s`` puts it in the
-next input buffer at ``s + sw_alloc_delay + st_final_delay + link_latency``
-and sends a credit upstream that arrives ``credit_delay`` cycles later. Body
-flits request the switch from their arrival. Allocators are separable
-iSLIP (request, grant, accept; pointers move in the first iteration only;
-:mod:`simulator.noc.kernel_alloc`); the network interfaces are in
-:mod:`simulator.noc.kernel_ni`.
-
-Multicast by replication (packets with ``pk_mc[pk] >= 0``: destinations
-``mc_dst[pk_mc[pk] : pk_mc[pk] + pk_mcn[pk]]``): the head is routed along the
-dimension-ordered tree (the union of the XY, or YX, routes from the source),
-so at a branch router its input VC has several output branches. Each branch
-is allocated on its own (output VC, credits, switch) and reads the input
-buffer with its own pointer; a flit leaves the buffer, and its credit goes
-upstream, once every branch has sent it (asynchronous replication). A unicast
-packet is the one-branch case.
-
-Status codes returned: 0 done, 1 deadlock (nothing can ever move again while
-packets remain), 2 max_cycles reached, 3 invariant broken (details in ``info``).
+Multicast by replication (``pk_mc[pk] >= 0``: destinations ``mc_dst[pk_mc[pk]:][:pk_mcn[pk]]``):
+the head is routed along the dimension-ordered tree, so an input VC can have several output
+branches, each allocated on its own (output VC, credits, switch) and reading the buffer with
+its own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once
+every branch has sent it. A flit granted the switch also goes to the other ready branches of
+its VC waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case.
+The single-request VC allocation and the unicast ejection are written out here, not called:
+numba calls with many array arguments cost more than the work (docs/performance.md).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from simulator.noc.kernel_alloc import _sa_islip, _va_islip, _va_single
+from simulator.noc.kernel_alloc import _sa_islip, _va_islip
 from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
                                         _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
-                                        _rr_pick, _sample_flips, new_state, tables)
+                                        _rr_pick, _sample_flips, new_state, scratch, tables)
 
 
 @njit(cache=True)
@@ -58,61 +42,28 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
              window_start, window_end, until, resumable, check,
              flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count,
              pk_itime, pk_atime, link_flits, occ_out, info, done_list):
-    """Simulate from the state's cycle ``now``; fill ``pk_itime`` (head injection), ``pk_atime``
+    """Simulate from the state's cycle ``now`` (the arguments: :func:`simulator.noc.router.run_packets`
+    and :class:`simulator.noc.stream.FlitStream`); fill ``pk_itime`` (head injection), ``pk_atime``
     (tail ejection; a multicast: at its last destination, ``mc_atime`` per destination),
-    ``link_flits[r, o]`` (flits sent through output port o of router r) and ``occ_out`` (flits
-    held per router at the end). Each node's interface sends the packets of its queue
-    (``ni_cur`` and the chain ``pk_next``, in creation order). ``pk_recv``: flits received
-    (unicast) or destinations reached (multicast; ``mc_recv``: flits per destination). Return
-    the status.
+    ``link_flits[r, o]`` and ``occ_out`` (flits held per router at the end). Returns OK,
+    DEADLOCK, MAX_CYCLES, BROKEN (``info``: code, index, cycle), COMPLETED or REFILL.
 
-    Not ``resumable`` (one-shot): stop when every measured packet (or, with none measured,
-    every packet) has arrived; reaching ``until`` is MAX_CYCLES. ``resumable``: return
-    MAX_CYCLES with ``now = until`` when the next cycle to simulate reaches ``until`` (the
-    caller may then append packets created at ``>= until`` and call again), OK when no packet
-    remains; the packets whose tails were ejected are in ``done_list[:n_new]``. ``resumable``
-    = 1 also returns COMPLETED after a cycle in which tails were ejected (``now`` is then the
-    next cycle); 2 runs on to ``until``.
-
-    ``inject_latency``: cycles from a flit's injection to its arrival in the router's buffer.
-
-    Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
-    ``flit_lanes[b]`` bits of bit position ``b`` per flit; ``fl_gap[l, b]`` counts the bits of
-    position ``b`` still to pass before the next flip, redrawn as a geometric gap
-    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[l]``. Each flip is
-    written to ``flips[i] = (packet, flit, lane, bit, link)`` while there is room, and counted in
-    ``fl_count[l, b]``. A link whose pool runs out stops flipping and sets ``info[3] = 1`` (the
-    caller re-runs with a larger pool). ``resumable``: a cycle after which some link has fewer
-    than ``sum(flit_lanes)`` uniforms left (the most one flit can use) ends the call with status
-    REFILL (``now`` is the next cycle), so the caller can top the pools up and go on."""
+    One-shot (``resumable = 0``): stop when every measured packet (with none measured: every
+    packet) has arrived; ``until`` reached is MAX_CYCLES. Resumable: MAX_CYCLES with ``now =
+    until`` (packets created at ``>= until`` may be appended), OK when none remains; ejected
+    packets in ``done_list[:n_new]``; ``resumable = 1`` also stops after a cycle in which tails
+    were ejected (COMPLETED), and after a cycle that left a link's pool of uniforms below one
+    flit's bits (REFILL). Bit flips (``fl_logq`` with rows): :func:`kernel_parts._sample_flips`."""
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
      rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, sc) = state
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
-    # per-router scratch
-    elig = np.zeros(P * P, np.int64)         # [ip * P + o]: VCs of ip eligible for output o
-    reqmask = np.zeros(P, np.int64)
-    req_list = np.zeros((P, P * V), np.int64)
-    req_n = np.zeros(P, np.int64)
-    grant_v = np.zeros(V, np.int64)
-    v_matched = np.zeros(V, np.int64)
-    k_matched = np.zeros(P * V, np.int64)
-    grant_o = np.zeros(P, np.int64)
-    colreq = np.zeros(P, np.int64)
-    in_m = np.zeros(P, np.int64)
-    out_m = np.zeros(P, np.int64)
-
+    # per-router scratch: elig[ip * P + o] = VCs of input ip eligible for output o
+    elig, reqmask, req_list, req_n, grant_v, v_matched, k_matched, grant_o, colreq, in_m, out_m = scratch(V)
     half = V // 2
-    now = sc[NOW]
-    n_meas = sc[NMEAS]
-    meas_done = sc[MEAS_DONE]
-    window_flits = sc[WFLITS]
-    hops = sc[HOPS]
-    n_flips = sc[NFLIPS]
-    n_total = sc[NTOTAL]
-    n_done = sc[NDONE]
+    now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = sc[:8]
     n_new = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
     status = OK
@@ -213,9 +164,47 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             for o in range(P):
                 nr = req_n[o]
                 if nr == 1:
-                    nx = _va_single(r, o, now, nx, V, D, half, wait_tail_credit, vc_split, vc_alloc_delay, req_list,
-                                    cred, cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt,
-                                    buf_pk, buf_h, pk_mode, wake, reqmask, elig)
+                    obase = (r * Q + o) * V
+                    e = req_list[o, 0]
+                    iv = r * P * V + e
+                    lo = 0
+                    cnt = V
+                    if vc_split:
+                        cnt = half
+                        if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
+                            lo = half
+                    c = va_iptr[iv]
+                    if c < lo or c >= lo + cnt:
+                        c = lo
+                    best = -1
+                    for _ in range(cnt):
+                        ov = obase + c
+                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                        if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                            best = c
+                            break
+                        if ovc_busy[ov] == 0:
+                            wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
+                        c += 1
+                        if c >= lo + cnt:
+                            c = lo
+                    if best >= 0:
+                        ov = obase + best
+                        ovc_busy[ov] = 1
+                        ivc_vam[iv] |= 1 << o
+                        j = iv * P + o
+                        ivc_bovc[j] = best
+                        ivc_bt[j] = now + vc_alloc_delay
+                        va_iptr[iv] = best + 1 if best + 1 < V else 0
+                        va_optr[ov] = e + 1 if e + 1 < P * V else 0
+                        nx = min(nx, now + vc_alloc_delay)
+                        if vc_alloc_delay == 0 and cred[ov] > 0:
+                            ip = e // V
+                            if (reqmask[ip] >> o) & 1:
+                                elig[ip * P + o] |= np.int64(1) << (e - ip * V)
+                            else:
+                                elig[ip * P + o] = np.int64(1) << (e - ip * V)
+                            reqmask[ip] |= 1 << o
                 elif nr > 1:
                     nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
                                    vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
@@ -289,11 +278,21 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             break
                         link_flits[r, o] += 1
                         if o == 0:  # ejection: the interface takes the flit and returns the credit
-                            done = _eject(pk, fi, tail, ivc_mcj[iv], t_arr, pk_recv, pk_mc, pk_mcn, mc_recv, mc_atime,
-                                          info)
-                            if done < 0:
-                                status = BROKEN
-                                break
+                            if pk_mc[pk] < 0:  # unicast (inline: the common case)
+                                if pk_recv[pk] != fi:
+                                    info[0] = 2
+                                    info[1] = pk
+                                    info[2] = now
+                                    status = BROKEN
+                                    break
+                                pk_recv[pk] = fi + 1
+                                done = 1 if tail else 0
+                            else:
+                                done = _eject(pk, fi, tail, ivc_mcj[iv], t_arr, pk_recv, pk_mc, pk_mcn, mc_recv,
+                                              mc_atime, info)
+                                if done < 0:
+                                    status = BROKEN
+                                    break
                             _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
                             if cred[ov] == 0 or (tail and wait_tail_credit != 0):
                                 wake[r] = min(wake[r], t_arr + credit_delay)
@@ -396,11 +395,6 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         if resumable and now > until:
             now = until
     occ_out[:] = rcount
-    sc[NOW] = now
-    sc[MEAS_DONE] = meas_done
-    sc[WFLITS] = window_flits
-    sc[HOPS] = hops
-    sc[NFLIPS] = n_flips
-    sc[NDONE] = n_done
+    sc[:7] = (now, meas_done, window_flits, hops, n_flips, n_done, n_total)
     sc[NNEW] = n_new
     return status

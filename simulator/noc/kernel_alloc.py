@@ -1,5 +1,6 @@
 """The allocators of the flit-level kernel (:mod:`simulator.noc.kernel`): VC allocation per output
-port (one request: the free VC nearest its pointer; several: separable iSLIP) and switch
+port with several requests (separable iSLIP; one request is written out in the kernel: the free
+VC nearest the request's pointer, the same result) and switch
 allocation over the router's 5 x 5 port requests (separable iSLIP).
 
 A VC-allocation request ``e = ip * V + v`` at output port ``o`` asks for an output VC for the
@@ -35,41 +36,6 @@ def _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam
         else:
             elig[ip * P + o] = bit
         reqmask[ip] |= 1 << o
-
-
-@njit(cache=True, inline="always")
-def _va_single(r, o, now, nx, V, D, half, wait_tail_credit, vc_split, vc_alloc_delay, req_list, cred,
-               cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h,
-               pk_mode, wake, reqmask, elig):
-    """VC allocation of output ``o`` with one request: iSLIP grants it the free VC nearest its own
-    pointer (an exact shortcut of the general case). Returns the router's next visit."""
-    obase = (r * Q + o) * V
-    e = req_list[o, 0]
-    iv = r * P * V + e
-    lo = 0
-    cnt = V
-    if vc_split:
-        cnt = half
-        if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
-            lo = half
-    c = va_iptr[iv]
-    if c < lo or c >= lo + cnt:
-        c = lo
-    for _ in range(cnt):
-        ov = obase + c
-        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-        if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
-            _grant(r, o, e, c, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam, ivc_bovc, ivc_bt,
-                   reqmask, elig)
-            va_iptr[iv] = c + 1 if c + 1 < V else 0
-            va_optr[ov] = e + 1 if e + 1 < P * V else 0
-            return min(nx, now + vc_alloc_delay)
-        if ovc_busy[ov] == 0:
-            wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
-        c += 1
-        if c >= lo + cnt:
-            c = lo
-    return nx
 
 
 @njit(cache=True)

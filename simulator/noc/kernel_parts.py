@@ -150,8 +150,13 @@ def _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
 
 @njit(cache=True)
 def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count, n_flips, info):
-    """Bit flips of flit ``fi`` of packet ``pk`` crossing link ``lk`` (see simulate). Returns the
-    number of flips drawn so far."""
+    """Bit flips of flit ``fi`` of packet ``pk`` crossing link ``lk``. The link carries
+    ``flit_lanes[b]`` bits of bit position ``b`` per flit; ``fl_gap[lk, b]`` counts the bits of
+    position ``b`` still to pass before the next flip, redrawn as a geometric gap
+    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[lk]``. Each flip is
+    written to ``flips[i] = (packet, flit, lane, bit, link)`` while there is room and counted in
+    ``fl_count[lk, b]``; a pool that runs out stops the link's flips and sets ``info[3] = 1``.
+    Returns the number of flips drawn so far."""
     for b in range(8):
         g = fl_gap[lk, b]
         lanes = flit_lanes[b]
@@ -179,6 +184,15 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
             g -= lanes
         fl_gap[lk, b] = g
     return n_flips
+
+
+@njit(cache=True)
+def scratch(V):
+    """Per-router scratch arrays of the kernel: eligible VCs per (input, output), switch requests
+    per input, VC-allocation requests per output and their count, the iSLIP bookkeeping."""
+    return (np.zeros(P * P, np.int64), np.zeros(P, np.int64), np.zeros((P, P * V), np.int64),
+            np.zeros(P, np.int64), np.zeros(V, np.int64), np.zeros(V, np.int64), np.zeros(P * V, np.int64),
+            np.zeros(P, np.int64), np.zeros(P, np.int64), np.zeros(P, np.int64), np.zeros(P, np.int64))
 
 
 @njit(cache=True)
