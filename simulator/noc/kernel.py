@@ -38,7 +38,7 @@ from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE,
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
              link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,
-             pk_mc, pk_mcn, mc_dst, mc_recv, mc_atime, state,
+             pk_mc, pk_mcn, mc_dst, mc_recv, mc_atime, pk_owner, tr_left, state,
              window_start, window_end, until, resumable, check,
              flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count,
              pk_itime, pk_atime, link_flits, occ_out, info, done_list):
@@ -51,8 +51,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     One-shot (``resumable = 0``): stop when every measured packet (with none measured: every
     packet) has arrived; ``until`` reached is MAX_CYCLES. Resumable: MAX_CYCLES with ``now =
     until`` (packets created at ``>= until`` may be appended), OK when none remains; ejected
-    packets in ``done_list[:n_new]``; ``resumable = 1`` also stops after a cycle in which tails
-    were ejected (COMPLETED), and after a cycle that left a link's pool of uniforms below one
+    packets in ``done_list[:n_new]``; ``resumable = 1`` also stops after a cycle in which the
+    last packet of a transfer arrived (COMPLETED; ``tr_left[pk_owner[pk]]``: packets of the
+    transfer still to arrive), and after a cycle that left a link's pool of uniforms below one
     flit's bits (REFILL). Bit flips (``fl_logq`` with rows): :func:`kernel_parts._sample_flips`."""
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
@@ -65,6 +66,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     half = V // 2
     now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = sc[:8]
     n_new = 0
+    t_fin = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
     status = OK
     refill = False
@@ -305,6 +307,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 if resumable:
                                     done_list[n_new] = pk
                                     n_new += 1
+                                    tr_left[pk_owner[pk]] -= 1
+                                    if tr_left[pk_owner[pk]] == 0:
+                                        t_fin += 1
                         else:
                             hops += 1
                             if do_flips:
@@ -376,7 +381,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 break
         if status != OK:
             break
-        if (resumable == 1 and n_new > 0) or refill:
+        if (resumable == 1 and t_fin > 0) or refill:
             now += 1
             status = REFILL if refill else COMPLETED
             break

@@ -210,7 +210,8 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
         np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64),
         np.ascontiguousarray(mc.ptr, dtype=np.int64), np.ascontiguousarray(mc.count, dtype=np.int64),
-        np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime, state,
+        np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime,
+        np.zeros(n, np.int64), np.zeros(1, np.int64), state,
         int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
         fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, fl.count, itime, atime, link_flits, occ, info,
         np.zeros(0, np.int64))

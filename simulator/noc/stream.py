@@ -48,6 +48,8 @@ class FlitStream:
         self._occ = np.zeros(rows * cols, np.int64)
         self._info = np.zeros(4, np.int64)
         self._left: dict[object, list] = {}   # tag -> [packets still in flight, floor cycle]
+        self._tr_left = np.zeros(1024, np.int64)  # per transfer number: packets still in flight (kernel)
+        self._n_tr = 0
         self._owner: list[object] = []        # tag of each packet
         self.lookahead = cfg.sw_alloc_delay + cfg.st_final_delay + cfg.link_latency_cycles
         self.flips = None  # a simulator.noc.flips.StreamFlips when bit flips are drawn per flit
@@ -61,7 +63,8 @@ class FlitStream:
 
     def _alloc(self, cap: int) -> None:
         old = getattr(self, "pk", None)
-        names = ("src", "dst", "size", "ctime", "mode", "meas", "next", "recv", "itime", "atime", "done", "mc", "mcn")
+        names = ("src", "dst", "size", "ctime", "mode", "meas", "next", "recv", "itime", "atime", "done", "mc", "mcn",
+                 "owner")
         fill = {"next": -1, "itime": -1, "atime": -1, "mc": -1}
         self.pk = {k: np.full(cap, fill.get(k, 0), np.int64) for k in names}
         if old is not None:
@@ -128,6 +131,12 @@ class FlitStream:
                 if ready < nwake[a]:
                     nwake[a] = ready
                 p += 1
+        t = self._n_tr
+        if t >= len(self._tr_left):
+            self._tr_left = np.concatenate([self._tr_left, np.zeros(len(self._tr_left), np.int64)])
+        self._tr_left[t] = count
+        self.pk["owner"][self.n:p] = t
+        self._n_tr = t + 1
         self.n = p
         self._owner.extend([tag] * count)
         self._left[tag] = [count, floor]
@@ -146,7 +155,8 @@ class FlitStream:
                 cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
                 cfg.alloc_iters, int(cfg.wait_for_tail_credit), False,
                 pk["src"], pk["dst"], pk["size"], pk["ctime"], pk["mode"], pk["meas"], pk["next"], pk["recv"],
-                pk["mc"], pk["mcn"], self.mc["dst"], self.mc["recv"], self.mc["atime"], self.state, 0, 0, int(until), 1 if stop_at_completion else 2, False,
+                pk["mc"], pk["mcn"], self.mc["dst"], self.mc["recv"], self.mc["atime"], pk["owner"], self._tr_left,
+                self.state, 0, 0, int(until), 1 if stop_at_completion else 2, False,
                 *self._flip_args(),
                 pk["itime"], pk["atime"], self.link_flits, self._occ, self._info, pk["done"])
             for p in pk["done"][:int(self._sc[kernel.NNEW])]:
