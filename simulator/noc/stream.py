@@ -53,6 +53,7 @@ class FlitStream:
         self._owner: list[object] = []        # tag of each packet
         self.lookahead = cfg.sw_alloc_delay + cfg.st_final_delay + cfg.link_latency_cycles
         self.flips = None  # a simulator.noc.flips.StreamFlips when bit flips are drawn per flit
+        self.renumber_after = 1 << 16  # packets kept before numbering restarts at an idle moment
 
     def _flip_args(self) -> tuple:
         f = self.flips
@@ -71,6 +72,20 @@ class FlitStream:
             for k in names:
                 self.pk[k][:self.n] = old[k][:self.n]
         self.cap = cap
+
+    def _restart_numbering(self) -> None:
+        """With nothing in flight (every interface idle, every buffer empty), number packets and
+        transfers from 0 again, so a long run does not keep every packet it ever sent."""
+        assert not self._left and (self._ni_cur < 0).all()
+        self.n = self.n_mc = self._n_tr = 0
+        self._owner.clear()
+        self._tail[:] = -1
+        for k, fill in (("next", -1), ("itime", -1), ("atime", -1), ("mc", -1), ("recv", 0)):
+            self.pk[k][:] = fill
+        self.mc["recv"][:] = 0
+        self.mc["atime"][:] = -1
+        self._sc[kernel.NTOTAL] = 0
+        self._sc[kernel.NDONE] = 0
 
     def _alloc_mc(self, cap: int) -> None:
         old = getattr(self, "mc", None)
@@ -96,6 +111,8 @@ class FlitStream:
         if ready < self.now:
             raise RuntimeError(f"{self.name}: transfer submitted at cycle {ready}, before the network's "
                                f"present cycle {self.now}")
+        if not self._left and self.n >= self.renumber_after:
+            self._restart_numbering()
         cols = self.cols
         s = src[0] * cols + src[1]
         targets = [d[0] * cols + d[1] for d in dsts]
