@@ -97,7 +97,7 @@ def _fusable(residency: Residency | None, workload: Workload, i: int) -> FusedAd
     """The residual add that layer ``i`` can take over (on-package dataflow only): the next layer,
     an add of layer ``i``'s output (its only consumer) and another, earlier tensor."""
     layers = workload.layers
-    if residency is None or i + 1 >= len(layers) or layers[i + 1].kind != "add":
+    if residency is None or i + 1 >= len(layers) or layers[i + 1].kind != "add" or layers[i].kind == "concat":
         return None
     layer, add = layers[i], layers[i + 1]
     prods = residency.producers[add.name]

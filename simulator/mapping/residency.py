@@ -46,6 +46,7 @@ class Resident:
     bytes_per_chiplet: dict[Node, int]
     uses_left: int
     index: tuple = ()          # merged pieces for lookups (:func:`index`)
+    views: tuple = ()          # a concat's view: the operands it holds a use of (simulator/mapping/concat.py)
 
     def __post_init__(self) -> None:
         self.index = index(self.pieces)
@@ -108,14 +109,19 @@ class Residency:
     def done(self, layer: Layer) -> None:
         """``layer`` has been mapped: release the tensors it was the last consumer of."""
         for name in set(self.producers[layer.name]):
-            r = self.live.get(name)
-            if r is None:
-                continue
-            r.uses_left -= self.producers[layer.name].count(name)
-            if r.uses_left <= 0:
-                for c, b in r.bytes_per_chiplet.items():
-                    self.used[c] -= b
-                del self.live[name]
+            self._release(name, self.producers[layer.name].count(name))
+
+    def _release(self, name: str, uses: int) -> None:
+        r = self.live.get(name)
+        if r is None:
+            return
+        r.uses_left -= uses
+        if r.uses_left <= 0:
+            for c, b in r.bytes_per_chiplet.items():
+                self.used[c] -= b
+            del self.live[name]
+            for v in r.views:  # a concat's view releases its operands
+                self._release(v, 1)
 
 
 def _merge(boxes: list[tuple]) -> list[tuple]:

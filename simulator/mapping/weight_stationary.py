@@ -17,6 +17,7 @@ from math import ceil
 
 from simulator.config.arch import Arch
 from simulator.mapping.onpackage import FusedAdd, OnPackage
+from simulator.mapping.concat import concat_trace
 from simulator.mapping.residency import Residency
 from simulator.mapping.search import choose, reprice
 from simulator.mapping.slices import Geometry
@@ -171,6 +172,8 @@ class WeightStationaryMapper(OnPackage):
         outputs are written back; the outputs are then the add's. ``mapping``: ``"fixed"`` (K, then
         P, then C) or ``"search"`` (:mod:`simulator.mapping.search`); ``lane_factor``: the MAC
         configuration's, for the cost model."""
+        if layer.kind == "concat":  # a view of its operands (simulator/mapping/concat.py)
+            return concat_trace(self, layer, batch, input_bytes, residency)
         arch = self.arch
         shape = Shape.of(layer, batch)
         sources = residency.sources(layer) if residency is not None else []
