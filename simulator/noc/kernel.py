@@ -17,8 +17,7 @@ branches, each allocated on its own (output VC, credits, switch) and reading the
 its own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once
 every branch has sent it. A flit granted the switch also goes to the other ready branches of
 its VC waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case.
-The single-request VC allocation and the unicast ejection are written out here, not called:
-numba calls with many array arguments cost more than the work (docs/performance.md).
+Hot paths are written out, not called (docs/performance.md: numba calls cost more than the work).
 """
 from __future__ import annotations
 
@@ -31,10 +30,10 @@ from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE,
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
                                         _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
-                                        _rr_pick, _sample_flips, new_state, scratch, tables)
+                                        _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting in the hot loop (docs/performance.md)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
              link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,
@@ -42,29 +41,25 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
              window_start, window_end, until, resumable, check,
              flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count,
              pk_itime, pk_atime, link_flits, occ_out, info, done_list):
-    """Simulate from the state's cycle ``now`` (the arguments: :func:`simulator.noc.router.run_packets`
-    and :class:`simulator.noc.stream.FlitStream`); fill ``pk_itime`` (head injection), ``pk_atime``
-    (tail ejection; a multicast: at its last destination, ``mc_atime`` per destination),
-    ``link_flits[r, o]`` and ``occ_out`` (flits held per router at the end). Returns OK,
-    DEADLOCK, MAX_CYCLES, BROKEN (``info``: code, index, cycle), COMPLETED or REFILL.
-
-    One-shot (``resumable = 0``): stop when every measured packet (with none measured: every
-    packet) has arrived; ``until`` reached is MAX_CYCLES. Resumable: MAX_CYCLES with ``now =
-    until`` (packets created at ``>= until`` may be appended), OK when none remains; ejected
-    packets in ``done_list[:n_new]``; ``resumable = 1`` also stops after a cycle in which the
-    last packet of a transfer arrived (COMPLETED; ``tr_left[pk_owner[pk]]``: packets of the
-    transfer still to arrive), and after a cycle that left a link's pool of uniforms below one
-    flit's bits (REFILL). Bit flips (``fl_logq`` with rows): :func:`kernel_parts._sample_flips`."""
+    """Simulate from the state's cycle ``now`` (arguments: :func:`simulator.noc.router.run_packets`,
+    :class:`simulator.noc.stream.FlitStream`): ``pk_itime`` (head injected), ``pk_atime`` (tail
+    ejected; multicast: at its last destination, ``mc_atime`` per destination), ``link_flits[r, o]``,
+    ``occ_out`` (flits held per router). Returns OK, DEADLOCK, MAX_CYCLES, BROKEN (``info``: code,
+    index, cycle), COMPLETED or REFILL. One-shot (``resumable = 0``): stop when every measured
+    packet (none measured: every packet) has arrived. Resumable: MAX_CYCLES with ``now = until``,
+    OK when none remains, packets ejected in ``done_list[:n_new]``; ``resumable = 1`` also stops
+    after a cycle in which a transfer's last packet arrived (COMPLETED; ``tr_left``: packets left
+    per transfer) or that left a link's uniforms below one flit's bits (REFILL; flips: ``_sample_flips``)."""
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, scr, sc) = state
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
-    # per-router scratch: elig[ip * P + o] = VCs of input ip eligible for output o
-    elig, reqmask, req_list, req_n, grant_v, v_matched, k_matched, grant_o, colreq, in_m, out_m = scratch(V)
+    # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
+    elig, reqmask, req_list, req_n, grant_v, v_matched, k_matched, grant_o, colreq, in_m, out_m = scr
     half = V // 2
-    now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = sc[:8]
+    now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = _scalars(sc)
     n_new = 0
     t_fin = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
@@ -399,7 +394,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         now = max(now + 1, gmin)
         if resumable and now > until:
             now = until
-    occ_out[:] = rcount
-    sc[:7] = (now, meas_done, window_flits, hops, n_flips, n_done, n_total)
-    sc[NNEW] = n_new
+    for r in range(N):
+        occ_out[r] = rcount[r]
+    _store(sc, now, meas_done, window_flits, hops, n_flips, n_done, n_new)
     return status

@@ -187,6 +187,23 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
 
 
 @njit(cache=True)
+def _scalars(sc):
+    """The scalars the kernel keeps between calls (:data:`SC_NAMES`), without the last (n_new)."""
+    return sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]
+
+
+@njit(cache=True)
+def _store(sc, now, meas_done, window_flits, hops, n_flips, n_done, n_new):
+    sc[0] = now
+    sc[1] = meas_done
+    sc[2] = window_flits
+    sc[3] = hops
+    sc[4] = n_flips
+    sc[5] = n_done
+    sc[8] = n_new
+
+
+@njit(cache=True)
 def scratch(V):
     """Per-router scratch arrays of the kernel: eligible VCs per (input, output), switch requests
     per input, VC-allocation requests per output and their count, the iSLIP bookkeeping."""
@@ -222,8 +239,9 @@ def tables(rows, cols):
 
 def new_state(rows, cols, V, D):
     """The kernel's state between calls: buffers, input-VC branch state, credits, allocator
-    pointers, wake-up cycles, the network interfaces' current packets, and the scalars ``sc``
-    (see :data:`SC_NAMES`). Per input VC ``iv`` and output port ``o`` (index ``iv * P + o``):
+    pointers, wake-up cycles, the network interfaces' current packets, the per-router scratch
+    arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
+    nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port ``o`` (index ``iv * P + o``):
     the output VC of that branch, the cycle it may ask for the switch, flits it has sent."""
     N = rows * cols
     NIV = N * P * V
@@ -241,7 +259,7 @@ def new_state(rows, cols, V, D):
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
-            np.zeros(len(SC_NAMES), np.int64))
+            scratch(V), np.zeros(len(SC_NAMES), np.int64))
 
 
 # scalars kept between calls (indices into the state's last array)
