@@ -125,9 +125,11 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     of about 1e-12: a run that does not study errors need not pay for them).
     ``dataflow``, ``mapping``: see :func:`generate_traces`.
     ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars),
-    "transaction-ports" (plus the interfaces' injection and ejection ports) or "flit"
-    (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a choice other than
-    the default enters the config hash.
+    "transaction-ports" (plus the interfaces' injection and ejection ports), "flit"
+    (virtual-channel routers, closed loop, multicast replicated in the routers) or "flit-unicast"
+    (multicast as repeated unicast; see :mod:`simulator.hw.network`); a choice other than the
+    default enters the config hash. Flit-level networks draw bit flips per flit traversal when the
+    exposure is computed (``link_stats``: ``sampled_flips``).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).

@@ -38,7 +38,8 @@ class Chiplet:
 class Package:
     def __init__(self, arch: Arch, counters: Counters, mac_models: dict[str, MacModel] | None = None,
                  network_model: dict[str, NetworkModel] | None = None):
-        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default) or "flit"."""
+        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default),
+        "transaction-ports", "flit" or "flit-unicast" (:mod:`simulator.hw.network`)."""
         self.arch = arch
         self.counters = counters
         pkg = arch.package
