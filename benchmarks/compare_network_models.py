@@ -63,7 +63,7 @@ def main() -> None:
             transfers[trace.layer].append((net, ready, txn))
 
     t0 = time.process_time()
-    result = api.simulate(arch, wl, on_txn=on_txn)
+    result = api.simulate(arch, wl, on_txn=on_txn, dataflow="dram", mapping="fixed")
     t_txn = time.process_time() - t0
     nop_link, noc_link = arch.package.nop, arch.chiplet.noc
     shapes = {"nop": (arch.package.mesh.rows, arch.package.mesh.cols, nop_link),

@@ -24,7 +24,7 @@ def run(net: str, mapping: str):
     arch = api.load_arch(str(ROOT / "arch/simba.yaml"))
     wl = api.load_workload(str(ROOT / f"workloads/{net}.yaml"))
     t0 = time.process_time()
-    res = api.simulate(arch, wl, dataflow="resident", mapping=mapping)
+    res = api.simulate(arch, wl, dataflow="resident", mapping=mapping, prefetch=False)
     return res, time.process_time() - t0
 
 

@@ -104,7 +104,7 @@ DATAFLOW = "dram"  # --dataflow: the dataflow every run of the study uses
 
 
 def simulate(*args, **kwargs) -> RunResult:
-    return api.simulate(*args, dataflow=DATAFLOW, **kwargs)
+    return api.simulate(*args, dataflow=DATAFLOW, mapping="fixed", prefetch=False, **kwargs)
 
 
 def layer_energy_ratios(base: RunResult, run: RunResult) -> tuple[float, float]:

@@ -49,7 +49,7 @@ def main() -> None:
                 path.write_text(yaml.safe_dump(doc))
             arch = api.load_arch(path)
             for flow in ("dram", "resident"):
-                res = api.simulate(arch, wl, dataflow=flow)
+                res = api.simulate(arch, wl, dataflow=flow, mapping="fixed", prefetch=False)
                 dram = sum(layer.bytes_moved()["dram_bytes"] for layer in res.layers)
                 nop = sum(layer.bytes_moved()["nop_byte_hops"] for layer in res.layers)
                 lines.append(f"| {name} | {flow} | {res.latency_ms:.3f} | {res.energy_pj / 1e9:.2f} | "

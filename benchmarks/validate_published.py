@@ -260,7 +260,9 @@ BOUNDS_HEAD = ["network", "layers", "limited by (layers)", "limited by (share of
 
 
 def run(arch, workload, dataflow: str, mapping: str):
-    return api.simulate(arch, workload, dataflow=dataflow, mapping=mapping)
+    # layers one after another: the per-layer bounds are those of a layer alone (weight prefetch
+    # across layers is measured separately, docs/validation.md §18)
+    return api.simulate(arch, workload, dataflow=dataflow, mapping=mapping, prefetch=False)
 
 
 def unscaled_leakage_pj(arch, result) -> tuple[float, float]:

@@ -25,8 +25,6 @@ import numpy as np
 
 from simulator.errors import AxsimError
 from simulator.hw.mesh import Mesh
-from simulator.noc.network import router_for
-from simulator.noc.stream import FlitStream
 
 Node = tuple[int, int]
 NetworkModel = Literal["transaction", "transaction-ports", "flit", "flit-unicast"]
@@ -70,6 +68,8 @@ class FlitNetwork:
         m0 = meshes[0]
         rows, cols, k = m0.rows, m0.cols, len(meshes)
         self.cols = cols
+        from simulator.noc.network import router_for  # numba (about 110 MB): only for flit-level runs
+        from simulator.noc.stream import FlitStream
         self.stream = FlitStream(rows, cols * k, router_for(link, multicast=multicast), m0.width, max_packet_flits,
                                  m0.name if k == 1 else "noc")
         wide = cols * k

@@ -58,7 +58,10 @@ class Package:
             self.chiplets[rc].net = net
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
-        self._link_seen: dict[str, np.ndarray] = {}
+        self._meshes = self.meshes()
+        self._scope: object = None  # Package.account: the key counts and link bits go under
+        self._scope_links: dict[object, list[list[int]]] = {None: [m.link_bits for m in self._meshes]}
+        self._link_taken = {m.name: np.zeros(len(m.links), dtype=np.int64) for m in self._meshes}
 
     def mac_model(self, name: str) -> MacModel:
         try:
@@ -171,15 +174,45 @@ class Package:
         """Every network, in the order of :func:`simulator.config.operating.networks`."""
         return [self.nop] + [self.chiplets[rc].noc for rc in sorted(self.chiplets)]
 
-    def take_link_bits(self) -> dict[str, np.ndarray]:
-        """Bits carried by every link of every network since the previous call (per network)."""
+    def account(self, key: object) -> None:
+        """Count the actions and link bits that follow under ``key`` (the engine passes the layer of
+        the transaction it executes, so that layers overlapping in time keep their own counts)."""
+        if key == self._scope:
+            return
+        self.counters.use(key)
+        lists = self._scope_links.get(key)
+        if lists is None:
+            lists = self._scope_links[key] = [[0] * len(m.links) for m in self._meshes]
+        for mesh, bits in zip(self._meshes, lists):
+            mesh.link_bits = bits
+        self._scope = key
+
+    def take_link_bits(self, key: object = None) -> dict[str, np.ndarray]:
+        """Bits carried by every link of every network under ``key`` (default: the current key)
+        since it was last taken (per network); they start again from zero."""
+        key = self._scope if key is None else key
+        lists = self._scope_links.get(key)
         out = {}
-        for mesh in self.meshes():
-            now = np.asarray(mesh.link_bits, dtype=np.int64)
-            before = self._link_seen.get(mesh.name)
-            out[mesh.name] = now if before is None else now - before
-            self._link_seen[mesh.name] = now
+        for i, mesh in enumerate(self._meshes):
+            bits = (np.asarray(lists[i], dtype=np.int64) if lists is not None
+                    else np.zeros(len(mesh.links), dtype=np.int64))
+            out[mesh.name] = bits
+            self._link_taken[mesh.name] += bits
+        if lists is not None:
+            if key == self._scope:
+                for i, mesh in enumerate(self._meshes):
+                    lists[i] = mesh.link_bits = [0] * len(mesh.links)
+            else:
+                del self._scope_links[key]
         return out
+
+    def link_totals(self, mesh: Mesh) -> np.ndarray:
+        """Bits carried by every link of ``mesh`` over the whole run (taken or not)."""
+        i = self._meshes.index(mesh)
+        total = self._link_taken[mesh.name].copy()
+        for lists in self._scope_links.values():
+            total += np.asarray(lists[i], dtype=np.int64)
+        return total
 
     def instances(self) -> dict[str, int]:
         """Number of instances per component class, for leakage."""

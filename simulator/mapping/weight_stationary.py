@@ -18,6 +18,7 @@ from math import ceil
 from simulator.config.arch import Arch
 from simulator.mapping.onpackage import FusedAdd, OnPackage
 from simulator.mapping.concat import concat_trace
+from simulator.mapping.prefetch import Prefetch
 from simulator.mapping.residency import Residency
 from simulator.mapping.search import choose, reprice
 from simulator.mapping.slices import Geometry
@@ -99,6 +100,7 @@ class WeightStationaryMapper(OnPackage):
         self._batch = 1
         self._word = 1.0
         self._fuse: FusedAdd | None = None  # a residual add fused into this layer's write-back
+        self.prefetch: Prefetch | None = None  # weight prefetch across layers (on-package dataflow)
 
     # -- helpers ---------------------------------------------------------------
     def _channel_for(self, dst: Node | None) -> int:
@@ -173,7 +175,11 @@ class WeightStationaryMapper(OnPackage):
         P, then C) or ``"search"`` (:mod:`simulator.mapping.search`); ``lane_factor``: the MAC
         configuration's, for the cost model."""
         if layer.kind == "concat":  # a view of its operands (simulator/mapping/concat.py)
-            return concat_trace(self, layer, batch, input_bytes, residency)
+            trace = concat_trace(self, layer, batch, input_bytes, residency)
+            if self.prefetch is not None and trace.txns:  # the next layer overlaps the concat's moves,
+                self.prefetch.begin()                      # which use no PE weight buffer
+                self.prefetch.end({})
+            return trace
         arch = self.arch
         shape = Shape.of(layer, batch)
         sources = residency.sources(layer) if residency is not None else []
@@ -217,7 +223,11 @@ class WeightStationaryMapper(OnPackage):
             trace.meta["inputs_resident"] = [s is not None for s in self._sources]
             trace.meta["outputs_resident"] = self._keep
             trace.meta["spill_bytes"] = residency.spills.get((fuse.layer if fuse else layer).name, 0)
+        if self.prefetch is not None:
+            self.prefetch.begin()
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
+        if self.prefetch is not None:
+            self.prefetch.end({ch.coord: ch.weight_users for ch in chips})
         return trace
 
     def _place(self, part: Partition, geo: Geometry) -> list[_Chiplet]:
@@ -268,6 +278,7 @@ class WeightStationaryMapper(OnPackage):
             if compute and new_weights:
                 wbytes = ceil(kt * ct * shape.rs * wword)
                 after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
+                first = len(trace.txns)
                 if part.p_parts == 1:  # every PE holds different weights
                     wload = self._load(trace, "weights", chips, wbytes, [ch.nodes for ch in chips], after,
                                        [[geo.weights(w) for w in ch.work] for ch in chips])
@@ -275,6 +286,8 @@ class WeightStationaryMapper(OnPackage):
                     slices = {g: geo.weights(chips[i].work[j]) for g, (i, j) in first_of_wgroup.items()}
                     wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
                                                wbytes, after, slices)
+                if self.prefetch is not None and not after:
+                    self.prefetch.mark(trace, first, {ch.coord: len(ch.weight_users) for ch in chips}, after)
             # inputs for this step
             ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
                           * shape.in_cols(cols) * word)

@@ -11,7 +11,13 @@
   partition ``k<K parts>p<P parts>c<C parts>``), ``predicted_cycles`` and
   ``predicted_bound`` (the cost model's latency and its largest bound,
   :mod:`simulator.mapping.cost`; compare with ``latency_cycles``, the simulated one;
-  empty for replayed traces written before these keys and for fused adds).
+  empty for replayed traces written before these keys and for fused adds);
+  ``first_cycle`` (the cycle the layer's first transaction started: before
+  ``start_cycle`` when its weights were prefetched while the previous layer ran)
+  and ``overlap_cycles`` (``start_cycle - first_cycle``). ``start_cycle`` is the
+  previous layer's end, so ``latency_cycles = end_cycle - start_cycle`` are the
+  cycles a layer adds to the run and they add up to the summary's latency (the
+  last finish); a layer's actions, prefetched ones included, are in its own row.
 - ``components.csv``: long format, one row per layer x component x action:
   count and energy. Leakage rows have ``component_class`` ``leakage`` (as in
   summary.json) and name the leaking component class in ``component``.
@@ -153,7 +159,7 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
         w.writerow(["index", "layer", "kind", "mac_config", "start_cycle", "end_cycle", "latency_cycles",
                     "latency_ms", "macs", "utilization", "energy_pj", *[f"energy_pj_{c}" for c in classes],
                     *level_keys, "outputs_on_package", "spill_bytes",
-                    "mapping", "predicted_cycles", "predicted_bound",
+                    "mapping", "predicted_cycles", "predicted_bound", "first_cycle", "overlap_cycles",
                     *([f"mul_{k}_percent" for k in METRIC_KEYS] if metrics else [])])
         for layer in result.layers:
             by_class = layer.energy_by_class()
@@ -168,6 +174,7 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                         _flag(layer.meta.get("outputs_resident")), layer.meta.get("spill_bytes", ""),
                         layer.meta.get("mapping", ""), layer.meta.get("predicted_cycles", ""),
                         layer.meta.get("predicted_bound", ""),
+                        layer.start_cycle - layer.overlap_cycles, layer.overlap_cycles,
                         *([(_num(m[k]) if m else "") for k in METRIC_KEYS] if metrics else [])])
     with (out / "components.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
