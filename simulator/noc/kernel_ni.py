@@ -1,6 +1,7 @@
 """The network interfaces of the flit-level kernel (:mod:`simulator.noc.kernel`): injection of
-each node's packet queue into its router's local input port, and the ejection bookkeeping
-(in-order check, arrival of a packet's tail at each of its destinations)."""
+each node's packet queue into its router's local input port, and the ejection bookkeeping of
+multicast packets (in-order check per destination, arrival of the tail at each destination;
+the unicast case is written out in the kernel)."""
 from __future__ import annotations
 
 import numpy as np
