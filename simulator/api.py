@@ -143,9 +143,11 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     ``dataflow``, ``mapping``, ``prefetch``: see :func:`generate_traces` (the defaults are those of
     ``axsim run``: on-package dataflow, searched mappings, weight prefetch).
     ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars),
-    "transaction-ports" (plus the interfaces' injection and ejection ports) or "flit"
-    (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a choice other than
-    the default enters the config hash.
+    "transaction-ports" (plus the interfaces' injection and ejection ports), "flit"
+    (virtual-channel routers, closed loop, multicast replicated in the routers) or "flit-unicast"
+    (multicast as repeated unicast; see :mod:`simulator.hw.network`); a choice other than the
+    default enters the config hash. Flit-level networks draw bit flips per flit traversal when the
+    exposure is computed (``link_stats``: ``sampled_flips``).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -177,6 +179,8 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     if exposure is None:
         exposure = not error_free and not (own_rates and flips.at_nominal(arch))
     journeys = Journeys(arch) if exposure else None
+    if exposure:
+        package.enable_flit_flips(rates, seed)  # flit-level networks draw flips per traversal
     skipped = ""  # why an exposure that was due was not computed
 
     def result(complete: bool) -> RunResult:
@@ -268,14 +272,18 @@ def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
 
 def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:
     """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel:
-    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions) and
-    expected flips of the tensor bits it carried (when the exposure was computed)."""
+    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions),
+    expected flips of the tensor bits it carried (when the exposure was computed) and, on a
+    flit-level network with the exposure computed, the flips drawn per flit traversal."""
     expected = found.links if found is not None else {}
+    sampled = package.sampled_flips()
 
     def rows(mesh):
         return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
                  "ber": float(np.mean(rates.link(mesh.name, a, b))),
-                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None}
+                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None,
+                 "sampled_flips": (int(sampled.get((mesh.name, a, b), np.zeros(1)).sum())
+                                   if sampled is not None and package.flit_level(mesh.name) else None)}
                 for (a, b), bits, busy in zip(mesh.links, package.link_totals(mesh).tolist(), mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():

@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                           "auto (default) computes it when the operating point is not nominal")
     run.add_argument("--network-model", default="transaction", metavar="MODEL",
                      help="transaction (default: link calendars), transaction-ports (plus one-flit-per-cycle "
-                          "injection and ejection ports) or flit (virtual-channel routers) for both "
+                          "injection and ejection ports), flit (virtual-channel routers, multicast replicated "
+                          "in the routers) or flit-unicast (multicast as repeated unicast) for both "
                           "networks, or per network, e.g. nop=flit,noc=transaction")
 
     kinds = ("check input files: architecture, workload (YAML or SCALE-Sim CSV), technology table, "

@@ -38,7 +38,8 @@ class Chiplet:
 class Package:
     def __init__(self, arch: Arch, counters: Counters, mac_models: dict[str, MacModel] | None = None,
                  network_model: dict[str, NetworkModel] | None = None):
-        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default) or "flit"."""
+        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default),
+        "transaction-ports", "flit" or "flit-unicast" (:mod:`simulator.hw.network`)."""
         self.arch = arch
         self.counters = counters
         pkg = arch.package
@@ -156,6 +157,30 @@ class Package:
             if n.deferred and all(n is not m for m in out):
                 out.append(n)
         return out
+
+    def enable_flit_flips(self, rates, seed: int) -> bool:
+        """Draw bit flips per flit traversal on every flit-level network; False if there is none."""
+        nets = self.flit_networks()
+        for net in nets:
+            net.enable_flips(rates, seed)
+        return bool(nets)
+
+    def sampled_flips(self) -> dict[tuple, np.ndarray] | None:
+        """Flips drawn per flit traversal, ``(network, src, dst) -> per bit position``, or ``None``
+        when no flit-level network draws them."""
+        nets = [n for n in self.flit_networks() if n.stream.flips is not None]
+        if not nets:
+            return None
+        out: dict[tuple, np.ndarray] = {}
+        for n in nets:
+            out.update(n.sampled_flips())
+        return out
+
+    def flit_level(self, network: str) -> bool:
+        """True when ``network`` (``nop`` or a chiplet NoC's name) is flit-level."""
+        if network == "nop":
+            return self.nop_net.deferred
+        return any(c.noc.name == network and c.net.deferred for c in self.chiplets.values())
 
     # -- bookkeeping --------------------------------------------------------------
     def meshes(self) -> list[Mesh]:

@@ -191,13 +191,15 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                 w.writerow([layer.name, component, cls, e.action, _num(e.count), _num(e.energy_pj)])
     with (out / "links.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips"])
+        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips",
+                    "sampled_flips"])
         total = result.latency_cycles or 1
         for net, links in result.link_stats.items():
             for link in links:
                 w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
                             _num(link["busy_cycles"] / total), _num(link.get("ber", 0.0)),
-                            "" if link.get("expected_flips") is None else _num(link["expected_flips"])])
+                            "" if link.get("expected_flips") is None else _num(link["expected_flips"]),
+                            "" if link.get("sampled_flips") is None else link["sampled_flips"]])
     if result.exposure is not None:
         write_exposure_files(result.exposure, out)
 
