@@ -19,9 +19,11 @@ the mapper emits (lock step: every PE runs the nest of the largest part):
 - ``noc``: the busiest chiplet's bytes through the global-buffer router (two links at the
   corner node) / (2 · link bytes per cycle).
 
-Predicted latency = max of the bounds + a fill term (DRAM latency + one NoP crossing,
-``(rows + cols) · hop`` cycles, + one compute step). The error of this prediction against
-the simulated latency is measured in docs/validation.md ("Mapping search").
+Predicted latency = max of the bounds + a fill term: one compute step, + the DRAM latency if the
+layer reads or writes DRAM, + one NoP crossing, ``(rows + cols) · hop`` cycles, if bytes of the
+layer cross the NoP (DRAM traffic does; once placed, the link loads tell, :func:`crossing`). The
+error of this prediction against the simulated latency is measured in docs/validation.md
+("Mapping search").
 """
 from __future__ import annotations
 
