@@ -6,6 +6,7 @@ import csv
 from dataclasses import asdict
 from functools import lru_cache
 
+import numpy as np
 import pytest
 
 import test_identity
@@ -14,7 +15,7 @@ from simulator import api
 from simulator.config import load_arch
 from simulator.errors import AxsimError
 from simulator.mapping.candidates import candidates
-from simulator.mapping.cost import cost
+from simulator.mapping.cost import cost, with_links
 from simulator.mapping.search import STATED_PREDICTION_RANGE, STATED_RATIO_ERROR, choose
 from simulator.mapping.tiling import Shape, partition, tile
 from simulator.mapping.weight_stationary import WeightStationaryMapper
@@ -76,6 +77,25 @@ def test_cost_bounds_by_hand():
     f2 = candidates(big, a)[0]
     ct = f2.tiling.c_tile
     assert cost(big, f2, a, lane_factor=2).compute == cost(big, f2, a).compute * -(-ct // 16) / -(-ct // 8)
+
+
+def test_fill_waits_for_dram_and_the_nop_only_when_the_layer_uses_them():
+    """2x2 max-pool, 64 x 16 x 16 -> 64 x 8 x 8 on simba: fixed partition K 8 parts of 8 channels,
+    P 8 parts of 1 row, one tile per PE (8 channels x 1 row x 8 columns), so one step is
+    ceil(8 x 1 x 8 x 4 ops / (8 vector MACs x 8 lanes)) = 4 cycles. The NoP crossing is
+    (6 + 6) x (20 + 20) = 480 cycles (mesh rows + cols, router + link latency), DRAM 200 cycles."""
+    a = simba()
+    shape = Shape.of(Layer("b", "pool", 64, 16, 16, 64, 2, 2, 2, 2, 0, 0, pool_mode="max"))
+    fixed = candidates(shape, a)[0]
+    part, t = fixed.part, fixed.tiling
+    assert (part.k_parts, part.k_pe, part.p_parts, part.p_pe) == (8, 8, 8, 1)
+    assert (t.k_tile, t.rows, t.cols, t.steps) == (8, 1, 8, 1)
+    assert cost(shape, fixed, a).fill == 200 + 480 + 4                         # from and to DRAM
+    resident = cost(shape, fixed, a, inputs_resident=True, outputs_resident=True)
+    assert resident.dram == 0 and resident.fill == 480 + 4                     # over the NoP, no DRAM
+    assert with_links(resident, np.zeros(4), 0.0, a).fill == 4                 # placed where its inputs are
+    assert with_links(resident, np.array([0.0, 64.0]), 64.0, a).fill == 480 + 4
+    assert resident.floor == max(resident.compute, resident.noc, resident.gb_rest) + 4
 
 
 def test_choose_fixed_is_todays_partition_and_search_predicts_no_worse():
@@ -149,23 +169,29 @@ def changed_producers(wl, search) -> dict[str, bool]:
     return {layer.name: any(changed(p) for p in prods[layer.name]) for layer in wl.layers}
 
 
+#: the layers that still exceed the stated error against ``fixed`` (docs/validation.md section 15:
+#: max-pools after a producer whose remapped outputs no channel-wise partition can follow PE by PE)
+SLOWER_THAN_STATED = {"vgg16": {"features.23", "features.30"}}
+
+
 @pytest.mark.parametrize("net", NETWORKS)
 def test_search_is_never_worse_than_fixed_beyond_the_stated_error(net):
     """Whole networks never slower; every layer -- changed or not -- within the stated error of its
-    latency under the fixed mapping, unless the search changed a producer of its inputs (then the data
-    it reads sit elsewhere): such a layer and its producers together are still faster than under fixed."""
+    latency under the fixed mapping, except exactly the listed layers, each of which is still faster
+    together with its producers than under fixed."""
     wl = load_workload(WORKLOAD_DIR / f"{net}.yaml")
     fixed, search = simulated(net, "fixed"), simulated(net, "search")
     assert search.latency_cycles <= fixed.latency_cycles
     assert sum(layer.macs for layer in search.layers) == sum(layer.macs for layer in fixed.layers)
-    upstream = changed_producers(wl, search)
     prods = wl.producers()
     f_by, s_by = {x.name: x for x in fixed.layers}, {x.name: x for x in search.layers}
-    for f, s in zip(fixed.layers, search.layers):
-        if s.latency_cycles > f.latency_cycles * (1 + STATED_RATIO_ERROR):
-            assert upstream[s.name], s.name          # unchanged inputs: within the stated error
-            group = {s.name, *prods[s.name]}
-            assert sum(s_by[n].latency_cycles for n in group) < sum(f_by[n].latency_cycles for n in group), s.name
+    slower = {s.name for f, s in zip(fixed.layers, search.layers)
+              if s.latency_cycles > f.latency_cycles * (1 + STATED_RATIO_ERROR)}
+    assert slower == SLOWER_THAN_STATED.get(net, set())
+    for name in slower:
+        group = {name, *prods[name]}
+        assert sum(s_by[n].latency_cycles for n in group) < sum(f_by[n].latency_cycles for n in group), name
+    for s in search.layers:
         if s.latency_cycles and "predicted_cycles" in s.meta:   # the stated accuracy of the prediction
             lo, hi = STATED_PREDICTION_RANGE
             assert lo <= s.latency_cycles / s.meta["predicted_cycles"] <= hi, s.name

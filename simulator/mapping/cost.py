@@ -19,9 +19,11 @@ the mapper emits (lock step: every PE runs the nest of the largest part):
 - ``noc``: the busiest chiplet's bytes through the global-buffer router (two links at the
   corner node) / (2 · link bytes per cycle).
 
-Predicted latency = max of the bounds + a fill term (DRAM latency + one NoP crossing,
-``(rows + cols) · hop`` cycles, + one compute step). The error of this prediction against
-the simulated latency is measured in docs/validation.md ("Mapping search").
+Predicted latency = max of the bounds + a fill term: one compute step, + the DRAM latency if the
+layer reads or writes DRAM, + one NoP crossing, ``(rows + cols) · hop`` cycles, if bytes of the
+layer cross the NoP (DRAM traffic does; once placed, the link loads tell, :func:`crossing`). The
+error of this prediction against the simulated latency is measured in docs/validation.md
+("Mapping search").
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class Cost:
     gb_rest: float = 0.0        # the busiest global buffer's cycles without the bytes it receives
     received: float = -1.0      # placed: the most bytes one chiplet receives over the NoP (-1: not placed)
     steps: int = 1              # tile steps of the loop nest
+    fill_nop: float = 0.0       # the NoP crossing in ``fill`` (0: nothing crosses the NoP)
 
     @property
     def rank_cycles(self) -> float:
@@ -63,7 +66,8 @@ class Cost:
     def floor(self) -> float:
         """A lower bound of :attr:`cycles` under any placement (which changes only ``nop``, no lower
         than ``nop_dram``, and ``gb``, no lower than ``gb_rest``)."""
-        return max(self.compute, self.dram, self.noc, self.nop_dram, self.gb_rest) + self.fill
+        fill = self.fill - (self.fill_nop if self.nop_dram == 0 else 0.0)   # a placement may move nothing
+        return max(self.compute, self.dram, self.noc, self.nop_dram, self.gb_rest) + fill
 
     @property
     def limit(self) -> str:
@@ -165,11 +169,14 @@ def cost(shape: Shape, cand: Candidate, arch: Arch, wword: float = 1.0, word: fl
     gb = gb_bytes / chip.global_buffer.bytes_per_cycle
     noc = (w_noc + i_noc + gather) / (2 * chip.noc.link_width_bits / 8)
     hop = pkg.nop.router_latency_cycles + pkg.nop.link_latency_cycles
-    fill = pkg.dram.latency_cycles + (pkg.mesh.rows + pkg.mesh.cols) * hop + step
+    # the first step waits for DRAM only if the layer reads or writes DRAM, and for a NoP crossing
+    # only if bytes cross the NoP (placed: known from the link loads, :func:`with_links`)
+    fill_nop = (pkg.mesh.rows + pkg.mesh.cols) * hop if (recv > 0 or dram_bytes > 0) else 0
+    fill = (pkg.dram.latency_cycles if dram_bytes > 0 else 0) + fill_nop + step
     nop_dram = max(dram_read, dram_write) / (attach * link_nop)
     gb_rest = (gb_bytes - recv) / chip.global_buffer.bytes_per_cycle
     return Cost(float(compute), dram, nop, gb, noc, float(fill), nop_dram=nop_dram, gb_rest=gb_rest,
-                steps=t.steps)
+                steps=t.steps, fill_nop=float(fill_nop))
 
 
 def dram_bytes_per_cycle(arch: Arch) -> float:
@@ -185,7 +192,17 @@ def with_links(c: Cost, loads, received: float, arch: Arch) -> Cost:
     links = float(loads.max()) / link if len(loads) else 0.0
     gb = c.gb_rest + received / arch.chiplet.global_buffer.bytes_per_cycle
     return replace(c, nop=max(c.nop_dram, links), gb=gb, links=links, byte_hops=float(loads.sum()),
+                   **crossing(c, float(loads.sum()) > 0, arch),
                    received=received)
+
+
+def crossing(c: Cost, moves: bool, arch: Arch) -> dict:
+    """The fill of ``c`` once its placement is known: the NoP crossing stays only if ``moves`` (a
+    link carries bytes of the layer) or the layer reads or writes DRAM (through the NoP)."""
+    pkg = arch.package
+    nop_fill = (pkg.mesh.rows + pkg.mesh.cols) * (pkg.nop.router_latency_cycles + pkg.nop.link_latency_cycles)
+    keep = nop_fill if (moves or c.nop_dram > 0) else 0.0
+    return {"fill": c.fill - c.fill_nop + keep, "fill_nop": float(keep)}
 
 
 def rank(shape: Shape, cands: list[Candidate], arch: Arch, **kw) -> list[tuple[Cost, Candidate]]:

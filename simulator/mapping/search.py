@@ -20,7 +20,7 @@ from simulator.errors import AxsimError
 from simulator.mapping.candidates import Candidate, aligned, candidates, label
 import numpy as np
 
-from simulator.mapping.cost import Cost, cost, dram_bytes_per_cycle, nest, rank, with_links
+from simulator.mapping.cost import Cost, cost, crossing, dram_bytes_per_cycle, nest, rank, with_links
 from simulator.mapping.placement import aligned_slots, options, output_bytes, slot_chiplets, traffic
 from simulator.mapping.tiling import MappingError, Shape, tile
 
@@ -125,7 +125,7 @@ def reprice(choice: Choice, shape: Shape, arch: Arch, **kw) -> Choice:
     if placed_.received >= 0:   # keep the placement's link loads (the spilled outputs are not re-routed)
         own = replace(own, nop=max(own.nop_dram, placed_.links), links=placed_.links, byte_hops=placed_.byte_hops,
                       gb=own.gb_rest + placed_.received / arch.chiplet.global_buffer.bytes_per_cycle,
-                      received=placed_.received)
+                      received=placed_.received, **crossing(own, placed_.byte_hops > 0, arch))
     return Choice(choice.candidate, own, own if fixed is not None else choice.fixed_cost, choice.considered,
                   choice.placement, choice.positions)
 
