@@ -3,25 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import DirectionalRates
 
 from simulator.noc.flips import kernel_links, run_with_flips
 from simulator.noc.router import RouterConfig, run_packets
-
-
-class _Rates:
-    """Flip probability per bit position, different per link direction (east-going links only flip
-    the four low bits; other links flip bit 7 only), so a swapped link or bit shows."""
-
-    def __init__(self, p):
-        self.p = p
-
-    def link(self, network, src, dst):
-        out = np.zeros(8)
-        if dst[1] == src[1] + 1:
-            out[:4] = self.p
-        else:
-            out[7] = self.p / 4
-        return out
 
 
 def _traffic(rng, nodes, n):
@@ -33,7 +18,7 @@ def test_flip_counts_match_the_exposure_of_the_bits_each_link_carried():
     rows, cols, flit_bits, p = 3, 4, 64, 2e-2
     rng = np.random.default_rng(11)
     src, dst, size, ctime = _traffic(rng, rows * cols, 3000)
-    rates = _Rates(p)
+    rates = DirectionalRates(p)
     run, flips = run_with_flips("chiplet[0,0].noc", rows, cols, RouterConfig(), rates, flit_bits, 7,
                                 src, dst, size, ctime)
     counts = flips.counts(rows * cols * 5)
@@ -62,12 +47,12 @@ def test_flips_are_deterministic_and_pool_growth_does_not_change_them():
     rows, cols = 2, 3
     rng = np.random.default_rng(3)
     src, dst, size, ctime = _traffic(rng, 6, 800)
-    a = run_with_flips("nop", rows, cols, RouterConfig(), _Rates(5e-3), 32, 1, src, dst, size, ctime)[1]
-    b = run_with_flips("nop", rows, cols, RouterConfig(), _Rates(5e-3), 32, 1, src, dst, size, ctime)[1]
+    a = run_with_flips("nop", rows, cols, RouterConfig(), DirectionalRates(5e-3), 32, 1, src, dst, size, ctime)[1]
+    b = run_with_flips("nop", rows, cols, RouterConfig(), DirectionalRates(5e-3), 32, 1, src, dst, size, ctime)[1]
     assert len(a.packet) > 64  # more than the first pool: at least one re-run happened
     for x, y in zip((a.packet, a.flit, a.lane, a.bit, a.link), (b.packet, b.flit, b.lane, b.bit, b.link)):
         np.testing.assert_array_equal(x, y)
-    c = run_with_flips("nop", rows, cols, RouterConfig(), _Rates(5e-3), 32, 2, src, dst, size, ctime)[1]
+    c = run_with_flips("nop", rows, cols, RouterConfig(), DirectionalRates(5e-3), 32, 2, src, dst, size, ctime)[1]
     assert len(c.packet) != len(a.packet) or not np.array_equal(c.lane, a.lane)
 
 
@@ -80,7 +65,7 @@ def test_zero_rates_draw_nothing():
 
 def test_flit_width_must_be_whole_bytes():
     with pytest.raises(ValueError, match="multiple of 8"):
-        run_with_flips("nop", 2, 2, RouterConfig(), _Rates(0.1), 12, 0, np.array([0]), np.array([3]),
+        run_with_flips("nop", 2, 2, RouterConfig(), DirectionalRates(0.1), 12, 0, np.array([0]), np.array([3]),
                        np.array([1]), np.array([0]))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import DirectionalRates
 
 from conftest import small_layers
 from simulator import api
@@ -12,28 +13,6 @@ from simulator.noc.flips import StreamFlips, kernel_links, lanes_of, run_with_fl
 from simulator.noc.network import TransferBatch, router_for
 from simulator.noc.stream import FlitStream
 from simulator.workload import Workload
-
-
-class _Rates:
-    """Per bit position and direction (east-going links flip bits 0-3, the others bit 7 only), so
-    a swapped link, bit position or lane count shows."""
-
-    def __init__(self, p):
-        self.p = p
-
-    def link(self, network, src, dst):
-        out = np.zeros(8)
-        if dst[1] == src[1] + 1:
-            out[:4] = self.p
-        else:
-            out[7] = self.p / 4
-        return out
-
-    def sram_read(self, buffer, ds):
-        return np.zeros(8)
-
-    def sram_stuck(self, buffer, ds):
-        return np.zeros(8)
 
 
 @pytest.mark.parametrize("width,pool", [(64, 16), (100, 200)])
@@ -52,7 +31,7 @@ def test_stepped_stream_draws_exactly_the_one_shot_flips(width, pool):
         src = (int(rng.integers(0, rows)), int(rng.integers(0, cols)))
         dsts = tuple({(int(rng.integers(0, rows)), int(rng.integers(0, cols))) for _ in range(3)})
         transfers.append((t, src, dsts, int(rng.integers(1, 300)), ("multicast", "scatter", "gather")[t % 3]))
-    rates = _Rates(2e-2)
+    rates = DirectionalRates(2e-2)
     batch = TransferBatch(rows, cols, width, max_packet_flits=32, buffer_flits=cfg.vc_buf_size)
     for tr in transfers:
         batch.add(*tr)
@@ -93,7 +72,7 @@ def test_full_run_flips_agree_with_the_exposure(simba_arch):
     one flit per transfer and destination: 0-10% more here). Drawing flips never changes timing;
     the same seed draws the same flips, another seed others."""
     wl = Workload("small", small_layers(), "test")
-    rates = _Rates(1e-2)
+    rates = DirectionalRates(1e-2)
     models = {"nop": "flit", "noc": "flit"}
     res = api.simulate(simba_arch, wl, rates=rates, seed=1, network_model=models, exposure=True)
     plain = api.simulate(simba_arch, wl, seed=1, network_model=models, exposure=False)
