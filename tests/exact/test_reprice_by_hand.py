@@ -1,0 +1,139 @@
+"""Re-pricing raw counts (``simulator/energy/reprice.py``) against the equation, by hand.
+
+A hand-made ``RunCounts`` of two layers on ``arch/tiny.yaml`` (one chiplet, a 2 x 2 NoC: 8
+directed links; the NoP has none), priced at the nominal point and at an operating point:
+
+    E_layer = sum_k count_k e_k + sum_l bits_l e_link s_l + sum_j bits_j e_j (V_j / V_nom)^2
+              + t_layer sum_c n_c P_c
+
+Energies from ``arch/tech/simba_16nm.yaml``: mac.op 0.077 pJ, dram.read_bit 8.0, noc_link.bit
+0.060, global_buffer.read_bit 0.12; leakage pe 0.5 mW, global_buffer 0.3 mW; nominal 0.8 V; NoC
+links ``swing_times_vdd`` (s = V_sw / 0.8 at the nominal chip supply). Clock 1 GHz: 1 mW over
+1 cycle = 1 pJ.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import ARCH_DIR
+from simulator.config import load_arch
+from simulator.config.identity import hardware_dict, hardware_hash
+from simulator.config.operating import mesh_links
+from simulator.energy.reprice import FORMAT_VERSION, RunCounts
+from simulator.errors import AxsimError
+
+GB = "chiplet[0,0].gb"
+OP_EDITS = {
+    "chiplet.noc.swing_v": 0.6,                                              # s = 0.75
+    "chiplet.noc.links": [{"from": [0, 0], "to": [0, 1], "swing_v": 0.4}],   # link 0: s = 0.5
+    "chiplet.global_buffer.vdd_v_per_ds": {"weights": 0.55, "inputs": 0.6},
+}
+
+
+def hand_counts(arch, keys=("mac.op", "dram.read_bit")) -> RunCounts:
+    """Counts as a run keeps them: every counted key (the link and buffer keys too: their totals
+    are priced through the per-link and per-data-structure bits, not from these counts)."""
+    links = mesh_links(2, 2)
+    assert links[0] == ((0, 0), (0, 1)) and links[3] == ((0, 1), (0, 0))
+    link_bits = np.zeros((2, 8), dtype=np.int64)
+    link_bits[0, 0], link_bits[0, 3], link_bits[1, 3] = 100, 50, 20
+    s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
+    return RunCounts(
+        layer_names=s(["a", "b"]), latency_cycles=np.array([100, 200], dtype=np.int64), clock_ghz=1.0,
+        key_component=s(["chiplet[0,0].pes", "dram", GB, "chiplet[0,0].noc"]),
+        key_action=s(list(keys) + ["global_buffer.read_bit", "noc_link.bit"]),
+        counts=np.array([[1000.0, 64.0, 90.0, 150.0], [0.0, 128.0, 40.0, 20.0]]),
+        link_network=s(["chiplet[0,0].noc"] * 8), link_from=np.array([a for a, _ in links], dtype=np.int64),
+        link_to=np.array([b for _, b in links], dtype=np.int64), link_bits=link_bits,
+        sram_component=s([GB, GB, GB]), sram_action=s(["global_buffer.read_bit"] * 3),
+        sram_ds=s(["weights", "inputs", ""]), sram_bits=np.array([[80.0, 0.0, 10.0], [0.0, 40.0, 0.0]]),
+        instance_class=s(["global_buffer", "pe"]), instance_count=np.array([1, 4], dtype=np.int64),
+        hardware_hash=hardware_hash(arch), hardware_json=json.dumps(hardware_dict(arch), sort_keys=True))
+
+
+@pytest.fixture
+def tiny():
+    return load_arch(ARCH_DIR / "tiny.yaml")
+
+
+def test_nominal_and_operating_point_by_hand(tiny, write_arch):
+    op = load_arch(write_arch(OP_EDITS, base="tiny"))
+    priced = hand_counts(tiny).price([tiny, op])
+    leak = 1 * 0.3 + 4 * 0.5                                       # mW
+    nominal = [1000 * 0.077 + 64 * 8.0 + (100 + 50) * 0.060 + (80 + 10) * 0.12 + leak * 100,
+               128 * 8.0 + 20 * 0.060 + 40 * 0.12 + leak * 200]
+    at_op = [1000 * 0.077 + 64 * 8.0 + 0.060 * (100 * 0.4 / 0.8 + 50 * 0.6 / 0.8)
+             + 0.12 * (80 * (0.55 / 0.8) ** 2 + 10) + leak * 100,  # "" at the buffer's own (nominal) supply
+             128 * 8.0 + 0.060 * 20 * 0.6 / 0.8 + 0.12 * 40 * (0.6 / 0.8) ** 2 + leak * 200]
+    np.testing.assert_allclose(priced.layer_energy_pj, [nominal, at_op], rtol=1e-12)
+    np.testing.assert_allclose(priced.energy_pj, [sum(nominal), sum(at_op)], rtol=1e-12)
+    by = priced.energy_pj_by_class
+    np.testing.assert_allclose(by["mac"], [77.0, 77.0], rtol=1e-12)
+    np.testing.assert_allclose(by["dram"], [192 * 8.0] * 2, rtol=1e-12)
+    np.testing.assert_allclose(by["leakage"], [leak * 300] * 2, rtol=1e-12)
+    np.testing.assert_allclose(by["noc_link"], [170 * 0.06, 0.06 * (100 * 0.5 + 50 * 0.75 + 20 * 0.75)], rtol=1e-12)
+    np.testing.assert_allclose(by["global_buffer"], [130 * 0.12, 0.12 * (80 * (0.55 / 0.8) ** 2 + 10
+                                                                        + 40 * 0.5625)], rtol=1e-12)
+    assert set(by) == {"mac", "dram", "global_buffer", "noc_link", "leakage"}
+    assert priced.layer_names == ["a", "b"]
+
+
+def test_save_and_load_keep_every_array(tiny, tmp_path):
+    counts = hand_counts(tiny)
+    counts.save(tmp_path / "counts.npz")
+    back = RunCounts.load(tmp_path)                      # a run folder: its counts.npz
+    for name in counts.__dataclass_fields__:
+        a, b = getattr(counts, name), getattr(back, name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype.kind == b.dtype.kind and np.array_equal(a, b), name
+        else:
+            assert type(a) is type(b) and a == b, name
+    np.testing.assert_array_equal(back.price([tiny]).energy_pj, counts.price([tiny]).energy_pj)
+
+
+def test_unreadable_counts_files_name_the_path(tiny, tmp_path):
+    with pytest.raises(AxsimError) as info:
+        RunCounts.load(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'counts.npz'}: not found; re-pricing needs the counts.npz")
+    bad = tmp_path / "counts.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(AxsimError, match=r"counts\.npz: not a readable counts file: "):
+        RunCounts.load(bad)
+    counts = hand_counts(tiny)
+    arrays = {k: getattr(counts, k) for k in counts.__dataclass_fields__}
+    np.savez(tmp_path / "v2.npz", **{**arrays, "format_version": np.array(FORMAT_VERSION + 1)})
+    with pytest.raises(AxsimError) as info:
+        RunCounts.load(tmp_path / "v2.npz")
+    assert str(info.value) == (f"{tmp_path / 'v2.npz'}: counts format version {FORMAT_VERSION + 1}; "
+                               f"this version reads {FORMAT_VERSION}: run again")
+    del arrays["sram_ds"]
+    np.savez(tmp_path / "short.npz", **{**arrays, "format_version": np.array(FORMAT_VERSION)})
+    with pytest.raises(AxsimError, match="short.npz: not a readable counts file: .*sram_ds"):
+        RunCounts.load(tmp_path / "short.npz")
+
+
+def test_an_action_missing_from_the_table_is_named(tiny):
+    with pytest.raises(AxsimError) as info:
+        hand_counts(tiny, keys=("mac.op", "dram.bogus_bit")).price([tiny])
+    assert str(info.value) == ("technology table 'simba-16nm' has no energy for dram.bogus_bit, counted in this "
+                               "run; add them under 'energy:'")
+
+
+def test_other_hardware_lists_at_most_six_differences(tiny, write_arch):
+    edits = {"chiplet.pe.vector_macs": 8, "chiplet.pe.lanes": 8, "chiplet.pe.weight_buffer.size_bytes": 8192,
+             "chiplet.pe.input_buffer.size_bytes": 4096, "chiplet.global_buffer.size_bytes": 32768,
+             "package.dram.latency_cycles": 99, "package.nop.link_width_bits": 48}
+    other = load_arch(write_arch(edits, base="tiny"))
+    with pytest.raises(AxsimError) as info:
+        hand_counts(tiny).price([other])
+    text = str(info.value)
+    assert "not the hardware of this run" in text and text.endswith("; ...")
+    assert text.count(" -> ") == 6
+    # one difference: listed without the ellipsis
+    one = load_arch(write_arch({"package.dram.latency_cycles": 99}, base="tiny"))
+    with pytest.raises(AxsimError) as info:
+        hand_counts(tiny).price([one])
+    assert str(info.value).endswith("differences: package.dram.latency_cycles: 50 -> 99")
