@@ -104,3 +104,27 @@ def test_advance_stops_at_the_first_completion_when_asked():
     assert net.advance(10_000, True) == [("near", zero_load(1, 1))]
     assert net.advance(10_000, True) == [("far", zero_load(3, 1))]
     assert not net.busy
+
+
+def test_the_transaction_model_is_the_mesh_itself():
+    """TransactionNetwork.submit returns Mesh.transfer's finish (no buffer read unless given):
+    64 B over 3 hops of a 64-bit mesh: 8 cycles + 3 x 3."""
+    meshes, counters = two_meshes()
+    net = build(meshes, LINK, "transaction")[1]
+    assert net.submit(5, (0, 0), ((1, 2),), 64, "multicast", "t") == 5 + 8 + 3 * (ROUTER + WIRE)
+    assert net.submit(100, (0, 0), ((1, 2),), 64, "multicast", "t", extra_cycles=20) == 100 + 20 + 3 * (ROUTER + WIRE)
+    assert counters.take()[("chip1.noc", "noc_link.bit")] == 2 * 3 * 64 * 8
+
+
+def test_network_model_for_one_network_keeps_the_other_transaction_level():
+    from simulator.errors import AxsimError
+    from simulator.hw.network import parse_network_model
+    assert parse_network_model("noc=flit") == {"nop": "transaction", "noc": "flit"}
+    assert parse_network_model(" nop = transaction-ports ") == {"nop": "transaction-ports", "noc": "transaction"}
+    try:
+        parse_network_model("nop=flit,noc=cycle")
+    except AxsimError as exc:
+        assert str(exc) == ("--network-model: 'noc=cycle' in 'nop=flit,noc=cycle' is not allowed; allowed: "
+                            "flit, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL")
+    else:
+        raise AssertionError("accepted an unknown model")
