@@ -1,0 +1,127 @@
+"""Candidate partitions and the choice among them (``simulator/mapping/candidates.py``,
+``search.py``), by hand on the asymmetric 2x2-chiplet package of ``tests/quad.py``: 24 PEs
+(4 chiplets x 6), 4 vector MACs, 2 lanes.
+
+The layer: a 1x1 convolution K = 16, C = 8, 2 x 2 outputs. The greedy split of one order of
+(K, P, C) with caps: each dimension takes ``n = max(1, min(want, free // cap))`` parts (want:
+ceil(K / 4) = 4 for K, P = 2 for P, C / lanes = 4 for C, since C >= 2 lanes), split evenly
+(size ceil(total / n), then ceil(total / size) non-empty parts), and leaves
+``free = max(1, free // parts)`` PEs to the next dimension.
+"""
+from __future__ import annotations
+
+import pytest
+
+from quad import quad_arch
+from simulator.mapping.candidates import _greedy, candidates, label
+from simulator.mapping.cost import cost
+from simulator.mapping.search import SWITCH_MARGIN, choose, reprice
+from simulator.mapping.tiling import Partition, Shape
+from simulator.workload import Layer
+
+LAYER = Layer("x", "conv", 8, 2, 2, 16, 1, 1, 1, 1, 0, 0)
+PES, LANES, VM = 24, 2, 4
+
+
+@pytest.fixture
+def quad(tmp_path):
+    return quad_arch(tmp_path)
+
+
+@pytest.mark.parametrize("order, caps, expected", [
+    # K: 4 parts of 4 (free 6); P: 2 parts of 1 (free 3); C: min(4, 3) = 3 parts of 3
+    ("kpc", {"k": 1, "p": 1, "c": 1}, Partition(4, 2, 3, 4, 1, 3)),
+    # C first, capped at half the PEs: min(4, 12) = 4 parts of 2 (free 6); P: 2 (free 3);
+    # K: min(4, 3) = 3 -> parts of ceil(16/3) = 6, 3 of them
+    ("cpk", {"c": 2, "p": 1, "k": 1}, Partition(3, 2, 4, 6, 1, 2)),
+    # P capped at a quarter: min(2, 6) = 2 (free 12); K capped at half: min(4, 6) = 4 (free 3); C: 3
+    ("pkc", {"p": 4, "k": 2, "c": 1}, Partition(4, 2, 3, 4, 1, 3)),
+    # K capped at 1/16: max(1, min(4, 1)) = 1 part of 16 (free 24); C capped at 1/4: min(4, 6) = 4
+    # parts of 2 (free 6); P: 2 -> 8 PEs used
+    ("kcp", {"k": 16, "c": 4, "p": 1}, Partition(1, 2, 4, 16, 1, 2)),
+])
+def test_greedy_split_by_hand(order, caps, expected):
+    assert _greedy(Shape.of(LAYER), PES, LANES, VM, order, caps) == expected
+
+
+def test_no_c_split_below_two_vectors_or_without_weights():
+    """C = 3 < 2 lanes x 2: C stays whole; a pooling layer never splits C."""
+    narrow = Shape.of(Layer("n", "conv", 3, 2, 2, 16, 1, 1, 1, 1, 0, 0))
+    assert _greedy(narrow, PES, LANES, VM, "ckp", {"c": 1, "k": 1, "p": 1}) == Partition(4, 2, 1, 4, 1, 3)
+    pool = Shape.of(Layer("p", "pool", 8, 4, 4, 8, 2, 2, 2, 2, 0, 0, pool_mode="max"))
+    # pool: c_red = 1; K: ceil(8/4) = 2 parts of 4 (free 12); P: 2 parts of 1 row
+    assert _greedy(pool, PES, LANES, VM, "ckp", {"c": 1, "k": 1, "p": 1}) == Partition(2, 2, 1, 4, 1, 1)
+
+
+def test_candidates_list_the_fixed_partition_first_then_distinct_ones(quad):
+    shape = Shape.of(LAYER)
+    cands = candidates(shape, quad)
+    assert cands[0].label == "k4p2c3*" and cands[0].is_fixed
+    assert not any(c.is_fixed for c in cands[1:])
+    labels = [c.label for c in cands]
+    assert "k3p2c4" in labels and "k1p2c4" in labels and "k4p2c3" not in labels
+    assert len(set(labels)) == len(labels)
+    assert label(Partition(3, 2, 4, 6, 1, 2)) == "k3p2c4"
+
+
+def test_the_transaction_limit_counts_steps_times_chiplets(quad):
+    """One tile step per PE here; a candidate on 24 PEs uses 4 chiplets (4 compute transactions),
+    k1p2c4 uses 8 PEs = 2 chiplets (2). A limit of 2 keeps the fixed partition (always first) and
+    drops every candidate needing more than 2."""
+    shape = Shape.of(LAYER)
+    kept = candidates(shape, quad, max_compute_txns=2)
+    assert kept[0].label == "k4p2c3*"
+    assert "k1p2c4" in [c.label for c in kept[1:]]
+    for c in kept[1:]:
+        assert c.tiling.steps * -(-c.part.used_pes // 6) <= 2
+    assert all(c.part.used_pes <= 12 for c in kept[1:])
+    assert len(kept) < len(candidates(shape, quad))
+
+
+def test_choose_takes_the_cheapest_only_beyond_the_margin(quad):
+    shape = Shape.of(LAYER)
+    cands = candidates(shape, quad)
+    costs = [cost(shape, c, quad).cycles for c in cands]
+    fixed = choose(shape, quad, "fixed")
+    assert fixed.candidate.label == "k4p2c3*" and fixed.considered == 1
+    assert fixed.cost.cycles == fixed.fixed_cost.cycles == costs[0]
+    found = choose(shape, quad, "search")
+    assert found.considered == len(cands) and found.fixed_cost.cycles == costs[0]
+    best = min(costs)
+    if best < costs[0] * (1 - SWITCH_MARGIN):
+        assert found.cost.cycles == best and not found.candidate.is_fixed
+    else:
+        assert found.candidate.is_fixed
+    meta = found.meta("search")
+    assert meta == {"mapping_mode": "search", "mapping": found.candidate.label.rstrip("*"),
+                    "mapping_is_fixed": found.candidate.is_fixed, "mapping_candidates": len(cands),
+                    "predicted_cycles": round(found.cost.cycles), "predicted_bound": found.cost.limit,
+                    "predicted_fixed_cycles": round(costs[0])}
+
+
+def test_search_switches_when_the_fixed_partition_is_far_slower(quad):
+    """A layer whose fixed partition is bound far above the best candidate: the search switches,
+    and its predicted cycles are the minimum over the candidates."""
+    shape = Shape.of(Layer("w", "conv", 32, 1, 1, 8, 1, 1, 1, 1, 0, 0))   # K = 8, C = 32, 1 output
+    cands = candidates(shape, quad)
+    costs = [cost(shape, c, quad).cycles for c in cands]
+    assert min(costs) < costs[0] * (1 - SWITCH_MARGIN)      # the premise of this case
+    found = choose(shape, quad, "search")
+    assert not found.candidate.is_fixed and found.cost.cycles == min(costs)
+    # a candidate exactly as cheap as the first best keeps the first (stable ranking)
+    assert found.candidate == cands[costs.index(min(costs))]
+
+
+def test_reprice_recomputes_the_predictions_under_residency(quad):
+    shape = Shape.of(LAYER)
+    fixed = choose(shape, quad, "fixed")
+    again = reprice(fixed, shape, quad, inputs_resident=True, outputs_resident=True)
+    want = cost(shape, fixed.candidate, quad, inputs_resident=True, outputs_resident=True)
+    assert again.cost == want and again.fixed_cost == want and again.candidate is fixed.candidate
+    other = Shape.of(Layer("w", "conv", 32, 1, 1, 8, 1, 1, 1, 1, 0, 0))   # the search switches
+    found = choose(other, quad, "search")
+    moved = reprice(found, other, quad, outputs_resident=True)
+    assert moved.cost == cost(other, found.candidate, quad, outputs_resident=True)
+    assert not found.candidate.is_fixed
+    assert moved.fixed_cost == found.fixed_cost                # a searched choice keeps the fixed prediction
+    assert moved.considered == found.considered
