@@ -128,3 +128,36 @@ def test_network_model_for_one_network_keeps_the_other_transaction_level():
                             "flit, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL")
     else:
         raise AssertionError("accepted an unknown model")
+
+
+def test_counts_accumulate_over_flushes_as_integers_and_rows_are_kept_on_later_meshes():
+    """Two unicasts on mesh 1 from (1,0) to (0,0) (1 hop north), 2 flits each, flushed after each:
+    the link (1,0)->(0,0) carries 4 flits in total; every count is an integer number of bits."""
+    meshes, counters = two_meshes()
+    views = build(meshes, LINK, "flit")
+    net = views[1].shared
+    for i in range(2):
+        ready = net.now
+        views[1].submit(ready, (1, 0), ((0, 0),), 16, "multicast", i)
+        assert run(net) == {i: ready + zero_load(1, 2)}
+        net.flush()
+    lid = meshes[1].links.index(((1, 0), (0, 0)))
+    assert meshes[1].link_bits[lid] == 4 * WIDTH and meshes[1].link_busy[lid] == 4
+    assert sum(meshes[1].link_bits) == 4 * WIDTH and sum(meshes[0].link_bits) == 0
+    assert all(type(b) is int for b in meshes[1].link_bits + meshes[1].link_busy)
+    got = counters.take()
+    assert got[("chip1.noc", "noc_link.bit")] == 4 * WIDTH
+
+
+def test_advance_without_stopping_reports_every_finish():
+    meshes, _ = two_meshes()
+    views = build(meshes, LINK, "flit")
+    views[0].submit(0, (0, 0), ((0, 1),), 8, "multicast", "near")
+    views[1].submit(0, (1, 0), ((1, 2),), 8, "multicast", "far")
+    assert views[0].shared.advance(10_000, False) == [("near", zero_load(1, 1)), ("far", zero_load(2, 1))]
+
+
+def test_ejection_offsets_use_the_distance_from_a_source_off_the_first_column():
+    """(0,2) -> (0,1): 1 hop, so the ejection port of (0,1) is used from 1 x 3 cycles."""
+    from test_mesh_ports import EJ, INJ, mesh, node, port_plan
+    assert port_plan(mesh(), (0, 2), ((0, 1),), "multicast") == {(INJ + node(0, 2), 0, 1), (EJ + node(0, 1), 3, 1)}
