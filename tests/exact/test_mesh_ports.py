@@ -101,3 +101,18 @@ def test_ports_carry_no_link_bits():
     assert len(b.link_bits) == N_LINKS
     assert a.link_bits == b.link_bits and a.link_busy == b.link_busy
     assert sum(b.link_bits) == 64 * (3 + 1)        # 64 bits over 3 links + 1 link
+
+
+def test_the_package_gives_ports_to_the_network_it_names(tmp_path):
+    """``transaction-ports`` for one network turns the ports on in that network's meshes only."""
+    from quad import quad_arch
+    from simulator.hw.network import TransactionNetwork
+    from simulator.hw.package import Package
+
+    arch = quad_arch(tmp_path)
+    for models, nop, noc in (({"noc": "transaction-ports"}, False, True), ({"nop": "transaction-ports"}, True, False),
+                             (None, False, False)):
+        pkg = Package(arch, Counters(), network_model=models)
+        assert pkg.nop.ports is nop and isinstance(pkg.nop_net, TransactionNetwork)
+        assert [c.noc.ports for c in pkg.chiplets.values()] == [noc] * 4
+        assert all(isinstance(c.net, TransactionNetwork) and c.net.mesh is c.noc for c in pkg.chiplets.values())
