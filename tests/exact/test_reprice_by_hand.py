@@ -8,8 +8,8 @@ directed links; the NoP has none), priced at the nominal point and at an operati
 
 Energies from ``arch/tech/simba_16nm.yaml``: mac.op 0.077 pJ, dram.read_bit 8.0, noc_link.bit
 0.060, global_buffer.read_bit 0.12; leakage pe 0.5 mW, global_buffer 0.3 mW; nominal 0.8 V; NoC
-links ``swing_times_vdd`` (s = V_sw / 0.8 at the nominal chip supply). Clock 1 GHz: 1 mW over
-1 cycle = 1 pJ.
+links ``swing_times_vdd`` (s = V_sw / 0.8 at the nominal chip supply). Clock 2 GHz: 1 mW over
+2 cycles = 1 pJ.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def hand_counts(arch, keys=("mac.op", "dram.read_bit")) -> RunCounts:
     link_bits[0, 0], link_bits[0, 3], link_bits[1, 3] = 100, 50, 20
     s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
     return RunCounts(
-        layer_names=s(["a", "b"]), latency_cycles=np.array([100, 200], dtype=np.int64), clock_ghz=1.0,
+        layer_names=s(["a", "b"]), latency_cycles=np.array([100, 200], dtype=np.int64), clock_ghz=2.0,
         key_component=s(["chiplet[0,0].pes", "dram", GB, "chiplet[0,0].noc"]),
         key_action=s(list(keys) + ["global_buffer.read_bit", "noc_link.bit"]),
         counts=np.array([[1000.0, 64.0, 90.0, 150.0], [0.0, 128.0, 40.0, 20.0]]),
@@ -63,17 +63,17 @@ def test_nominal_and_operating_point_by_hand(tiny, write_arch):
     op = load_arch(write_arch(OP_EDITS, base="tiny"))
     priced = hand_counts(tiny).price([tiny, op])
     leak = 1 * 0.3 + 4 * 0.5                                       # mW
-    nominal = [1000 * 0.077 + 64 * 8.0 + (100 + 50) * 0.060 + (80 + 10) * 0.12 + leak * 100,
-               128 * 8.0 + 20 * 0.060 + 40 * 0.12 + leak * 200]
+    nominal = [1000 * 0.077 + 64 * 8.0 + (100 + 50) * 0.060 + (80 + 10) * 0.12 + leak * 50,
+               128 * 8.0 + 20 * 0.060 + 40 * 0.12 + leak * 100]
     at_op = [1000 * 0.077 + 64 * 8.0 + 0.060 * (100 * 0.4 / 0.8 + 50 * 0.6 / 0.8)
-             + 0.12 * (80 * (0.55 / 0.8) ** 2 + 10) + leak * 100,  # "" at the buffer's own (nominal) supply
-             128 * 8.0 + 0.060 * 20 * 0.6 / 0.8 + 0.12 * 40 * (0.6 / 0.8) ** 2 + leak * 200]
+             + 0.12 * (80 * (0.55 / 0.8) ** 2 + 10) + leak * 50,  # "" at the buffer's own (nominal) supply
+             128 * 8.0 + 0.060 * 20 * 0.6 / 0.8 + 0.12 * 40 * (0.6 / 0.8) ** 2 + leak * 100]
     np.testing.assert_allclose(priced.layer_energy_pj, [nominal, at_op], rtol=1e-12)
     np.testing.assert_allclose(priced.energy_pj, [sum(nominal), sum(at_op)], rtol=1e-12)
     by = priced.energy_pj_by_class
     np.testing.assert_allclose(by["mac"], [77.0, 77.0], rtol=1e-12)
     np.testing.assert_allclose(by["dram"], [192 * 8.0] * 2, rtol=1e-12)
-    np.testing.assert_allclose(by["leakage"], [leak * 300] * 2, rtol=1e-12)
+    np.testing.assert_allclose(by["leakage"], [leak * 150] * 2, rtol=1e-12)
     np.testing.assert_allclose(by["noc_link"], [170 * 0.06, 0.06 * (100 * 0.5 + 50 * 0.75 + 20 * 0.75)], rtol=1e-12)
     np.testing.assert_allclose(by["global_buffer"], [130 * 0.12, 0.12 * (80 * (0.55 / 0.8) ** 2 + 10
                                                                         + 40 * 0.5625)], rtol=1e-12)
@@ -97,7 +97,8 @@ def test_save_and_load_keep_every_array(tiny, tmp_path):
 def test_unreadable_counts_files_name_the_path(tiny, tmp_path):
     with pytest.raises(AxsimError) as info:
         RunCounts.load(tmp_path)
-    assert str(info.value).startswith(f"{tmp_path / 'counts.npz'}: not found; re-pricing needs the counts.npz")
+    assert str(info.value) == (f"{tmp_path / 'counts.npz'}: not found; re-pricing needs the counts.npz that "
+                               "'axsim run' writes into its run folder (runs from older versions lack it: run again)")
     bad = tmp_path / "counts.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(AxsimError, match=r"counts\.npz: not a readable counts file: "):
@@ -117,9 +118,9 @@ def test_unreadable_counts_files_name_the_path(tiny, tmp_path):
 
 def test_an_action_missing_from_the_table_is_named(tiny):
     with pytest.raises(AxsimError) as info:
-        hand_counts(tiny, keys=("mac.op", "dram.bogus_bit")).price([tiny])
-    assert str(info.value) == ("technology table 'simba-16nm' has no energy for dram.bogus_bit, counted in this "
-                               "run; add them under 'energy:'")
+        hand_counts(tiny, keys=("mac.bogus", "dram.bogus_bit")).price([tiny])
+    assert str(info.value) == ("technology table 'simba-16nm' has no energy for dram.bogus_bit, mac.bogus, counted "
+                               "in this run; add them under 'energy:'")
 
 
 def test_other_hardware_lists_at_most_six_differences(tiny, write_arch):
@@ -130,10 +131,71 @@ def test_other_hardware_lists_at_most_six_differences(tiny, write_arch):
     with pytest.raises(AxsimError) as info:
         hand_counts(tiny).price([other])
     text = str(info.value)
-    assert "not the hardware of this run" in text and text.endswith("; ...")
-    assert text.count(" -> ") == 6
+    assert text.startswith(f"{other.source}: not the hardware of this run, only operating points (swing_v, ")
+    head, _, shown = text.partition("; differences: ")
+    assert head.endswith("may change when re-pricing")
+    assert shown.split("; ")[-1] == "..." and len(shown.split("; ")) == 7
+    assert all(" -> " in d for d in shown.split("; ")[:6])
+    # exactly six differences: all listed, no ellipsis
+    six = load_arch(write_arch({k: v for k, v in list(edits.items())[:6]}, base="tiny", name="six.yaml"))
+    with pytest.raises(AxsimError) as info:
+        hand_counts(tiny).price([six])
+    shown = str(info.value).partition("; differences: ")[2]
+    assert len(shown.split("; ")) == 6 and not shown.endswith("...")
     # one difference: listed without the ellipsis
     one = load_arch(write_arch({"package.dram.latency_cycles": 99}, base="tiny"))
     with pytest.raises(AxsimError) as info:
         hand_counts(tiny).price([one])
     assert str(info.value).endswith("differences: package.dram.latency_cycles: 50 -> 99")
+
+
+def test_a_hash_without_listed_differences_points_to_the_files(tiny):
+    counts = hand_counts(tiny)
+    counts.hardware_hash = "0" * 16            # the stored description equals the hardware, the hash does not
+    with pytest.raises(AxsimError) as info:
+        counts.price([tiny])
+    assert str(info.value).endswith("; differences: see the architecture files")
+
+
+def test_nop_and_noc_links_are_priced_by_their_own_class(tmp_path):
+    """The 2x2 package of tests/quad.py: 100 bits on NoP link 0 (0.82 pJ/bit), 10 bits on link 0
+    of chiplet[0,0]'s NoC (0.060 pJ/bit); no other count."""
+    from quad import quad_arch
+    from simulator.config.operating import networks
+    arch = quad_arch(tmp_path)
+    s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
+    nets, frm, to = [], [], []
+    for name, rows, cols in networks(arch):
+        for a, b in mesh_links(rows, cols):
+            nets.append(name)
+            frm.append(a)
+            to.append(b)
+    assert len(nets) == 8 + 4 * 14 and nets[0] == "nop" and nets[8] == "chiplet[0,0].noc"
+    bits = np.zeros((1, len(nets)), dtype=np.int64)
+    bits[0, 0], bits[0, 8] = 100, 10
+    counts = RunCounts(
+        layer_names=s(["a"]), latency_cycles=np.array([0], dtype=np.int64), clock_ghz=2.0,
+        key_component=s(["nop", "chiplet[0,0].noc"]), key_action=s(["nop_link.bit", "noc_link.bit"]),
+        counts=np.array([[100.0, 10.0]]), link_network=s(nets), link_from=np.array(frm, dtype=np.int64),
+        link_to=np.array(to, dtype=np.int64), link_bits=bits, sram_component=s([]), sram_action=s([]),
+        sram_ds=s([]), sram_bits=np.zeros((1, 0)), instance_class=s([]), instance_count=np.zeros(0, dtype=np.int64),
+        hardware_hash=hardware_hash(arch), hardware_json=json.dumps(hardware_dict(arch), sort_keys=True))
+    by = counts.price([arch]).energy_pj_by_class
+    assert by["nop_link"].tolist() == pytest.approx([100 * 0.82]) and by["noc_link"].tolist() == pytest.approx([0.6])
+
+
+def test_each_technology_table_prices_its_own_actions(tiny, write_arch, tmp_path):
+    """Two operating points with different tables (mac.op 0.077 and 0.5 pJ, the same supply):
+    each point uses its own table's energies; a table without an sram section leaves leakage
+    unscaled (x1)."""
+    import yaml
+    from conftest import TECH_DIR
+    tech = yaml.safe_load((TECH_DIR / "simba_16nm.yaml").read_text())
+    tech["energy"]["mac.op"]["pj"] = 0.5
+    del tech["sram"]
+    (tmp_path / "t2.yaml").write_text(yaml.safe_dump(tech), encoding="utf-8")
+    other = load_arch(write_arch({"tech": str(tmp_path / "t2.yaml")}, base="tiny", name="other.yaml"))
+    priced = hand_counts(tiny).price([tiny, other])
+    by = priced.energy_pj_by_class
+    np.testing.assert_allclose(by["mac"], [77.0, 500.0], rtol=1e-12)
+    np.testing.assert_allclose(by["leakage"], [(0.3 + 4 * 0.5) * 150] * 2, rtol=1e-12)
