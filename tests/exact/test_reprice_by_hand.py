@@ -199,3 +199,52 @@ def test_each_technology_table_prices_its_own_actions(tiny, write_arch, tmp_path
     by = priced.energy_pj_by_class
     np.testing.assert_allclose(by["mac"], [77.0, 500.0], rtol=1e-12)
     np.testing.assert_allclose(by["leakage"], [(0.3 + 4 * 0.5) * 150] * 2, rtol=1e-12)
+
+
+def test_counts_of_a_finished_run_follow_the_file_format(tiny, write_arch):
+    """``RunCounts.from_result`` of a hand-made result with the counts of ``hand_counts``: two rows
+    of the same key add up; buffer bits without a data structure (90 counted, 80 named) are kept
+    under ""; leakage rows are not counts."""
+    from types import SimpleNamespace
+    from simulator.energy.price import ComponentEnergy as E
+    noc = np.zeros(8, dtype=np.int64)
+    noc[0], noc[3] = 100, 50
+    noc1 = np.zeros(8, dtype=np.int64)
+    noc1[3] = 20
+    layers = [
+        SimpleNamespace(name="a", latency_cycles=100, link_bits={"nop": np.zeros(0, dtype=np.int64), "chiplet[0,0].noc": noc},
+                        sram_bits={(GB, "global_buffer.read_bit", "weights"): 80.0},
+                        energy=[E("chiplet[0,0].pes", "mac", "op", 600.0, 0.0), E("chiplet[0,0].pes", "mac", "op", 400.0, 0.0),
+                                E("dram", "dram", "read_bit", 64.0, 0.0), E(GB, "global_buffer", "read_bit", 90.0, 0.0),
+                                E("chiplet[0,0].noc", "noc_link", "bit", 150.0, 0.0),
+                                E("leakage", "pe", "leakage_ns", 400.0, 200.0)]),
+        SimpleNamespace(name="b", latency_cycles=200, link_bits={"nop": np.zeros(0, dtype=np.int64), "chiplet[0,0].noc": noc1},
+                        sram_bits={(GB, "global_buffer.read_bit", "inputs"): 40.0},
+                        energy=[E("dram", "dram", "read_bit", 128.0, 0.0), E(GB, "global_buffer", "read_bit", 40.0, 0.0),
+                                E("chiplet[0,0].noc", "noc_link", "bit", 20.0, 0.0)]),
+    ]
+    result = SimpleNamespace(layers=layers, instances={"pe": 4, "global_buffer": 1}, clock_ghz=2.0)
+    got = RunCounts.from_result(result, tiny)
+    assert got.layer_names.tolist() == ["a", "b"] and got.latency_cycles.tolist() == [100, 200]
+    assert got.clock_ghz == 2.0
+    assert list(zip(got.key_component.tolist(), got.key_action.tolist())) == [
+        (GB, "global_buffer.read_bit"), ("chiplet[0,0].noc", "noc_link.bit"), ("chiplet[0,0].pes", "mac.op"),
+        ("dram", "dram.read_bit")]
+    assert got.counts.tolist() == [[90, 150, 1000, 64], [40, 20, 0, 128]]
+    links = mesh_links(2, 2)
+    assert got.link_network.tolist() == ["chiplet[0,0].noc"] * 8
+    assert got.link_from.shape == got.link_to.shape == (8, 2) and got.link_from.dtype == np.int64
+    assert [tuple(x) for x in got.link_from.tolist()] == [a for a, _ in links]
+    assert [tuple(x) for x in got.link_to.tolist()] == [b for _, b in links]
+    assert got.link_bits.dtype == np.int64 and got.link_bits.tolist() == [noc.tolist(), noc1.tolist()]
+    assert list(zip(got.sram_component.tolist(), got.sram_action.tolist(), got.sram_ds.tolist())) == [
+        (GB, "global_buffer.read_bit", ""), (GB, "global_buffer.read_bit", "inputs"),
+        (GB, "global_buffer.read_bit", "weights")]
+    assert got.sram_bits.tolist() == [[10, 0, 80], [0, 40, 0]]
+    assert got.instance_class.tolist() == ["global_buffer", "pe"] and got.instance_count.tolist() == [1, 4]
+    assert got.instance_count.dtype == np.int64 and got.key_component.dtype.kind == "U"
+    assert got.hardware_hash == hardware_hash(tiny)
+    assert got.hardware_json == json.dumps(hardware_dict(tiny), sort_keys=True)
+    op = load_arch(write_arch(OP_EDITS, base="tiny"))
+    np.testing.assert_allclose(got.price([tiny, op]).layer_energy_pj, hand_counts(tiny).price([tiny, op]).layer_energy_pj,
+                               rtol=1e-12)
