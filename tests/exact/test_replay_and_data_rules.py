@@ -1,0 +1,94 @@
+"""Checks before a replay (``simulator/mapping/replay_checks.py``) and the rules of a transaction's
+``data`` in trace files version 2, each with its full message."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ARCH_DIR
+from simulator.config import config_hash, load_arch
+from simulator.errors import AxsimError, InputError
+from simulator.mapping.replay_checks import check_trace_arch, check_trace_macs, trace_mac_names
+from simulator.mapping.trace import LayerTrace
+from simulator.mapping.tracefile import read_traces
+
+
+@pytest.fixture
+def tiny():
+    return load_arch(ARCH_DIR / "tiny.yaml")
+
+
+def test_arch_checks(tiny):
+    h = config_hash(tiny)
+    assert check_trace_arch({"arch": "tiny", "arch_hash": h}, tiny, "t.jsonl") == []
+    assert check_trace_arch({"arch_hash": h}, tiny, "t.jsonl") == []          # the hash decides
+    assert check_trace_arch({"arch": "tiny"}, tiny, "t.jsonl") == []          # no hash: the name decides
+    assert check_trace_arch({}, tiny, "t.jsonl") == [
+        "t.jsonl: the trace header names no architecture (keys 'arch', 'arch_hash'); replaying it on 'tiny' unchecked"]
+    want = (f"t.jsonl: the trace was generated for architecture 'simba' (arch_hash None); --arch {tiny.source} "
+            f"is 'tiny' (arch_hash {h})")
+    with pytest.raises(AxsimError) as info:
+        check_trace_arch({"arch": "simba"}, tiny, "t.jsonl")
+    assert str(info.value) == want + ("; replay it on the architecture it was made for, regenerate it with "
+                                      "'axsim trace --arch ...', or pass --force to replay it anyway")
+    assert check_trace_arch({"arch": "simba"}, tiny, "t.jsonl", force=True) == [want + "; replayed anyway (--force)"]
+    # a hash that differs decides even when the name matches
+    with pytest.raises(AxsimError, match="generated for architecture 'tiny' \\(arch_hash 0123\\)"):
+        check_trace_arch({"arch": "tiny", "arch_hash": "0123"}, tiny, "t.jsonl")
+    # only a hash, and it differs
+    with pytest.raises(AxsimError, match="generated for architecture None \\(arch_hash 0123\\)"):
+        check_trace_arch({"arch_hash": "0123"}, tiny, "t.jsonl")
+
+
+def trace(name: str, *macs: str) -> LayerTrace:
+    tr = LayerTrace(name, "conv", 1)
+    for m in macs:
+        tr.add("compute", chiplet=(0, 0), pes=1, k=1, c=1, rs=1, pixels=1, mac=m)
+    tr.add("dram_read", ds="weights", channel=0, bytes=1)
+    return tr
+
+
+def test_mac_checks():
+    traces = [trace(f"l{i}", "fast") for i in range(5)] + [trace("m", "exact", "slow", "slow")]
+    assert trace_mac_names(traces) == {"fast": ["l0", "l1", "l2", "l3", "l4"], "exact": ["m"], "slow": ["m"]}
+    check_trace_macs(traces, {"exact", "fast", "slow"}, {}, "t.jsonl", False)        # all known: no error
+    listed = "'fast' (layers l0, l1, l2, ...); 'slow' (layers m)"
+    with pytest.raises(AxsimError) as info:
+        check_trace_macs(traces, {"exact"}, {}, "t.jsonl", False)
+    assert str(info.value) == (f"t.jsonl: the trace uses approximate MAC configurations {listed}; pass --approx "
+                               "FILE with the approximation file that defines them")
+    with pytest.raises(AxsimError) as info:
+        check_trace_macs(traces, {"exact"}, {"approx": "a.yaml"}, "t.jsonl", True)
+    assert str(info.value) == (f"t.jsonl: the trace uses MAC configurations that the approximation file does not "
+                               f"define: {listed}; pass the approximation file the trace was generated with "
+                               "(the trace header says it was generated with a.yaml)")
+    # exactly three layers: no ellipsis
+    with pytest.raises(AxsimError, match=r"'fast' \(layers l2, l3, l4\);"):
+        check_trace_macs(traces[2:], {"exact"}, {}, "t.jsonl", False)
+
+
+def write_v2(tmp_path, txn: dict):
+    path = tmp_path / "t.jsonl"
+    lines = [{"format": "axsim-trace", "version": 2}, {"layer": "l", "kind": "conv", "macs": 1, "txns": 1},
+             {"id": 0, **txn}]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("txn, message", [
+    ({"op": "sram", "chiplet": [0, 0], "read_bytes": 1, "write_bytes": 0, "data": [{"k": [0, 1]}]},
+     "line 3.data: tensor slices need the transaction's ds"),
+    ({"op": "dram_read", "ds": "weights", "channel": 0, "bytes": 1, "data": []},
+     "line 3.data: []: must be a non-empty list of slices"),
+    ({"op": "dram_read", "ds": "weights", "channel": 0, "bytes": 1, "data": {"k": [0, 1]}},
+     "line 3.data: {'k': [0, 1]}: must be a non-empty list of slices"),
+    ({"op": "dram_read", "ds": "outputs", "channel": 0, "bytes": 1,
+      "data": [{"k": [0, 1], "rows": [0, 1], "cols": [0, 1]}, {"k": [0, 1], "rows": [2, 1], "cols": [0, 1]}]},
+     "line 3.data[1]: rows: [2, 1]: must be [start, stop] with 0 <= start <= stop"),
+])
+def test_data_rules(tmp_path, txn, message):
+    path = write_v2(tmp_path, txn)
+    with pytest.raises(InputError) as info:
+        read_traces(path)
+    assert [f"{p.path}: {p.message}" for p in info.value.problems] == [message]
