@@ -92,3 +92,31 @@ def test_data_rules(tmp_path, txn, message):
     with pytest.raises(InputError) as info:
         read_traces(path)
     assert [f"{p.path}: {p.message}" for p in info.value.problems] == [message]
+
+
+WORK = {"k": [0, 1], "c": [0, 1], "rows": [0, 1], "cols": [0, 1]}
+PSUM = {"part": [0, 1], "k": [0, 1], "rows": [0, 1], "cols": [0, 1]}
+NOC = {"op": "noc", "ds": "psums", "bytes": 4, "chiplet": [0, 0], "src": [0, 0], "dsts": [[0, 1], [1, 1]],
+       "src_buf": "gb", "dst_buf": "pe"}
+
+
+@pytest.mark.parametrize("txn, message", [
+    ({"op": "compute", "chiplet": [0, 0], "pes": 2, "k": 1, "c": 1, "rs": 1, "pixels": 1, "mac": "exact",
+      "data": [WORK]}, "line 3.data: 1 slices: a compute  needs one per PE (2)"),
+    ({"op": "compute", "chiplet": [0, 0], "k": 1, "c": 1, "rs": 1, "pixels": 1, "mac": "exact", "data": [WORK]},
+     "line 3.data: 1 slices: a compute  needs one per PE (0)"),
+    ({**NOC, "mode": "gather", "data": [PSUM]}, "line 3.data: 1 slices: a noc gather needs one per destination (2)"),
+    ({**NOC, "mode": "scatter", "data": [PSUM] * 3}, "line 3.data: 3 slices: a noc scatter needs one per destination (2)"),
+])
+def test_slice_counts(tmp_path, txn, message):
+    path = write_v2(tmp_path, txn)
+    with pytest.raises(InputError) as info:
+        read_traces(path)
+    assert [f"{p.path}: {p.message}" for p in info.value.problems] == [message]
+
+
+def test_a_multicast_carries_any_number_of_slices(tmp_path):
+    _, (tr,) = read_traces(write_v2(tmp_path, {**NOC, "mode": "multicast", "data": [PSUM] * 3}))
+    assert tr.txns[0].data == ((0, 1, 0, 1, 0, 1, 0, 1),) * 3
+    _, (tr,) = read_traces(write_v2(tmp_path, {**NOC, "mode": "gather", "data": [PSUM] * 2}))
+    assert len(tr.txns[0].data) == 2
