@@ -14,7 +14,7 @@ import pytest
 
 from quad import quad_arch
 from simulator.mapping.candidates import _greedy, candidates, label
-from simulator.mapping.cost import cost
+from simulator.mapping.cost import cost, rank
 from simulator.mapping.search import SWITCH_MARGIN, choose, reprice
 from simulator.mapping.tiling import Partition, Shape
 from simulator.workload import Layer
@@ -125,3 +125,85 @@ def test_reprice_recomputes_the_predictions_under_residency(quad):
     assert not found.candidate.is_fixed
     assert moved.fixed_cost == found.fixed_cost                # a searched choice keeps the fixed prediction
     assert moved.considered == found.considered
+
+
+def test_c_is_split_from_exactly_two_vectors():
+    """C = 4 = 2 lanes x 2: C first takes min(4 // 2, 24) = 2 parts of 2 (free 12); K: 4 parts of 4
+    (free 3); P: 2 parts of 1 row."""
+    shape = Shape.of(Layer("c4", "conv", 4, 2, 2, 16, 1, 1, 1, 1, 0, 0))
+    assert _greedy(shape, PES, LANES, VM, "ckp", {"c": 1, "k": 1, "p": 1}) == Partition(4, 2, 2, 4, 1, 2)
+
+
+def oracle_candidates(shape, arch, word, limit=None):
+    """The candidate list from the description in candidates.py, written independently: for every
+    order of (k, p, c) (itertools order), caps a in 1..16 for the first dimension and b in 1..4 for
+    the second, split greedily; keep new partitions that fit the PEs, tile and respect the limit."""
+    from itertools import permutations
+    from math import ceil
+    from simulator.mapping.tiling import MappingError, partition, tile
+
+    def split(total, n):
+        size = ceil(total / max(1, n))
+        return size, ceil(total / size)
+
+    pe = arch.chiplet.pe
+    pes = arch.total_pes
+    fixed = partition(shape, pes, pe.lanes, pe.vector_macs)
+    out = [(fixed, tile(shape, fixed, arch, word))]
+    seen = {fixed}
+    for order in permutations("kpc"):
+        for a in (1, 2, 4, 8, 16):
+            for b in (1, 2, 4):
+                caps = dict(zip(order, (a, b, 1)))
+                size = {"k": shape.k, "p": shape.p, "c": shape.c_red}
+                want = {"k": ceil(shape.k / pe.vector_macs), "p": shape.p,
+                        "c": shape.c_red // pe.lanes if shape.has_weights and shape.c_red >= 2 * pe.lanes else 1}
+                parts, free = {}, pes
+                for d in order:
+                    parts[d] = split(size[d], max(1, min(want[d], free // caps[d])))[1]
+                    free = max(1, free // parts[d])
+                (kp, kn), (pp, pn), (cp, cn) = (split(size[d], parts[d]) for d in "kpc")
+                part = Partition(kn, pn, cn, kp, pp, cp)
+                if part in seen or part.used_pes > pes:
+                    continue
+                seen.add(part)
+                try:
+                    t = tile(shape, part, arch, word)
+                except MappingError:
+                    continue
+                if limit is not None and t.steps * ceil(part.used_pes / arch.chiplet.pes) > limit:
+                    continue
+                out.append((part, t))
+    return out
+
+
+@pytest.mark.parametrize("layer", [LAYER, Layer("big", "conv", 256, 6, 6, 256, 3, 3, 1, 1, 1, 1),
+                                   Layer("dw", "conv", 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, groups=32),
+                                   Layer("p", "pool", 16, 8, 8, 16, 2, 2, 2, 2, 0, 0, pool_mode="max")])
+@pytest.mark.parametrize("word", [1.0, 2.0])
+def test_candidates_against_the_description(quad, layer, word):
+    shape = Shape.of(layer)
+    want = oracle_candidates(shape, quad, word)
+    got = candidates(shape, quad, word)
+    assert [(c.part, c.tiling) for c in got] == want
+    limited = candidates(shape, quad, word, max_compute_txns=4)
+    assert [(c.part, c.tiling) for c in limited] == oracle_candidates(shape, quad, word, 4)
+
+
+def test_the_default_word_is_one_byte_and_tiles_follow_the_word(quad):
+    """A 3x3 convolution with 256 x 256 channels: the quad PE's 2 KB weight share holds half as
+    many 2-byte weights, so its fixed tile differs between 1- and 2-byte words."""
+    from simulator.mapping.tiling import tile
+    shape = Shape.of(Layer("big", "conv", 256, 6, 6, 256, 3, 3, 1, 1, 1, 1))
+    one, two = candidates(shape, quad)[0], candidates(shape, quad, 2.0)[0]
+    assert one.tiling == tile(shape, one.part, quad, 1.0) and two.tiling == tile(shape, two.part, quad, 2.0)
+    assert one.tiling != two.tiling
+
+
+def test_rank_uses_the_pricing_arguments(quad):
+    shape = Shape.of(Layer("w", "conv", 32, 1, 1, 8, 1, 1, 1, 1, 0, 0))
+    cands = candidates(shape, quad)
+    for kw in ({"wword": 4.0}, {"inputs_resident": True, "outputs_resident": True}):
+        ranked = rank(shape, cands, quad, **kw)
+        assert [c for _, c in ranked] == sorted(cands, key=lambda c: cost(shape, c, quad, **kw).cycles)
+        assert all(x == cost(shape, c, quad, **kw) for x, c in ranked)
