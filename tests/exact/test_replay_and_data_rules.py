@@ -120,3 +120,22 @@ def test_a_multicast_carries_any_number_of_slices(tmp_path):
     assert tr.txns[0].data == ((0, 1, 0, 1, 0, 1, 0, 1),) * 3
     _, (tr,) = read_traces(write_v2(tmp_path, {**NOC, "mode": "gather", "data": [PSUM] * 2}))
     assert len(tr.txns[0].data) == 2
+
+
+def test_every_bad_line_is_reported_and_layer_records_take_defaults(tmp_path):
+    """Two lines that are not JSON and a transaction before any layer: all three reported; a layer
+    record without kind or macs reads as "" and 0."""
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([json.dumps({"format": "axsim-trace", "version": 1}), "{oops", "[1, 2]",
+                               json.dumps({"id": 0, "op": "dram_read", "channel": 0, "bytes": 1}), "{again",
+                               json.dumps({"layer": "l", "txns": 0})]) + "\n")
+    with pytest.raises(InputError) as info:
+        read_traces(path)
+    got = [f"{p.path}: {p.message}" for p in info.value.problems]
+    assert got[0].startswith("line 2: not valid JSON: ") and got[1] == "line 3: must be a JSON object"
+    assert got[2] == "line 4: transaction before the first layer record"
+    assert got[3].startswith("line 5: not valid JSON: ") and len(got) == 4
+    path.write_text("\n".join([json.dumps({"format": "axsim-trace", "version": 1}),
+                               json.dumps({"layer": "l", "txns": 0})]) + "\n")
+    _, (tr,) = read_traces(path)
+    assert (tr.layer, tr.kind, tr.macs, tr.meta, tr.txns) == ("l", "", 0, {}, [])
