@@ -44,3 +44,23 @@ def test_fused_add_from_dram_by_hand():
     assert out.after == (sram.id,) and out.bytes == 32 and list(out.data) == OUT
     (wr,) = [t for t in tr.txns if t.op == "dram_write"]
     assert wr.after == (out.id,) and wr.bytes == 32
+
+
+def test_each_chiplet_fetches_the_operand_from_its_nearest_channel(tmp_path):
+    """On the 2x2 package of tests/quad.py (channels attached at (0,0) and (1,0)): the operand for
+    the outputs a chiplet holds comes from the nearest channel: (0,0), (0,1) -> 0; (1,0), (1,1) -> 1.
+    The read waits for exactly what the add waits for besides the fetch (the outputs' gathers)."""
+    from quad import ATTACH, quad_arch
+    arch = quad_arch(tmp_path)
+    conv = Layer("a", "conv", 8, 4, 4, 96, 1, 1)         # K in 24 parts of 4: all 4 chiplets
+    add = Layer("s", "add", 96, 4, 4, 96, inputs=("a", "b"))
+    tr = WeightStationaryMapper(arch).map(conv, fuse=FusedAdd(add, 1, None))
+    nearest = {(0, 0): 0, (0, 1): 0, (1, 0): 1, (1, 1): 1}
+    srams = [t for t in tr.txns if t.op == "sram" and t.ds == "outputs"]
+    assert {t.chiplet for t in srams} == set(nearest)
+    for s in srams:
+        (nop,) = [tr.txns[d] for d in s.after if tr.txns[d].op == "nop" and tr.txns[d].src_buf == "dram"]
+        (rd,) = [tr.txns[d] for d in nop.after]
+        assert rd.channel == nearest[s.chiplet] and nop.src == ATTACH[rd.channel] and nop.dsts == (s.chiplet,)
+        assert rd.ds == "inputs" and set(rd.after) == set(s.after) - {nop.id}
+        assert rd.bytes == nop.bytes == s.write_bytes and s.read_bytes == 2 * s.write_bytes
