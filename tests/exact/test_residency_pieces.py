@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from simulator.mapping.identity import size
 from simulator.mapping.residency import Resident, _merge, pieces
 from simulator.workload import Layer
 
@@ -97,6 +98,7 @@ def test_pieces_cover_exactly_the_held_elements_of_the_window(kind):
         want = oracle(layer, s)
         assert got == want, s
         assert max(got.values(), default=1) == 1          # no element twice
+        assert all(size("inputs", p) > 0 for _, p in found), s   # no empty piece (it would move 0 bytes)
 
 
 def test_a_window_inside_the_padding_has_no_pieces():
@@ -126,3 +128,63 @@ def test_merge_joins_neighbours_and_keeps_every_cell():
     # k neighbours (rows 7-10) join, then the three row bands of columns 0-4 join: 2 boxes left
     assert sorted(merged) == [(0, 6, 0, 7, 4, 6), (0, 6, 0, 10, 0, 4)]
     assert Resident("x", [((0, 0), b) for b in boxes], {}, 1).index[1].shape == (2, 6)
+
+
+def test_budget_fraction_and_operand_rules(tmp_path):
+    from conftest import ARCH_DIR
+    from simulator.config import load_arch
+    from simulator.mapping.residency import Residency, ResidencyError
+    from simulator.workload import Workload
+    arch = load_arch(ARCH_DIR / "tiny.yaml")
+    a = Layer("a", "conv", 4, 4, 4, 8, 1, 1)
+    s = Layer("s", "add", 8, 4, 4, 8)                       # one producer: the previous layer
+    wl = Workload("w", (a, s), "test")
+    for bad in (1.5, -0.1):
+        with pytest.raises(ValueError) as info:
+            Residency(arch, wl, fraction=bad)
+        assert str(info.value) == f"resident fraction {bad} outside [0, 1]"
+    assert Residency(arch, wl, fraction=0.0).budget_bytes == 0
+    assert Residency(arch, wl, fraction=1.0).budget_bytes == arch.chiplet.global_buffer.size_bytes
+    with pytest.raises(ResidencyError) as info:
+        Residency(arch, wl).sources(s)
+    assert str(info.value).startswith("layer 's' (add) names 1 producer(s) (a): the on-package dataflow must know")
+
+
+def test_fully_connected_consumers_take_only_flat_tensors():
+    """An fc layer reads a resident tensor only when it is 1 x 1 spatially."""
+    from conftest import ARCH_DIR
+    from simulator.config import load_arch
+    from simulator.mapping.residency import Residency
+    from simulator.workload import Workload
+    arch = load_arch(ARCH_DIR / "tiny.yaml")
+    spatial = Layer("a", "conv", 4, 4, 4, 8, 1, 1)
+    flat = Layer("g", "pool", 8, 4, 4, 8, 4, 4, 4, 4, 0, 0, pool_mode="avg", inputs=("a",))
+    fc = Layer("f", "fc", 8, 1, 1, 10, inputs=("g",))
+    fc2 = Layer("f2", "fc", 128, 1, 1, 10, inputs=("a",))
+    res = Residency(arch, Workload("w", (spatial, flat, fc, fc2), "test"))
+    assert not res._compatible(spatial, fc2) and res._compatible(flat, fc) and res._compatible(spatial, flat)
+    assert not res.admit(spatial, [((0, 0), (0, 8, 0, 4, 0, 4))], {(0, 0): 128})    # f2 cannot take it
+    assert res.admit(flat, [((0, 0), (0, 8, 0, 1, 0, 1))], {(0, 0): 8}) and res.kept == {"g": 8}
+
+
+def test_kept_bytes_of_parts_with_several_rows():
+    """Conv K = 8 with 4 x 4 outputs on tiny (4 PEs): K in 2 parts of 4, P in 2 parts of 2 rows;
+    every PE's part is 4 x 2 x 4 = 32 bytes: 128 bytes kept on chiplet (0, 0)."""
+    from conftest import ARCH_DIR
+    from simulator.config import load_arch
+    from simulator.mapping.residency import Residency
+    from simulator.mapping.weight_stationary import WeightStationaryMapper
+    from simulator.workload import Workload
+    arch = load_arch(ARCH_DIR / "tiny.yaml")
+    a = Layer("a", "conv", 4, 4, 4, 8, 1, 1)
+    b = Layer("b", "conv", 8, 4, 4, 8, 1, 1)
+    res = Residency(arch, Workload("w", (a, b), "test"))
+    tr = WeightStationaryMapper(arch).map(a, residency=res)
+    p = tr.meta["partition"]
+    assert (p["k_parts"], p["p_parts"], p["p_pe"]) == (2, 2, 2)
+    assert res.kept == {"a": 128} and res.used == {(0, 0): 128}
+    assert sorted(res.live["a"].pieces) == [((0, 0), (0, 4, 0, 2, 0, 4)), ((0, 0), (0, 4, 2, 4, 0, 4)),
+                                            ((0, 0), (4, 8, 0, 2, 0, 4)), ((0, 0), (4, 8, 2, 4, 0, 4))]
+    res.done(a)
+    res.done(b)                                           # b was a's last consumer
+    assert res.used == {(0, 0): 0} and res.live == {}
