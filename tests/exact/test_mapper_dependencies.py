@@ -89,3 +89,57 @@ def test_a_compute_waits_for_its_tiles_and_the_previous_compute(trace):
             if prev is not None:
                 assert prev.id in c.after
             prev = c
+
+
+@pytest.fixture
+def reused(tmp_path):
+    """C = 512, K = 288, outputs 1 x 4 (1x1 kernel): K in 24 parts of 12; weight tile k 12 -> 6 -> 3
+    (3 x 512 B fit the 2048-byte share), 4 K tiles; columns 4 -> 2 (512 channels x 2 columns =
+    1024 B of inputs), 2 spatial tiles per K tile, weights loaded at the first of them."""
+    arch = quad_arch(tmp_path)
+    layer = Layer("w", "conv", 512, 1, 4, 288, 1, 1)
+    return arch, layer, WeightStationaryMapper(arch).map(layer)
+
+
+def test_a_weight_slot_is_free_after_the_last_compute_that_used_it(reused):
+    _, _, tr = reused
+    t = tr.meta["tiling"]
+    assert (t["k_tile"], t["k_tiles"], t["cols"], t["col_tiles"], t["c_tiles"]) == (3, 4, 2, 2, 1)
+    assert tr.meta["output_tiles"] == 4 * 2
+    txns = tr.txns
+    computes = by_chiplet(tr, "compute")
+    assert all(len(c) == 8 for c in computes.values())
+    reads = [x for x in txns if x.op == "dram_read" and x.ds == "weights"]
+    per_chip: dict = {}
+    for rd in reads:
+        (nop,) = [x for x in txns if x.op == "nop" and rd.id in x.after]
+        per_chip.setdefault(nop.dsts[0], []).append(rd)
+    for chip, rds in per_chip.items():
+        assert len(rds) == 4 and [r.after for r in rds[:2]] == [(), ()]
+        # load 2 reuses load 0's slot: it waits for the second compute of K tile 0 (step 1) on every
+        # chiplet; load 3 for the second compute of K tile 1 (step 3)
+        assert set(rds[2].after) == {computes[c][1].id for c in computes}
+        assert set(rds[3].after) == {computes[c][3].id for c in computes}
+
+
+def test_output_bytes_follow_the_word(tmp_path):
+    """2-byte activations: tiles are sized for 2-byte words: k 12 -> 6 -> 3 -> 2 (2 x 512 x 2 B =
+    2048), 6 K tiles; columns 4 -> 2 -> 1 (512 x 1 x 2 B = 1024), 4 column tiles. Each PE gathers
+    k 2 x 1 pixel x 2 B = 4 B per output tile; a chiplet writes 6 x 4 = 24 B, 24 times."""
+    arch = quad_arch(tmp_path)
+    tr = WeightStationaryMapper(arch).map(Layer("w", "conv", 512, 1, 4, 288, 1, 1), input_bytes=2.0)
+    t = tr.meta["tiling"]
+    assert (t["k_tile"], t["k_tiles"], t["cols"], t["col_tiles"]) == (2, 6, 1, 4)
+    gathers = [x for x in tr.txns if x.op == "noc" and x.ds == "outputs"]
+    assert len(gathers) == 4 * 24 and all(g.bytes == 4 and g.mode == "gather" for g in gathers)
+    writes = [x for x in tr.txns if x.op == "dram_write"]
+    assert len(writes) == 4 * 24 and all(w.bytes == 24 for w in writes)
+
+
+def test_pooling_steps_are_vector_operations(tmp_path):
+    """3x3/2 max pooling of 8 channels, 5 x 5 -> 2 x 2: K in 2 parts of 4, P in 2 parts of 1 row;
+    a step of k 4 x 1 row x 2 columns does 4 x 2 x 9 = 72 comparisons per PE, no MACs."""
+    arch = quad_arch(tmp_path)
+    tr = WeightStationaryMapper(arch).map(Layer("p", "pool", 8, 5, 5, 8, 3, 3, 2, 2, 0, 0, pool_mode="max"))
+    comps = [x for x in tr.txns if x.op == "compute"]
+    assert comps and all((c.k, c.c, c.rs, c.pixels, c.vector_ops, c.pes) == (0, 0, 0, 2, 72, 4) for c in comps)
