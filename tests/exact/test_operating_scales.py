@@ -67,3 +67,5 @@ def test_swing_scale_averages_over_bit_positions():
     swings = np.array([[0.4] * 4 + [0.8] * 4, [0.8] * 8])
     np.testing.assert_allclose(swing_energy_scale(swings, 0.8, "swing_squared"), [(4 * 0.25 + 4) / 8, 1.0])
     np.testing.assert_allclose(swing_energy_scale(swings, 0.8, "swing_times_vdd", 1.5), [(4 * 0.5 + 4) / 8 * 1.5, 1.5])
+    # without a chip-supply ratio the supply is the nominal one (ratio 1)
+    np.testing.assert_allclose(swing_energy_scale(swings, 0.8, "swing_times_vdd"), [(4 * 0.5 + 4) / 8, 1.0])
