@@ -137,3 +137,77 @@ def test_rank_orders_by_predicted_cycles_and_keeps_ties_in_order(quad):
     for (a, ca), (b, cb) in zip(ranked, ranked[1:]):
         if a.cycles == b.cycles:
             assert pos[id(ca)] < pos[id(cb)]
+
+
+def fixed_of(quad, layer):
+    shape = Shape.of(layer)
+    return shape, candidates(shape, quad)[0]
+
+
+def test_bounds_when_every_pe_holds_its_own_weights(quad):
+    """C = 2048, K = 96, one output pixel: K in 24 parts of 4, P and C whole (every PE its own
+    weights: p_parts = 1). Tiles k 2 x c 1024, 2 x 2 steps, C tiles outside (2 partial sums fit).
+    Weights per PE: 4 x 2048 = 8192 B; inputs: 2 k tiles x 2048 channels = 4096 B, shared by all.
+    Chiplet: 6 PEs. DRAM: 24 x 8192 + 4096 read, 96 written; NoP: a chiplet receives
+    6 x 8192 + 4096 = 53248 B, the attach chiplets send 200704 B over 2 links; global buffer: 53248 in,
+    6 x 8192 + 4096 out to the NoC, 6 x 4 gathered, 24 written out; the step: 1 x 512 x 1 cycles."""
+    shape, cand = fixed_of(quad, Layer("w", "conv", 2048, 1, 1, 96, 1, 1))
+    p, t = cand.part, cand.tiling
+    assert (p.k_parts, p.p_parts, p.c_parts, p.k_pe) == (24, 1, 1, 4)
+    assert (t.k_tile, t.c_tile, t.c_tiles, t.c_outer) == (2, 1024, 2, True)
+    c = cost(shape, cand, quad)
+    assert c.compute == (1 + 1) * (512 + 512)
+    assert c.dram == pytest.approx((24 * 8192 + 4096 + 96) / 8)
+    assert c.nop == pytest.approx(max(53248 / 4, (24 * 8192 + 4096) / 8, 96 / 8))
+    assert c.gb == pytest.approx((53248 + 6 * 8192 + 4096 + 6 * 4 + 24) / 8)
+    assert c.noc == pytest.approx((6 * 8192 + 4096 + 6 * 4) / 4)
+    assert c.fill == 7 + 4 * 5 + 512 and c.limit == "dram"
+
+
+def test_weights_reload_per_spatial_tile_only_when_the_c_loop_is_innermost(quad):
+    """(a) C = 512, K = 288, 1 x 4 outputs: one C tile (k 3 x c 512), 2 column tiles: weights once
+    per (k, c) tile: 4 x 3 x 512 = 6144 B per PE. (b) C = 2048, K = 96, 16 x 16 outputs: k 2 x c 1024,
+    1 x 1 spatial tiles (256), C innermost (2 x 256 partial sums exceed 256 entries): weights
+    4 x 2048 x 256 B per PE; inputs 4096 channels-per-step x 256 pixels."""
+    shape, cand = fixed_of(quad, Layer("w", "conv", 512, 1, 4, 288, 1, 1))
+    t = cand.tiling
+    assert (t.c_tiles, t.col_tiles, t.k_tiles, t.c_outer) == (1, 2, 4, False)
+    assert cost(shape, cand, quad).dram == pytest.approx((24 * 6144 + 2048 * 4 + 288 * 4) / 8)
+    shape, cand = fixed_of(quad, Layer("b", "conv", 2048, 16, 16, 96, 1, 1))
+    t = cand.tiling
+    assert (t.k_tile, t.c_tile, t.rows, t.cols, t.c_tiles, t.c_outer) == (2, 1024, 1, 1, 2, False)
+    w_loads = 4 * 2 * 1024 * 256
+    i_loads = 2 * 2048 * 256
+    assert cost(shape, cand, quad).dram == pytest.approx((24 * w_loads + i_loads + 96 * 256) / 8)
+
+
+def test_rows_per_pe_and_word_size_of_the_outputs(quad):
+    """C = 4, 12 x 1 outputs, K = 16: K in 4 parts, P in min(12, 6) = 6 parts of 2 rows. Compute
+    ceil(4/4) x ceil(4/2) x 1 x 2 rows x 1 = 4; the outputs a chiplet holds, 6 x 4 x 2 x 1 x 2 B =
+    96 B with 2-byte words, leave the global buffer once unless they stay resident."""
+    shape, cand = fixed_of(quad, Layer("r", "conv", 4, 12, 1, 16, 1, 1))
+    assert (cand.part.k_parts, cand.part.p_parts, cand.part.p_pe) == (4, 6, 2)
+    assert cost(shape, cand, quad).compute == 4
+    two = cost(shape, cand, quad, word=2.0)
+    kept = cost(shape, cand, quad, word=2.0, outputs_resident=True)
+    assert two.gb - kept.gb == pytest.approx(96 / 8)
+
+
+def test_written_outputs_can_bind_the_nop(quad):
+    """C = 2, K = 96, 8 x 8 outputs: 6144 output bytes leave over the 2 attach links (768 cycles),
+    more than any chiplet receives (8 B of weights per PE, 128 B of inputs: 44 cycles)."""
+    shape, cand = fixed_of(quad, Layer("o", "conv", 2, 8, 8, 96, 1, 1))
+    c = cost(shape, cand, quad)
+    assert c.nop == pytest.approx(6144 / 8)
+    assert c.dram == pytest.approx((24 * 8 + 128 + 6144) / 8)
+
+
+def test_pooling_bounds_and_step(quad):
+    """The pooling layer of test_pooling_is_priced_on_the_vector_units: 4 PEs on one chiplet, no
+    weights; each PE's input tile: 4 channels x 3 rows x 5 columns = 60 B, not shared. The
+    chiplet receives 4 x 60 B (60 cycles on one NoP link); one step: ceil(4 x 1 x 2 x 9 / 8) = 9."""
+    layer = Layer("p", "pool", 8, 5, 5, 8, 3, 3, 2, 2, 0, 0, pool_mode="max")
+    shape, cand = fixed_of(quad, layer)
+    c = cost(shape, cand, quad)
+    assert c.nop == pytest.approx(240 / 4)
+    assert c.fill == 7 + 4 * 5 + 9
