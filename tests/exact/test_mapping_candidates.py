@@ -207,3 +207,30 @@ def test_rank_uses_the_pricing_arguments(quad):
         ranked = rank(shape, cands, quad, **kw)
         assert [c for _, c in ranked] == sorted(cands, key=lambda c: cost(shape, c, quad, **kw).cycles)
         assert all(x == cost(shape, c, quad, **kw) for x, c in ranked)
+
+
+def test_choose_sizes_tiles_for_the_larger_word(quad):
+    """The 256 x 256 3x3 convolution: tiles for 1-byte words by default, for 2 bytes when either
+    the weights or the activations take 2 bytes."""
+    from simulator.mapping.tiling import tile
+    shape = Shape.of(Layer("big", "conv", 256, 6, 6, 256, 3, 3, 1, 1, 1, 1))
+    part = candidates(shape, quad)[0].part
+    one, two = tile(shape, part, quad, 1.0), tile(shape, part, quad, 2.0)
+    assert one != two
+    assert choose(shape, quad, "fixed").candidate.tiling == one
+    assert choose(shape, quad, "fixed", wword=2.0).candidate.tiling == two
+    assert choose(shape, quad, "fixed", word=2.0).candidate.tiling == two
+
+
+def test_choose_respects_the_limit_and_ranks_with_the_pricing(quad):
+    shape = Shape.of(LAYER)
+    assert choose(shape, quad, "search", 2).considered == len(candidates(shape, quad, 1.0, 2)) < len(candidates(shape, quad))
+    other = Shape.of(Layer("w", "conv", 32, 1, 1, 8, 1, 1, 1, 1, 0, 0))
+    kw = {"inputs_resident": True, "outputs_resident": True, "wword": 4.0}
+    found = choose(other, quad, "search", **kw)
+    costs = [cost(other, c, quad, **kw).cycles for c in candidates(other, quad, 4.0)]
+    if min(costs) < costs[0] * (1 - SWITCH_MARGIN):
+        assert found.cost.cycles == min(costs)
+    else:
+        assert found.candidate.is_fixed and found.cost.cycles == costs[0]
+    assert found.considered == len(costs)
