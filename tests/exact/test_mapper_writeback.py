@@ -122,3 +122,20 @@ def test_shared_tiles_go_round_robin_over_three_channels(tmp_path):
     modes = {d: t.mode for t in tr.txns if t.op == "noc" for d in t.after}   # nop -> how its tile reaches the PEs
     shared = [r.channel for r in reads if modes[nops[r.id].id] == "multicast"]
     assert len(shared) == len(reads) > 3 and shared == [(1 + i) % 3 for i in range(len(shared))]
+
+
+def test_every_pe_computes_its_own_part(arch):
+    """Work slices (k, c, rows, cols) of the one step, per PE i of the layer: k 4(i % 4) : +4,
+    c 3c : min(8, 3c + 3) with c = (i // 4) % 3, row i // 12, both columns."""
+    tr = WeightStationaryMapper(arch).map(LAYER)
+    comps = {t.chiplet: t for t in tr.txns if t.op == "compute"}
+    order = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert sorted(comps) == order
+    for n, chip in enumerate(order):
+        t = comps[chip]
+        assert (t.pes, t.k, t.c, t.rs, t.pixels) == (6, 4, 3, 1, 2)
+        want = []
+        for i in range(6 * n, 6 * n + 6):
+            k, c, p = i % 4, (i // 4) % 3, i // 12
+            want.append((4 * k, 4 * k + 4, 3 * c, min(8, 3 * c + 3), p, p + 1, 0, 2))
+        assert list(t.data) == want
