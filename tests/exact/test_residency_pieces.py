@@ -188,3 +188,29 @@ def test_kept_bytes_of_parts_with_several_rows():
     res.done(a)
     res.done(b)                                           # b was a's last consumer
     assert res.used == {(0, 0): 0} and res.live == {}
+
+
+def test_the_mapper_records_residency_and_the_prediction_of_a_spill(tmp_path):
+    """On arch/tiny.yaml: a's 128-byte output kept with the default budget; with a 100-byte budget
+    it spills and the recorded prediction is the one with the outputs written to DRAM (global-buffer
+    bound 28 instead of 20 cycles)."""
+    from conftest import ARCH_DIR
+    from simulator.config import load_arch
+    from simulator.mapping.residency import Residency
+    from simulator.mapping.search import choose
+    from simulator.mapping.tiling import Shape
+    from simulator.mapping.weight_stationary import MAX_COMPUTE_TXNS, WeightStationaryMapper
+    from simulator.workload import Workload
+    arch = load_arch(ARCH_DIR / "tiny.yaml")
+    a = Layer("a", "conv", 4, 4, 4, 8, 1, 1)
+    b = Layer("b", "conv", 8, 4, 4, 8, 1, 1)
+    wl = Workload("w", (a, b), "test")
+    for budget, kept in ((None, True), (100, False)):
+        res = Residency(arch, wl) if budget is None else Residency(arch, wl, fraction=budget / 16384)
+        assert arch.chiplet.global_buffer.size_bytes == 16384
+        tr = WeightStationaryMapper(arch).map(a, residency=res)
+        assert tr.meta["dataflow"] == "resident" and tr.meta["outputs_resident"] is kept
+        assert tr.meta["inputs_resident"] == [False] and tr.meta["spill_bytes"] == (0 if kept else 128)
+        want = choose(Shape.of(a), arch, "fixed", MAX_COMPUTE_TXNS, outputs_resident=kept)
+        assert tr.meta["predicted_cycles"] == round(want.cost.cycles)
+    assert "dataflow" not in WeightStationaryMapper(arch).map(a).meta
