@@ -161,3 +161,10 @@ def test_ejection_offsets_use_the_distance_from_a_source_off_the_first_column():
     """(0,2) -> (0,1): 1 hop, so the ejection port of (0,1) is used from 1 x 3 cycles."""
     from test_mesh_ports import EJ, INJ, mesh, node, port_plan
     assert port_plan(mesh(), (0, 2), ((0, 1),), "multicast") == {(INJ + node(0, 2), 0, 1), (EJ + node(0, 1), 3, 1)}
+
+
+def test_an_empty_transfer_takes_only_the_hops():
+    """0 bytes over 3 hops of the transaction model: no serialization, 3 x 3 cycles."""
+    meshes, _ = two_meshes()
+    net = build(meshes, LINK, "transaction")[0]
+    assert net.submit(4, (0, 0), ((1, 2),), 0, "multicast", "t") == 4 + 3 * (ROUTER + WIRE)

@@ -69,3 +69,12 @@ def test_actions_per_mac_and_stored_bits_of_a_configuration(array):
     got = counters.take()
     assert got[("chip.pes", "mac.op")] == 0.5 * 1260 and got[("chip.pes", "mac.pp_bit")] == 2.0 * 1260
     assert got[("chip.pes", "weight_buffer.read_bit")] == 2 * 6 * 5 * 3 * 4
+
+
+def test_leading_block_detection_is_counted_on_the_array(array):
+    """A configuration with per-input detection: one mac.lead_detect per input-buffer read,
+    ceil(6/4) x 5 x 3 x 7 = 210 per PE, on the array's own component."""
+    pes, counters = array
+    model = MacModel(name="dyn", detect_per_input=True, detect_cycles=1)
+    assert pes.compute(0, 3, 6, 5, 3, 7, 0, model) == 126 + 1
+    assert counters.take()[("chip.pes", "mac.lead_detect")] == 3 * 210

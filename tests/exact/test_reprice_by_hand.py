@@ -142,6 +142,11 @@ def test_other_hardware_lists_at_most_six_differences(tiny, write_arch):
         hand_counts(tiny).price([six])
     shown = str(info.value).partition("; differences: ")[2]
     assert len(shown.split("; ")) == 6 and not shown.endswith("...")
+    # two differences, in key order, separated by "; "
+    two = load_arch(write_arch({"package.dram.latency_cycles": 99, "chiplet.pe.lanes": 8}, base="tiny", name="two.yaml"))
+    with pytest.raises(AxsimError) as info:
+        hand_counts(tiny).price([two])
+    assert str(info.value).endswith("; differences: chiplet.pe.lanes: 4 -> 8; package.dram.latency_cycles: 50 -> 99")
     # one difference: listed without the ellipsis
     one = load_arch(write_arch({"package.dram.latency_cycles": 99}, base="tiny"))
     with pytest.raises(AxsimError) as info:
@@ -248,3 +253,21 @@ def test_counts_of_a_finished_run_follow_the_file_format(tiny, write_arch):
     op = load_arch(write_arch(OP_EDITS, base="tiny"))
     np.testing.assert_allclose(got.price([tiny, op]).layer_energy_pj, hand_counts(tiny).price([tiny, op]).layer_energy_pj,
                                rtol=1e-12)
+
+
+def test_buffer_counts_without_a_data_structure(tiny):
+    """Per layer: weight-buffer reads counted (50 bits) with no per-data-structure bits: all 50 under "";
+    global-buffer writes of 12 bits of which 5 were already counted under "": 5 + 7 under "";
+    global-buffer reads of 100.00000001 bits with 100 named: a rest of 1e-8 is rounding, not kept."""
+    from types import SimpleNamespace
+    from simulator.energy.price import ComponentEnergy as E
+    layer = SimpleNamespace(
+        name="a", latency_cycles=10, link_bits={},
+        sram_bits={(GB, "global_buffer.write_bit", ""): 5.0, (GB, "global_buffer.read_bit", "inputs"): 100.0},
+        energy=[E("chiplet[0,0].pes", "weight_buffer", "read_bit", 50.0, 0.0),
+                E(GB, "global_buffer", "write_bit", 12.0, 0.0), E(GB, "global_buffer", "read_bit", 100.00000001, 0.0)])
+    got = RunCounts.from_result(SimpleNamespace(layers=[layer], instances={}, clock_ghz=1.0), tiny)
+    parts = {(c, a, d): b for c, a, d, b in zip(got.sram_component.tolist(), got.sram_action.tolist(),
+                                                  got.sram_ds.tolist(), got.sram_bits[0].tolist())}
+    assert parts == {("chiplet[0,0].pes", "weight_buffer.read_bit", ""): 50.0, (GB, "global_buffer.write_bit", ""): 12.0,
+                     (GB, "global_buffer.read_bit", "inputs"): 100.0}
