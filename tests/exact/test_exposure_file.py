@@ -140,3 +140,12 @@ def test_input_tensor_layout():
     assert t[0, 1, 1, 6, 2] == x[1, 3, 0, 1]
     assert t[0, 0, 0, 1, 1] == x[0, 0, 0, 0]
     assert (t[0, :, :, [0, 4, 5, 9], :] == 9).all() and (t[..., [0, 3]] == 9).all()
+
+
+def test_an_uncorrupted_copy_is_still_a_copy():
+    from simulator.faults.exposure import corrupt
+    values = np.arange(6, dtype=np.int8)
+    out = corrupt(values, np.zeros(8), np.random.default_rng(0))
+    assert not np.shares_memory(out, values) and (out == values).all()
+    out[0] = 9
+    assert values[0] == 0

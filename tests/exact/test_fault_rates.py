@@ -97,3 +97,36 @@ def test_a_ber_curve_instead_of_the_gaussian(tmp_path, write_arch):
         t["signalling"]["noc_link"]["ber"] = {"model": "table", "points": [[0.4, 1e-3], [0.8, 1e-9]], "source": "test"}
     arch = load_arch(write_arch({"tech": tech_file(tmp_path, curve), "chiplet.noc.swing_v": 0.6}, base="tiny"))
     np.testing.assert_allclose(OperatingRates(arch).link("chiplet[0,0].noc", (1, 1), (1, 0)), [1e-6] * 8, rtol=1e-9)
+
+
+def test_nothing_flips_only_when_every_rate_is_zero(tmp_path, write_arch):
+    """is_zero, with a table without link error models: zero at the nominal supplies; a
+    per-data-structure supply of one buffer makes the architecture fault-prone, for stuck cells
+    (persistent table) and for read flips (transient table)."""
+    from simulator.faults.flips import is_zero
+    from simulator.faults.operating import error_rates
+
+    def quiet(t, model="persistent"):
+        del t["signalling"]
+        t["sram"]["fault_model"] = model
+    persistent = tech_file(tmp_path, quiet)
+    nominal = load_arch(write_arch({"tech": persistent}, base="tiny"))
+    assert is_zero(error_rates(nominal), nominal)
+    stuck = load_arch(write_arch({"tech": persistent, "chiplet.global_buffer.vdd_v_per_ds": {"weights": 0.55}},
+                                 base="tiny", name="s.yaml"))
+    assert not is_zero(error_rates(stuck), stuck)
+    (tmp_path / "t.yaml").rename(tmp_path / "p.yaml")
+    transient = tech_file(tmp_path, lambda t: quiet(t, "transient"))
+    flips = load_arch(write_arch({"tech": transient, "chiplet.pe.input_buffer.vdd_v_per_ds": {"inputs": 0.55}},
+                                 base="tiny", name="t2.yaml"))
+    assert not is_zero(error_rates(flips), flips)
+
+
+def test_stuck_cell_probabilities_are_checked():
+    from simulator.faults.inject import stuck_cells
+    with pytest.raises(ValueError) as info:
+        stuck_cells(np.random.default_rng(0), 10, np.full(8, 1.5))
+    assert str(info.value) == "p_stuck must hold probabilities in [0, 1]"
+    with pytest.raises(ValueError) as info:
+        stuck_cells(np.random.default_rng(0), 10, np.zeros(3))
+    assert str(info.value) == "p_stuck must have shape (8,), got (3,)"

@@ -271,3 +271,28 @@ def test_buffer_counts_without_a_data_structure(tiny):
                                                   got.sram_ds.tolist(), got.sram_bits[0].tolist())}
     assert parts == {("chiplet[0,0].pes", "weight_buffer.read_bit", ""): 50.0, (GB, "global_buffer.write_bit", ""): 12.0,
                      (GB, "global_buffer.read_bit", "inputs"): 100.0}
+
+
+def test_a_network_that_carried_nothing_prices_zero(tmp_path):
+    """The 2x2 package's NoP links with no bits and no nop_link count: its class is priced 0."""
+    from quad import quad_arch
+    from simulator.config.operating import networks
+    arch = quad_arch(tmp_path)
+    s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
+    nets, frm, to = [], [], []
+    for name, rows, cols in networks(arch):
+        for a, b in mesh_links(rows, cols):
+            nets.append(name)
+            frm.append(a)
+            to.append(b)
+    bits = np.zeros((1, len(nets)), dtype=np.int64)
+    bits[0, 8] = 10
+    counts = RunCounts(
+        layer_names=s(["a"]), latency_cycles=np.array([0], dtype=np.int64), clock_ghz=1.0,
+        key_component=s(["chiplet[0,0].noc"]), key_action=s(["noc_link.bit"]), counts=np.array([[10.0]]),
+        link_network=s(nets), link_from=np.array(frm, dtype=np.int64), link_to=np.array(to, dtype=np.int64),
+        link_bits=bits, sram_component=s([]), sram_action=s([]), sram_ds=s([]), sram_bits=np.zeros((1, 0)),
+        instance_class=s([]), instance_count=np.zeros(0, dtype=np.int64),
+        hardware_hash=hardware_hash(arch), hardware_json=json.dumps(hardware_dict(arch), sort_keys=True))
+    by = counts.price([arch]).energy_pj_by_class
+    assert by["nop_link"].tolist() == [0.0] and by["noc_link"].tolist() == pytest.approx([0.6])
