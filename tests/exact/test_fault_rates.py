@@ -71,8 +71,11 @@ def test_errors_name_the_link_and_the_buffer(write_arch):
 
 def test_a_transient_table_flips_on_reads(tmp_path, write_arch):
     arch = load_arch(write_arch({"tech": tech_file(tmp_path, lambda t: t["sram"].update(fault_model="transient")),
-                                 "chiplet.pe.weight_buffer.vdd_v": 0.55}, base="tiny"))
+                                 "chiplet.pe.weight_buffer.vdd_v": 0.55,
+                                 "chiplet.global_buffer.vdd_v_per_ds": {"weights": 0.6}}, base="tiny"))
     r = OperatingRates(arch)
+    np.testing.assert_allclose(r.sram_read("global_buffer", "weights"), [1.3e-5] * 8, rtol=1e-9)
+    assert not r.sram_read("global_buffer", "inputs").any()
     p = math.exp((math.log(1.2e-2) + math.log(1.3e-5)) / 2)               # log-linear midpoint of 0.5 and 0.6 V
     np.testing.assert_allclose(r.sram_read("weight_buffer", "weights"), [p] * 8, rtol=1e-9)
     assert not r.sram_stuck("weight_buffer", "weights").any()
