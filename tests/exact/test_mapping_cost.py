@@ -211,3 +211,14 @@ def test_pooling_bounds_and_step(quad):
     c = cost(shape, cand, quad)
     assert c.nop == pytest.approx(240 / 4)
     assert c.fill == 7 + 4 * 5 + 9
+
+
+def test_weights_shared_by_fewer_groups_than_pes(quad):
+    """C = 2, K = 4, 6 x 1 outputs: K whole (1 part), P in 6 parts of 1 row, C whole: 6 PEs on one
+    chiplet share one weight tile (8 B) and each loads its own 2 input bytes. The chiplet receives
+    8 + 6 x 2 = 20 B (5 cycles on one NoP link); its global buffer moves 20 in, 8 + 12 out to the
+    NoC, 6 x 4 gathered and 24 written out: 88 B (11 cycles); its NoC 8 + 12 + 24 = 44 B (11 cycles)."""
+    shape, cand = fixed_of(quad, Layer("s", "conv", 2, 6, 1, 4, 1, 1))
+    assert (cand.part.k_parts, cand.part.p_parts, cand.part.c_parts) == (1, 6, 1)
+    c = cost(shape, cand, quad)
+    assert c.nop == pytest.approx(5) and c.gb == pytest.approx(11) and c.noc == pytest.approx(11)
