@@ -46,7 +46,7 @@ def main() -> int:
     y = data["y"]
     pe = arch.chiplet.pe
     names = [layer.name for layer in wl.layers]
-    base = api.simulate(arch, wl)
+    base = api.simulate(arch, wl, dataflow="dram", mapping="fixed")
     exact_acc = accuracy(infer(model, x), y)
     print(f"digits_cnn on {arch.name}: {len(y)} test images; exact BxP: {base.energy_pj / 1e3:.1f} nJ, "
           f"{base.latency_ms * 1e3:.3f} us, int8 accuracy {100 * exact_acc:.2f}%\n")
@@ -58,7 +58,7 @@ def main() -> int:
         acc = accuracy(infer(model, x, macs), y)
         exact_model = EXACT.timing(pe)
         plan = MacPlan(cfg.timing(pe), {n: exact_model for n in (names[0], names[-1])} if ends else {}, label)
-        run = api.simulate(arch, wl, plan=plan)
+        run = api.simulate(arch, wl, plan=plan, dataflow="dram", mapping="fixed")
         print(f"| {label} | {100 * acc:.2f} | {100 * (exact_acc - acc):+.2f} | {run.energy_pj / 1e3:.1f} | "
               f"{base.energy_pj / run.energy_pj:.3f} | {base.latency_ms / run.latency_ms:.3f} |")
     return 0

@@ -58,9 +58,9 @@ def main() -> None:
     workload = api.load_workload(args.workload)
 
     t0 = time.process_time()
-    nominal = api.simulate(arch, workload)
+    nominal = api.simulate(arch, workload, dataflow="dram", mapping="fixed")
     t1 = time.process_time()
-    exposed = api.simulate(arch, workload, rates=LowSwingNoP())
+    exposed = api.simulate(arch, workload, rates=LowSwingNoP(), dataflow="dram", mapping="fixed")
     t2 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         write_exposure_files(exposed.exposure, Path(tmp))

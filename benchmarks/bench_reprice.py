@@ -30,7 +30,8 @@ def main() -> int:
     args = ap.parse_args()
     arch = api.load_arch(ROOT / "arch/simba.yaml")
     t0 = time.perf_counter()
-    result = api.simulate(arch, api.load_workload(ROOT / "workloads/resnet50.yaml"))
+    result = api.simulate(arch, api.load_workload(ROOT / "workloads/resnet50.yaml"),
+                          dataflow="dram", mapping="fixed")
     sim_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         write_run(result, tmp, arch=arch)

@@ -39,7 +39,8 @@ def run(arch, wl, models: dict, dataflow: str):
             c[1] += finish - start
 
     t = time.process_time()
-    res = api.simulate(arch, wl, network_model=models, on_txn=on_txn, exposure=False, dataflow=dataflow)
+    res = api.simulate(arch, wl, network_model=models, on_txn=on_txn, exposure=False, dataflow=dataflow,
+                       mapping="fixed", prefetch=False)
     return res, time.process_time() - t, cls
 
 

@@ -1,7 +1,7 @@
 """Transaction-level vs flit-level networks on the transfers of a full run (open loop).
 
     python benchmarks/compare_network_models.py [--arch arch/simba.yaml] \\
-        [--workload workloads/resnet50.yaml] [--layers N] [--csv out.csv]
+        [--workload workloads/resnet50.yaml] [--layers N] [--csv out.csv] [--multicast replicate|unicast]
 
 Runs the workload once with the transaction-level engine and records every NoP
 and NoC transfer with the cycle at which it was issued. Then, per layer and
@@ -9,7 +9,8 @@ per network (the NoP and every chiplet NoC), the same transfers are replayed
 with the same issue cycles through (a) a fresh transaction-level mesh
 (``simulator/hw/mesh.py``: link calendars, multicast trees) and (b) the
 flit-level mesh (``simulator/noc``: VC routers, credits, packets of at most 32
-flits, multicast as repeated unicast). Both see only network contention (no
+flits; multicast replicated in the routers, or with ``--multicast unicast`` as repeated
+unicast). Both see only network contention (no
 global-buffer ports), so the difference is the network model's.
 
 This is an *open-loop* comparison: issue cycles come from the transaction-level
@@ -43,6 +44,8 @@ def main() -> None:
     p.add_argument("--workload", default=str(ROOT / "workloads" / "resnet50.yaml"))
     p.add_argument("--layers", type=int, default=0, help="only the first N layers (0: all)")
     p.add_argument("--csv", help="write the per-layer table here")
+    p.add_argument("--multicast", choices=("replicate", "unicast"), default="replicate",
+                   help="flit-level multicast: replicated in the routers (default) or repeated unicast")
     a = p.parse_args()
     arch = api.load_arch(a.arch)
     wl = api.load_workload(a.workload)
@@ -60,12 +63,12 @@ def main() -> None:
             transfers[trace.layer].append((net, ready, txn))
 
     t0 = time.process_time()
-    result = api.simulate(arch, wl, on_txn=on_txn)
+    result = api.simulate(arch, wl, on_txn=on_txn, dataflow="dram", mapping="fixed")
     t_txn = time.process_time() - t0
     nop_link, noc_link = arch.package.nop, arch.chiplet.noc
     shapes = {"nop": (arch.package.mesh.rows, arch.package.mesh.cols, nop_link),
               "noc": (noc_link.mesh.rows, noc_link.mesh.cols, noc_link)}
-    cfgs = {k: router_for(v[2]) for k, v in shapes.items()}
+    cfgs = {k: router_for(v[2], multicast=a.multicast) for k, v in shapes.items()}
     rows_out = []
     by_class: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0])  # n, sum txn lat, sum flit lat
     hops_total, t_flit = 0, 0.0
@@ -81,7 +84,8 @@ def main() -> None:
             kind = "nop" if net == "nop" else "noc"
             rows_, cols_, link = shapes[kind]
             mesh = Mesh(net, rows_, cols_, link, "l", "r", Counters())
-            batch = TransferBatch(rows_, cols_, link.link_width_bits)
+            batch = TransferBatch(rows_, cols_, link.link_width_bits, multicast=a.multicast,
+                                  buffer_flits=cfgs[kind].vc_buf_size)
             items.sort(key=lambda x: x[0])
             fin_t = []
             for ready, txn in items:

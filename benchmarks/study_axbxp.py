@@ -2,6 +2,7 @@
 
     python benchmarks/study_axbxp.py [--out docs/axbxp-study-table.md] [--networks alexnet resnet50]
     python benchmarks/study_axbxp.py --dataflow resident   # the same study on the on-package dataflow
+    python benchmarks/study_axbxp.py --dataflow default    # ... with the searched mapping and weight prefetch
 
 For each network (workloads/<name>.yaml) on arch/simba_axbxp.yaml, the exact
 plan (BxP: all 16 block products of 2-bit blocks, the default plan) is
@@ -104,7 +105,9 @@ DATAFLOW = "dram"  # --dataflow: the dataflow every run of the study uses
 
 
 def simulate(*args, **kwargs) -> RunResult:
-    return api.simulate(*args, dataflow=DATAFLOW, **kwargs)
+    if DATAFLOW == "default":  # what `axsim run` does: on-package, searched mapping, weight prefetch
+        return api.simulate(*args, dataflow="resident", mapping="search", prefetch=True, **kwargs)
+    return api.simulate(*args, dataflow=DATAFLOW, mapping="fixed", prefetch=False, **kwargs)
 
 
 def layer_energy_ratios(base: RunResult, run: RunResult) -> tuple[float, float]:
@@ -240,8 +243,10 @@ def main() -> None:
     p.add_argument("--no-split", action="store_true", help="leave out the second table (2 runs per network)")
     p.add_argument("--no-docs", action="store_true",
                    help="do not write the tables into docs/axbxp-study.md (done by default for a full run)")
-    p.add_argument("--dataflow", choices=("dram", "resident"), default="dram",
-                   help="dram (the study's tables in docs/axbxp-study.md) or resident (its '-resident' tables)")
+    p.add_argument("--dataflow", choices=("dram", "resident", "default"), default="dram",
+                   help="dram (the study's tables in docs/axbxp-study.md), resident (its '-resident' tables: "
+                        "fixed mapping, no prefetch) or default (its '-default' tables: axsim run's defaults, "
+                        "on-package dataflow with the searched mapping and weight prefetch)")
     args = p.parse_args()
     global DATAFLOW
     DATAFLOW = args.dataflow

@@ -54,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     arch = api.load_arch(ROOT / "arch" / "simba.yaml")
     wl = api.load_workload(ROOT / "workloads" / "resnet50.yaml")
-    res = api.simulate(arch, wl, dataflow=args.dataflow)
+    res = api.simulate(arch, wl, dataflow=args.dataflow, mapping="fixed", prefetch=False)
     head = ["layer", "kind", "latency cycles", "compute", "DRAM", "NoP", "NoC", "global buffer", "limit",
             "sim / bound"]
     rows, limits, ratios = [], Counter(), []

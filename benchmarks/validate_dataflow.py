@@ -34,7 +34,8 @@ def row(arch, net: str, dataflow: str) -> list[str]:
     wl = api.load_workload(ROOT / "workloads" / f"{net}.yaml")
     moved = {"dram": 0, "kept": 0, "spill": 0}
     traces = []
-    for tr in api.generate_traces(arch, wl, dataflow=dataflow):
+    # the fixed mapping, layers one after another (docs/validation.md "Weight prefetch" adds both)
+    for tr in api.generate_traces(arch, wl, dataflow=dataflow, mapping="fixed", prefetch=False):
         moved["dram"] += sum(t.bytes for t in tr.txns if t.op in ("dram_read", "dram_write"))
         moved["spill"] += tr.meta.get("spill_bytes", 0)
         traces.append(tr)

@@ -30,7 +30,7 @@ def table(arch_path: str | Path, ref: Path) -> str:
     for name in ("single_conv3x3", "single_conv1x1", "single_fc"):
         workload = api.load_workload(ref / f"{name}.csv")
         layer = workload.layers[0]
-        result = api.simulate(arch, workload)
+        result = api.simulate(arch, workload, dataflow="dram", mapping="fixed")
         lat = result.layers[0].latency_cycles
         compute = ceil(layer.macs / arch.peak_macs_per_cycle)
         minimum = layer.weight_count + layer.input_count + layer.output_count

@@ -29,6 +29,7 @@ from simulator.hw.package import Package
 from simulator.hw.mac import MacPlan
 from simulator.macs.timing import exact_model
 from simulator.mapping.onpackage import FusedAdd
+from simulator.mapping.prefetch import Prefetch
 from simulator.mapping.residency import Residency
 from simulator.mapping.trace import LayerTrace
 from simulator.mapping.search import MAPPINGS
@@ -47,8 +48,8 @@ DATAFLOWS = ("resident", "dram")
 
 
 def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
-                    dataflow: str = "dram", weight_ratio: dict[str, float] | None = None,
-                    mapping: str = "fixed") -> Iterable[LayerTrace]:
+                    dataflow: str = "resident", weight_ratio: dict[str, float] | None = None,
+                    mapping: str = "search", prefetch: bool | None = None) -> Iterable[LayerTrace]:
     """Layer traces of the workload under the weight-stationary mapping (lazily, one per layer).
 
     ``dataflow``: ``"dram"``, every layer reads its inputs from DRAM and writes its outputs to
@@ -59,14 +60,21 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
     ``weight_ratio``: compression ratio of the stored weights per layer name (default 1): the
     mapper moves and stores ``weight_bits / 8 / ratio`` bytes per weight (docs/compression.md).
     ``mapping``: ``"fixed"`` (K, then P, then C across the PEs) or ``"search"`` (the partition with
-    the lowest predicted latency per layer, :mod:`simulator.mapping.search`)."""
+    the lowest predicted latency per layer, :mod:`simulator.mapping.search`).
+    ``prefetch``: the next layer's first weight tiles load while the current layer computes, where
+    the buffers have room (:mod:`simulator.mapping.prefetch`); on-package dataflow only. None (the
+    default): on for ``"resident"``, off for ``"dram"``; True with ``"dram"`` is an error.
+    The defaults are those of ``axsim run`` and ``make run``."""
     if dataflow not in DATAFLOWS:
         raise AxsimError(f"dataflow {dataflow!r}: must be one of {', '.join(DATAFLOWS)}")
     if mapping not in MAPPINGS:
         raise AxsimError(f"mapping {mapping!r}: must be one of {', '.join(MAPPINGS)}")
+    prefetch = _prefetch(dataflow, prefetch)
     plan = plan or MacPlan(exact_model(arch.chiplet.pe))
     mapper = WeightStationaryMapper(arch)
     residency = Residency(arch, workload) if dataflow == "resident" else None
+    if prefetch:
+        mapper.prefetch = Prefetch(arch, residency)
     fused: dict[str, str] = {}  # add layer -> the layer it was fused into
     ratios = weight_ratio or {}
     for i, layer in enumerate(workload.layers):
@@ -93,11 +101,20 @@ def generate_traces(arch: Arch, workload: Workload, plan: MacPlan | None = None,
         yield trace
 
 
+def _prefetch(dataflow: str, prefetch: bool | None) -> bool:
+    if prefetch is None:
+        return dataflow == "resident"
+    if prefetch and dataflow != "resident":
+        raise AxsimError(f"prefetch=True: weight prefetch across layers needs the on-package dataflow "
+                         f"(dataflow='resident'), not {dataflow!r}")
+    return bool(prefetch)
+
+
 def _fusable(residency: Residency | None, workload: Workload, i: int) -> FusedAdd | None:
     """The residual add that layer ``i`` can take over (on-package dataflow only): the next layer,
     an add of layer ``i``'s output (its only consumer) and another, earlier tensor."""
     layers = workload.layers
-    if residency is None or i + 1 >= len(layers) or layers[i + 1].kind != "add":
+    if residency is None or i + 1 >= len(layers) or layers[i + 1].kind != "add" or layers[i].kind == "concat":
         return None
     layer, add = layers[i], layers[i + 1]
     prods = residency.producers[add.name]
@@ -111,8 +128,8 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
              plan: MacPlan | None = None, seed: int = 0, progress: Progress | None = None,
              on_txn: Callable | None = None, workload_name: str | None = None,
              rates: ErrorRates | None = None, exposure: bool | None = None,
-             dataflow: str = "dram", network_model: dict[str, str] | None = None,
-             mapping: str = "fixed") -> RunResult:
+             dataflow: str = "resident", network_model: dict[str, str] | None = None,
+             mapping: str = "search", prefetch: bool | None = None) -> RunResult:
     """Simulate ``workload`` (or replay ``traces``) on ``arch``; energy is priced per layer.
 
     ``workload_name`` names a replayed workload (default: the trace header's, else "trace").
@@ -123,11 +140,14 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     skip it (False), or (None, the default) compute it unless every rate is zero or the rates are
     the architecture's own at its nominal operating point (where the shipped tables give a BER
     of about 1e-12: a run that does not study errors need not pay for them).
-    ``dataflow``, ``mapping``: see :func:`generate_traces`.
+    ``dataflow``, ``mapping``, ``prefetch``: see :func:`generate_traces` (the defaults are those of
+    ``axsim run``: on-package dataflow, searched mappings, weight prefetch).
     ``network_model``: ``{"nop": m, "noc": m}`` with m = "transaction" (default, link calendars),
-    "transaction-ports" (plus the interfaces' injection and ejection ports) or "flit"
-    (virtual-channel routers, closed loop; see :mod:`simulator.hw.network`); a choice other than
-    the default enters the config hash.
+    "transaction-ports" (plus the interfaces' injection and ejection ports), "flit"
+    (virtual-channel routers, closed loop, multicast replicated in the routers) or "flit-unicast"
+    (multicast as repeated unicast; see :mod:`simulator.hw.network`); a choice other than the
+    default enters the config hash. Flit-level networks draw bit flips per flit traversal when the
+    exposure is computed (``link_stats``: ``sampled_flips``).
 
     If a layer fails (an AxsimError such as the watchdog) or the run is interrupted, the
     exception carries the layers that finished as ``exc.partial_result`` (``complete=False``).
@@ -145,7 +165,9 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     hashed_models = [models] if set(models.values()) != {"transaction"} else []  # transaction runs keep their hash
     replayer = Replayer(package, arch.max_cycles)
     replayer.on_txn = on_txn
-    source = generate_traces(arch, workload, plan, dataflow, mapping=mapping) if workload is not None else traces
+    prefetch = _prefetch(dataflow, prefetch)
+    source = (generate_traces(arch, workload, plan, dataflow, mapping=mapping, prefetch=prefetch)
+              if workload is not None else traces)
     total = len(workload.layers) if workload is not None else None
     instances = package.instances()
     scales = OperatingScales.from_arch(arch)
@@ -157,6 +179,8 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
     if exposure is None:
         exposure = not error_free and not (own_rates and flips.at_nominal(arch))
     journeys = Journeys(arch) if exposure else None
+    if exposure:
+        package.enable_flit_flips(rates, seed)  # flit-level networks draw flips per traversal
     skipped = ""  # why an exposure that was due was not computed
 
     def result(complete: bool) -> RunResult:
@@ -164,6 +188,7 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
         # the DRAM dataflow keeps the hash it had before the dataflow was a choice
         flow = [dataflow] if workload is not None and dataflow != "dram" else []
         flow += [f"mapping={mapping}"] if workload is not None and mapping != "fixed" else []
+        flow += ["prefetch"] if workload is not None and prefetch else []
         digest = config_hash(arch, tech, wl_name, plan.describe(), seed, __version__, *flow, *hashed_models)
         used = {layer.mac_config for layer in layers}
         metrics = {k: v for k, v in plan.metrics.items() if k in used}
@@ -174,11 +199,14 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
                          error_free=error_free, exposure_note=skipped,
                          instances=instances, hardware_hash=hardware_hash(arch), mac_metrics=metrics)
 
-    try:
-        for index, trace in enumerate(source):
+    def announced(traces: Iterable[LayerTrace]) -> Iterable[LayerTrace]:
+        for index, trace in enumerate(traces):  # read one layer ahead of the replay (prefetch)
             if progress:
                 progress(index, total or 0, trace.layer)
-            timing = replayer.run_layer(trace)
+            yield trace
+
+    try:
+        for index, (trace, timing) in enumerate(replayer.replay(announced(source))):
             if journeys is not None:
                 try:
                     journeys.add_layer(trace)
@@ -186,12 +214,16 @@ def simulate(arch: Arch, workload: Workload | None = None, *, traces: Iterable[L
                     if forced:
                         raise
                     journeys, skipped = None, NO_IDENTITY  # replays without exposure
-            link_bits, sram_bits = package.take_link_bits(), counters.take_sram()
-            energy = price_layer(counters.take(), tech, timing.latency_cycles, arch.clock_ghz, instances,
+            # the layer's own actions (a prefetch counts under its layer, whenever it ran); leakage
+            # over the cycles the layer adds to the run, so that the rows add up to the total
+            scope = timing.scope
+            link_bits, sram_bits = package.take_link_bits(scope), counters.take_sram(scope)
+            energy = price_layer(counters.take(scope), tech, timing.latency_cycles, arch.clock_ghz, instances,
                                  op=scales, link_bits=link_bits, sram_bits=sram_bits)
             layers.append(LayerResult(index, trace.layer, trace.kind, trace.macs, timing.start_cycle,
                                       timing.latency_cycles, timing.events, trace.meta.get("mac", "exact"),
-                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits))
+                                      energy, trace.meta, link_bits=link_bits, sram_bits=sram_bits,
+                                      first_cycle=timing.start_cycle - timing.overlap_cycles))
     except (AxsimError, KeyboardInterrupt) as exc:
         exc.partial_result = result(complete=False)  # type: ignore[attr-defined]  # the layers that finished
         raise
@@ -240,18 +272,22 @@ def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
 
 def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:
     """Per-link statistics of the NoP, of every chiplet NoC that carried data, and per DRAM channel:
-    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions) and
-    expected flips of the tensor bits it carried (when the exposure was computed)."""
+    bits, busy cycles, BER (mean flip probability per bit and traversal over the bit positions),
+    expected flips of the tensor bits it carried (when the exposure was computed) and, on a
+    flit-level network with the exposure computed, the flips drawn per flit traversal."""
     expected = found.links if found is not None else {}
+    sampled = package.sampled_flips()
 
     def rows(mesh):
         return [{"from": "{},{}".format(*a), "to": "{},{}".format(*b), "bits": bits, "busy_cycles": busy,
                  "ber": float(np.mean(rates.link(mesh.name, a, b))),
-                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None}
-                for (a, b), bits, busy in zip(mesh.links, mesh.link_bits, mesh.link_busy)]
+                 "expected_flips": expected.get((mesh.name, a, b), (0.0, 0.0))[1] if found else None,
+                 "sampled_flips": (int(sampled.get((mesh.name, a, b), np.zeros(1)).sum())
+                                   if sampled is not None and package.flit_level(mesh.name) else None)}
+                for (a, b), bits, busy in zip(mesh.links, package.link_totals(mesh).tolist(), mesh.link_busy)]
     out = {"nop": rows(package.nop)}
     for chip in package.chiplets.values():
-        if any(chip.noc.link_bits):
+        if package.link_totals(chip.noc).any():
             out[chip.noc.name] = rows(chip.noc)
     attach = package.arch.dram_attach()
     out["dram"] = [{"from": port.name.split(".")[-1], "to": "{},{}".format(*attach[i]),

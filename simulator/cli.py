@@ -29,9 +29,12 @@ SEED_HELP = ("run seed, recorded in summary.json and the config hash (default 0)
 
 DATAFLOW_HELP = ("resident (default): layer outputs stay in the global buffers when they fit and travel "
                  "over the NoP to the next layers; dram: every layer reads from and writes to DRAM")
-MAPPING_HELP = ("search (default): per layer, the partition of K, P and C across the PEs with the lowest "
-                "latency predicted by the analytical cost model (docs/models.md, \"Mapping search\"); "
-                "fixed: K, then P, then C for every layer")
+MAPPING_HELP = ("search (default): per layer, the partition of K, P and C across the PEs, the tile loop order "
+                "and the placement on the chiplets with the lowest latency predicted by the analytical cost "
+                "model (docs/models.md, \"Mapping search\"); fixed: K, then P, then C for every layer, row-major")
+PREFETCH_HELP = ("--prefetch (default with --dataflow resident): the next layer's first weight tiles load "
+                 "while the current layer computes, where the buffers have room (docs/models.md, \"Weight "
+                 "prefetch across layers\"); --no-prefetch: each layer starts when the previous has finished")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,12 +65,14 @@ def _parser() -> argparse.ArgumentParser:
                           "quote them, e.g. 'chiplet[[]0,*')")
     run.add_argument("--dataflow", choices=api.DATAFLOWS, default="resident", help=DATAFLOW_HELP)
     run.add_argument("--mapping", choices=api.MAPPINGS, default="search", help=MAPPING_HELP)
+    run.add_argument("--prefetch", action=argparse.BooleanOptionalAction, default=None, help=PREFETCH_HELP)
     run.add_argument("--exposure", choices=("auto", "on", "off"), default="auto",
                      help="error exposure of every element group (exposure.npz, flips.csv, expected flips): "
                           "auto (default) computes it when the operating point is not nominal")
     run.add_argument("--network-model", default="transaction", metavar="MODEL",
                      help="transaction (default: link calendars), transaction-ports (plus one-flit-per-cycle "
-                          "injection and ejection ports) or flit (virtual-channel routers) for both "
+                          "injection and ejection ports), flit (virtual-channel routers, multicast replicated "
+                          "in the routers) or flit-unicast (multicast as repeated unicast) for both "
                           "networks, or per network, e.g. nop=flit,noc=transaction")
 
     kinds = ("check input files: architecture, workload (YAML or SCALE-Sim CSV), technology table, "
@@ -90,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--approx", help="approximation file (changes MAC labels and stored bits)")
     tr.add_argument("--dataflow", choices=api.DATAFLOWS, default="resident", help=DATAFLOW_HELP)
     tr.add_argument("--mapping", choices=api.MAPPINGS, default="search", help=MAPPING_HELP)
+    tr.add_argument("--prefetch", action=argparse.BooleanOptionalAction, default=None, help=PREFETCH_HELP)
     tr.add_argument("--out", help="trace file (default traces/<arch>_<workload>.trace.jsonl)")
 
     from simulator import cli_accuracy, cli_import, cli_study
@@ -150,7 +156,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                                  units=_patterns(args.events_units))
     extra = {"arch_file": args.arch, "workload_file": args.trace or args.workload,
              "approx_file": args.approx, "dataflow": "trace" if args.trace else args.dataflow,
-             "mapping": "trace" if args.trace else args.mapping}
+             "mapping": "trace" if args.trace else args.mapping,
+             "prefetch": "trace" if args.trace else (args.dataflow == "resident" if args.prefetch is None
+                                                     else args.prefetch)}
     if set(networks.values()) != {"transaction"}:
         extra["network_model"] = networks
     more = (lambda folder: recorder.write(folder / "events.json")) if recorder is not None else None
@@ -159,7 +167,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             result = api.simulate(arch, workload, traces=traces, plan=plan, seed=args.seed, progress=progress,
                                   on_txn=recorder, workload_name=name,
                                   exposure={"auto": None, "on": True, "off": False}[args.exposure],
-                                  dataflow=args.dataflow, network_model=networks, mapping=args.mapping)
+                                  dataflow=args.dataflow, network_model=networks, mapping=args.mapping,
+                                  prefetch=args.prefetch)
     except (AxsimError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "partial_result", None)
         if partial is not None and partial.layers:
@@ -236,10 +245,12 @@ def cmd_trace(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out) if args.out else Path("traces") / f"{arch.name}_{workload.name}.trace.jsonl"
     header = {"arch": arch.name, "arch_hash": config_hash(arch), "workload": workload.name,
               "layers": len(workload.layers), "generator": f"axsim {__version__} weight-stationary",
-              "dataflow": args.dataflow, "mapping": args.mapping}
+              "dataflow": args.dataflow, "mapping": args.mapping,
+              "prefetch": args.dataflow == "resident" if args.prefetch is None else args.prefetch}
     if args.approx:
         header["approx"] = args.approx
-    write_traces(out, api.generate_traces(arch, workload, plan, args.dataflow, mapping=args.mapping), header)
+    write_traces(out, api.generate_traces(arch, workload, plan, args.dataflow, mapping=args.mapping,
+                                          prefetch=args.prefetch), header)
     console.print(f"trace: {out}")
     return 0
 

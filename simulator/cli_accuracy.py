@@ -173,10 +173,11 @@ def write_accuracy(folder: Path, data: dict) -> None:
     _atomic_write(folder / "accuracy.json", json.dumps(data, indent=2) + "\n")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["layer", "mae_approx", "snr_db_approx", "mae_with_errors", "snr_db_with_errors"])
+    w.writerow(["layer", "mae_approx", "snr_db_approx", "mae_with_errors", "snr_db_with_errors",
+                "mae_with_errors_ci95"])
     for name, row in data["layers"].items():
         w.writerow([name, row["mae_approx"], row["snr_db_approx"], row.get("mae_with_errors", ""),
-                    row.get("snr_db_with_errors", "")])
+                    row.get("snr_db_with_errors", ""), row.get("mae_with_errors_ci95", "")])
     _atomic_write(folder / "accuracy_layers.csv", buf.getvalue())
 
 
@@ -195,13 +196,15 @@ def _print(console: Console, report, args, run, approx_file, source) -> None:
     if run is not None:
         t.add_row("latency / energy (simulated)", f"{run.latency_ms:.4g} ms / {run.energy_pj / 1e6:.4g} µJ")
     console.print(t)
-    lt = Table(title="per-layer output error against the exact run")
+    seeds = len(report.seed_accuracies)
+    lt = Table(title="per-layer output error against the exact run"
+               + (f" (with errors: MAE mean ± 95% CI, SNR pooled, over {seeds} seeds)" if report.layers_errors else ""))
     for col in ("layer", "MAE", "SNR dB", *(["MAE (errors)", "SNR dB (errors)"] if report.layers_errors else [])):
         lt.add_column(col, justify="right" if col != "layer" else "left")
     for name, e in report.layers_approx.items():
         row = [name, f"{e.mae:.4g}", f"{e.snr_db:.1f}"]
         if report.layers_errors:
             er = report.layers_errors[name]
-            row += [f"{er.mae:.4g}", f"{er.snr_db:.1f}"]
+            row += [f"{er.mae:.4g} ± {er.mae_ci95:.2g}", f"{er.snr_db:.1f}"]
         lt.add_row(*row)
     console.print(lt)

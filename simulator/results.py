@@ -27,6 +27,14 @@ class LayerResult:
     # counts per operating-point class, for pricing at another operating point:
     link_bits: dict = field(default_factory=dict)   # network -> bits carried per link (numpy array)
     sram_bits: dict = field(default_factory=dict)   # (component, key, data structure) -> bits
+    # the cycle its first transaction started: before start_cycle when its weights were prefetched
+    # while the previous layer ran (start_cycle: the previous layer finished; None: = start_cycle)
+    first_cycle: int | None = None
+
+    @property
+    def overlap_cycles(self) -> int:
+        """Cycles the layer ran before it started, overlapping the previous layer (prefetch)."""
+        return 0 if self.first_cycle is None else self.start_cycle - self.first_cycle
 
     @property
     def energy_pj(self) -> float:

@@ -87,9 +87,11 @@ def test_run_writes_the_run_folder(run_dir, workload_file):
     with (run_dir / "links.csv").open() as fh:
         header = next(csv.reader(fh))
         rows = list(csv.reader(fh))
-    assert header == ["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips"]
-    # nominal operating point: the links' BER (about 1e-12), no exposure computed, flips unknown
-    assert all(float(row[6]) < 1e-11 and row[7] == "" for row in rows if row[0] != "dram")
+    assert header == ["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips",
+                      "sampled_flips"]
+    # nominal operating point: the links' BER (about 1e-12), no exposure computed, flips unknown;
+    # transaction-level networks draw no flips per traversal
+    assert all(float(row[6]) < 1e-11 and row[7] == "" and row[8] == "" for row in rows if row[0] != "dram")
     assert summary["expected_flips"] is None and "not computed" in summary["exposure"]
     assert not (run_dir / "exposure.npz").exists()
     nets = {row[0] for row in rows}

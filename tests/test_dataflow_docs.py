@@ -46,7 +46,7 @@ def test_dataflow_table_ratios_and_resnet50_dram_bytes():
     row = next(r for r in rows if r[0] == "resnet50" and r[1] == "resident")
     wl = api.load_workload(WORKLOAD_DIR / "resnet50.yaml")
     moved = sum(t.bytes for tr in api.generate_traces(load_arch(ROOT / "arch" / "simba.yaml"), wl,
-                                                        dataflow="resident")
+                                                        dataflow="resident", mapping="fixed")
                 for t in tr.txns if t.op in ("dram_read", "dram_write"))
     assert f"{moved / 1e6:.2f}" == row[col["DRAM MB"]]
     assert re.fullmatch(r"\d+\.\d\d", row[col["DRAM / min."]]) and float(row[col["DRAM / min."]]) <= 1.5

@@ -83,12 +83,12 @@ def run(tmp_path_factory):
     path.write_text(WORKLOAD)
     arch = load_arch(ARCH_DIR / "tiny.yaml")
     wl = load_workload(path)
-    return arch, wl, api.simulate(arch, wl)
+    return arch, wl, api.simulate(arch, wl, dataflow="dram", mapping="fixed")  # the goldens' dataflow
 
 
 def test_counts_of_every_layer_follow_from_its_trace(run):
     arch, wl, result = run
-    for trace, layer in zip(api.generate_traces(arch, wl), result.layers):
+    for trace, layer in zip(api.generate_traces(arch, wl, dataflow="dram", mapping="fixed"), result.layers):
         want = {k: v for k, v in count_trace(trace, arch).items() if v}
         got: dict[str, float] = defaultdict(float)
         for e in layer.energy:
@@ -101,7 +101,7 @@ def test_golden_energy_is_counts_times_table_plus_leakage(run):
     arch, wl, result = run
     tech = arch.tech_table
     assert result.latency_cycles == GOLDEN_LATENCY_CYCLES
-    dynamic = sum(n * tech.energy_pj(k) for trace in api.generate_traces(arch, wl)
+    dynamic = sum(n * tech.energy_pj(k) for trace in api.generate_traces(arch, wl, dataflow="dram", mapping="fixed")
                   for k, n in count_trace(trace, arch).items())
     instances = {"pe": 4, "global_buffer": 1, "nop_router": 1, "dram": 1}
     leakage_mw = sum(n * tech.leakage_mw(cls) for cls, n in instances.items())

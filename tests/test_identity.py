@@ -240,3 +240,27 @@ def test_batch_stacks_samples_along_rows(tiny_arch):
             for s in txn.data:
                 cnt[box("outputs", s)] += 1
     assert (cnt == 1).all()
+
+
+@pytest.mark.parametrize("arch_name", ["tiny", "simba"])
+def test_concat_is_a_view_of_its_operands_outputs(arch_name):
+    """DRAM dataflow: every layer of the fire-block network covers its tensors (check_layer); the
+    concat moves nothing, and its operands' DRAM writes, each at its channel offset, cover the
+    concatenated tensor its consumer reads exactly once."""
+    a = arch(arch_name)
+    wl = load_workload(WORKLOAD_DIR / "digits_fire.yaml")
+    for layer in wl.layers:
+        if layer.kind != "concat":
+            check_layer(layer, a)
+    traces = {tr.layer: tr for tr in api.generate_traces(a, wl, dataflow="dram")}
+    cat = wl.layer("cat")
+    assert traces["cat"].txns == [] and traces["cat"].meta["view"] == "dram"
+    cnt = np.zeros((cat.out_channels, cat.out_h, cat.out_w), np.int32)
+    offset = 0
+    for name in cat.inputs:
+        for txn in traces[name].txns:
+            if txn.op == "dram_write":
+                for s in txn.data:
+                    cnt[s[0] + offset:s[1] + offset, s[2]:s[3], s[4]:s[5]] += 1
+        offset += wl.layer(name).out_channels
+    assert offset == cat.in_channels and (cnt == 1).all()

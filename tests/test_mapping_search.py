@@ -6,6 +6,7 @@ import csv
 from dataclasses import asdict
 from functools import lru_cache
 
+import numpy as np
 import pytest
 
 import test_identity
@@ -14,9 +15,9 @@ from simulator import api
 from simulator.config import load_arch
 from simulator.errors import AxsimError
 from simulator.mapping.candidates import candidates
-from simulator.mapping.cost import cost
+from simulator.mapping.cost import cost, with_links
 from simulator.mapping.search import STATED_PREDICTION_RANGE, STATED_RATIO_ERROR, choose
-from simulator.mapping.tiling import Shape, partition
+from simulator.mapping.tiling import Shape, partition, tile
 from simulator.mapping.weight_stationary import WeightStationaryMapper
 from simulator.workload import Layer, load_workload
 
@@ -41,7 +42,7 @@ def test_candidates_are_valid_partitions_with_the_fixed_one_first(layer):
     cands = candidates(shape, a)
     pe = a.chiplet.pe
     assert cands[0].part == partition(shape, a.total_pes, pe.lanes, pe.vector_macs) and cands[0].is_fixed
-    assert len({c.part for c in cands}) == len(cands)          # no duplicates
+    assert len({(c.part, c.tiling) for c in cands}) == len(cands)          # no duplicates
     for c in cands:
         p = c.part
         assert p.used_pes <= a.total_pes
@@ -76,6 +77,25 @@ def test_cost_bounds_by_hand():
     f2 = candidates(big, a)[0]
     ct = f2.tiling.c_tile
     assert cost(big, f2, a, lane_factor=2).compute == cost(big, f2, a).compute * -(-ct // 16) / -(-ct // 8)
+
+
+def test_fill_waits_for_dram_and_the_nop_only_when_the_layer_uses_them():
+    """2x2 max-pool, 64 x 16 x 16 -> 64 x 8 x 8 on simba: fixed partition K 8 parts of 8 channels,
+    P 8 parts of 1 row, one tile per PE (8 channels x 1 row x 8 columns), so one step is
+    ceil(8 x 1 x 8 x 4 ops / (8 vector MACs x 8 lanes)) = 4 cycles. The NoP crossing is
+    (6 + 6) x (20 + 20) = 480 cycles (mesh rows + cols, router + link latency), DRAM 200 cycles."""
+    a = simba()
+    shape = Shape.of(Layer("b", "pool", 64, 16, 16, 64, 2, 2, 2, 2, 0, 0, pool_mode="max"))
+    fixed = candidates(shape, a)[0]
+    part, t = fixed.part, fixed.tiling
+    assert (part.k_parts, part.k_pe, part.p_parts, part.p_pe) == (8, 8, 8, 1)
+    assert (t.k_tile, t.rows, t.cols, t.steps) == (8, 1, 8, 1)
+    assert cost(shape, fixed, a).fill == 200 + 480 + 4                         # from and to DRAM
+    resident = cost(shape, fixed, a, inputs_resident=True, outputs_resident=True)
+    assert resident.dram == 0 and resident.fill == 480 + 4                     # over the NoP, no DRAM
+    assert with_links(resident, np.zeros(4), 0.0, a).fill == 4                 # placed where its inputs are
+    assert with_links(resident, np.array([0.0, 64.0]), 64.0, a).fill == 480 + 4
+    assert resident.floor == max(resident.compute, resident.noc, resident.gb_rest) + 4
 
 
 def test_choose_fixed_is_todays_partition_and_search_predicts_no_worse():
@@ -126,22 +146,71 @@ def test_searched_mappings_cover_every_tensor(net, monkeypatch):
 
 
 @lru_cache(maxsize=None)
-def simulated(net: str, mapping: str):
+def simulated(net: str, mapping: str, prefetch: bool = False):
+    """Without weight prefetch by default: the cost model predicts each layer on its own, and
+    with prefetch a layer's row no longer holds the load of its first weights."""
     return api.simulate(simba(), load_workload(WORKLOAD_DIR / f"{net}.yaml"), dataflow="resident",
-                        mapping=mapping)
+                        mapping=mapping, prefetch=prefetch)
+
+
+def changed_producers(wl, search) -> dict[str, bool]:
+    """Per layer: whether the search changed the mapping of a layer whose outputs it reads (through a
+    fused residual add, whose own row is empty, to the layers that computed its operands)."""
+    meta = {layer.name: layer.meta for layer in search.layers}
+    prods = wl.producers()
+
+    def changed(name: str, seen=()) -> bool:
+        m = meta.get(name, {})
+        if m.get("mapping_is_fixed") is False:
+            return True
+        if "fused_into" in m:   # a fused add: look behind it
+            return any(changed(p, seen + (name,)) for p in prods[name] if p not in seen)
+        return False
+    return {layer.name: any(changed(p) for p in prods[layer.name]) for layer in wl.layers}
+
+
+#: the layers that still exceed the stated error against ``fixed`` (docs/validation.md section 15:
+#: max-pools after a producer whose remapped outputs no channel-wise partition can follow PE by PE)
+SLOWER_THAN_STATED = {"vgg16": {"features.23", "features.30"}}
 
 
 @pytest.mark.parametrize("net", NETWORKS)
 def test_search_is_never_worse_than_fixed_beyond_the_stated_error(net):
+    """Whole networks never slower; every layer -- changed or not -- within the stated error of its
+    latency under the fixed mapping, except exactly the listed layers, each of which is still faster
+    together with its producers than under fixed."""
+    wl = load_workload(WORKLOAD_DIR / f"{net}.yaml")
     fixed, search = simulated(net, "fixed"), simulated(net, "search")
     assert search.latency_cycles <= fixed.latency_cycles
     assert sum(layer.macs for layer in search.layers) == sum(layer.macs for layer in fixed.layers)
-    for f, s in zip(fixed.layers, search.layers):
-        if s.meta.get("mapping_is_fixed") is False:
-            assert s.latency_cycles <= f.latency_cycles * (1 + STATED_RATIO_ERROR), s.name
+    prods = wl.producers()
+    f_by, s_by = {x.name: x for x in fixed.layers}, {x.name: x for x in search.layers}
+    slower = {s.name for f, s in zip(fixed.layers, search.layers)
+              if s.latency_cycles > f.latency_cycles * (1 + STATED_RATIO_ERROR)}
+    assert slower == SLOWER_THAN_STATED.get(net, set())
+    for name in slower:
+        group = {name, *prods[name]}
+        assert sum(s_by[n].latency_cycles for n in group) < sum(f_by[n].latency_cycles for n in group), name
+    for s in search.layers:
         if s.latency_cycles and "predicted_cycles" in s.meta:   # the stated accuracy of the prediction
             lo, hi = STATED_PREDICTION_RANGE
             assert lo <= s.latency_cycles / s.meta["predicted_cycles"] <= hi, s.name
+
+
+def test_unchanged_layers_with_unchanged_inputs_keep_their_latency():
+    """A layer whose mapping and whose producers' mappings the search kept runs as under fixed, within
+    the stated error (its inputs may still come from elsewhere when an earlier layer's outputs now
+    occupy other global buffers and spill differently), on every bundled network."""
+    total = 0
+    for net in NETWORKS:
+        wl = load_workload(WORKLOAD_DIR / f"{net}.yaml")
+        fixed, search = simulated(net, "fixed"), simulated(net, "search")
+        upstream = changed_producers(wl, search)
+        for f, s in zip(fixed.layers, search.layers):
+            if s.meta.get("mapping_is_fixed") is not False and not upstream[s.name] and f.latency_cycles:
+                assert s.latency_cycles <= f.latency_cycles * (1 + STATED_RATIO_ERROR), (net, s.name)
+                total += 1
+    assert total > 50   # the check saw most layers
 
 
 
@@ -160,9 +229,12 @@ def test_cli_defaults_to_search_and_writes_the_choice(tmp_path):
         p = partition(Shape.of(layer), a.total_pes, a.chiplet.pe.lanes, a.chiplet.pe.vector_macs)
         assert f["mapping"] == f"k{p.k_parts}p{p.p_parts}c{p.c_parts}"
         assert int(d["predicted_cycles"]) > 0 and d["predicted_bound"] in ("compute", "dram", "nop", "gb", "noc")
+        assert f["placement"] == "id" and f["loop_order"] == tile(Shape.of(layer), p, a).loop_order
+        assert d["placement"] in ("id", "follow", "aligned", "flip-c", "flip-r", "rot180", "transpose", "anti",
+                                  "rot90", "rot270") and d["loop_order"] in ("ks", "kcs", "ksc")
     # the default is the search: its layers equal api.simulate(mapping="search")
     assert [int(r["latency_cycles"]) for r in runs["default"]] == [
-        layer.latency_cycles for layer in simulated("alexnet", "search").layers]
+        layer.latency_cycles for layer in simulated("alexnet", "search", prefetch=True).layers]
     assert [r["mapping"] for r in runs["default"]] != [r["mapping"] for r in runs["fixed"]]
 
 

@@ -28,10 +28,11 @@ def zero_load(hops: int, flits: int, router: int, wire: int) -> int:
 
 def test_hand_built_chain_closed_loop(tiny_arch):
     """DRAM -> NoP -> NoC multicast -> compute, each step starting when the previous transfer's
-    last flit is delivered."""
+    last flit is delivered (multicast as repeated unicast)."""
     a = tiny_arch
     counters = Counters()
-    engine = Replayer(Package(a, counters, network_model=FLIT), a.max_cycles)
+    engine = Replayer(Package(a, counters, network_model={"nop": "flit-unicast", "noc": "flit-unicast"}),
+                      a.max_cycles)
     timing = engine.run_layer(chain_trace())
     t_dram = 256 // 16 + 50
     nop = a.package.nop  # 1x1 package: source = destination, 256 B = 32 flits of 64 bits, no hop
@@ -51,6 +52,27 @@ def test_hand_built_chain_closed_loop(tiny_arch):
     assert got[("chiplet[0,0].noc", "noc_router.bit")] == 16 * 64 * sum(h + 1 for h in hops)
     assert got[("nop", "nop_router.bit")] == 32 * 64
     assert ("nop", "nop_link.bit") not in got or got[("nop", "nop_link.bit")] == 0
+
+
+def test_hand_built_chain_closed_loop_replicated_multicast(tiny_arch):
+    """The same chain with the multicast replicated in the routers along the XY tree
+    (0,0) -E-> (0,1) -S-> (1,1) and (0,0) -S-> (1,0): every PE's copy leaves at once, so the
+    multicast ends when the farthest PE (2 hops) has its 16 flits; 3 tree links instead of 4
+    unicast hops, 6 router outputs (3 links + 3 ejections) per flit."""
+    a = tiny_arch
+    counters = Counters()
+    engine = Replayer(Package(a, counters, network_model=FLIT), a.max_cycles)
+    timing = engine.run_layer(chain_trace())
+    noc, nop = a.chiplet.noc, a.package.nop
+    t_dram = 256 // 16 + 50
+    t_nop = zero_load(0, 256 * 8 // 64, nop.router_latency_cycles, nop.link_latency_cycles)
+    t_noc = zero_load(2, 16, noc.router_latency_cycles, noc.link_latency_cycles)
+    t_compute = ceil(4 / a.chiplet.pe.vector_macs) * ceil(8 / a.chiplet.pe.lanes) * 9 * 4
+    assert t_noc == 3 * 1 + 4 * 1 + 15
+    assert timing.latency_cycles == t_dram + t_nop + t_noc + t_compute
+    got = counters.take()
+    assert got[("chiplet[0,0].noc", "noc_link.bit")] == 16 * 64 * 3
+    assert got[("chiplet[0,0].noc", "noc_router.bit")] == 16 * 64 * 6
 
 
 @pytest.mark.parametrize("models", [FLIT, {"nop": "flit", "noc": "transaction"},
@@ -95,6 +117,7 @@ def test_flit_noc_is_not_faster_than_its_zero_load_bound(simba_arch):
 
 @pytest.mark.parametrize("text,expected", [
     ("flit", FLIT), ("transaction", {"nop": "transaction", "noc": "transaction"}),
+    ("flit-unicast", {"nop": "flit-unicast", "noc": "flit-unicast"}),
     ("nop=flit", {"nop": "flit", "noc": "transaction"}), ("noc=flit, nop=transaction",
                                                          {"nop": "transaction", "noc": "flit"})])
 def test_parse_network_model(text, expected):
@@ -103,7 +126,7 @@ def test_parse_network_model(text, expected):
 
 @pytest.mark.parametrize("text", ["cycle", "nop=cycle", "dram=flit", "nop=flit,nop=transaction", "nop:flit"])
 def test_bad_network_model_is_a_clear_error(text):
-    allowed = "allowed: flit, transaction, transaction-ports, or per network"
+    allowed = "allowed: flit, flit-unicast, transaction, transaction-ports, or per network"
     with pytest.raises(AxsimError, match=f"--network-model: .* {allowed}"):
         parse_network_model(text)
 

@@ -61,7 +61,7 @@ def _check_network(arch, wl: Workload, mapping: str = "fixed") -> None:
             assert not b.txns and layer.kind == "add"
             fused += 1
             continue
-        same = a.meta["partition"] == b.meta["partition"]
+        same = all(a.meta.get(k) == b.meta.get(k) for k in ("partition", "tiling", "placement"))
         # same compute work (MACs) and the same PE loads as the DRAM dataflow
         ca = [(t.chiplet, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops, t.data) for t in a.txns if t.op == "compute"]
         cb = [(t.chiplet, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops, t.data) for t in b.txns if t.op == "compute"]

@@ -123,8 +123,8 @@ def set_field(n: int, **fields) -> Edit:
 
 
 def test_wrong_version(tmp_path, trace_file, tiny_arch):
-    err = bad_trace(tmp_path, trace_file, set_field(1, version=3), tiny_arch)
-    assert str(err).endswith("line 1.version: 3: supported trace versions: 1, 2; regenerate it with: "
+    err = bad_trace(tmp_path, trace_file, set_field(1, version=4), tiny_arch)
+    assert str(err).endswith("line 1.version: 4: supported trace versions: 1, 2, 3; regenerate it with: "
                              "axsim trace --arch ARCH --workload WORKLOAD --out FILE")
 
 
@@ -313,18 +313,21 @@ def _strip_identity(lines: list[str]) -> list[str]:
         if n == 0:
             obj["version"] = 1
         obj.pop("data", None)
+        obj.pop("early", None)  # version 3 (weight prefetch across layers)
+        obj.pop("prev", None)
         out.append(json.dumps(obj))
     return out
 
 
-def test_version_1_replays_without_identity(tmp_path, trace_file, traces, tiny_arch):
+def test_version_1_replays_without_identity(tmp_path, trace_file, traces, tiny_arch, small_workload):
     path = tmp_path / "v1.trace.jsonl"
     path.write_text("\n".join(_strip_identity(lines_of(trace_file))) + "\n", encoding="utf-8")
     header, back = read_traces(path, tiny_arch)
     assert header["version"] == 1
     assert all(not t.data for tr in back for t in tr.txns)
     old = api.simulate(tiny_arch, traces=back)
-    new = api.simulate(tiny_arch, traces=traces)
+    # without early/prev a version-1 file replays layer after layer: as the traces without prefetch
+    new = api.simulate(tiny_arch, traces=list(api.generate_traces(tiny_arch, small_workload, prefetch=False)))
     assert old.latency_cycles == new.latency_cycles and old.energy_pj == new.energy_pj
 
 

@@ -64,7 +64,7 @@ def test_write_leaves_defaults_out(tmp_path):
     tr.add("sram", [0], ds="psums", chiplet=(1, 1), read_bytes=4)
     path = write_traces(tmp_path / "w.jsonl", [tr], {"arch": "x"})
     lines = [json.loads(x) for x in path.read_text().splitlines()]
-    assert lines[0] == {"format": "axsim-trace", "version": 2, "arch": "x"}
+    assert lines[0] == {"format": "axsim-trace", "version": 3, "arch": "x"}
     assert lines[1] == {"layer": "l", "kind": "fc", "macs": 9, "txns": 2, "meta": {}}
     assert lines[2] == {"id": 0, "op": "dram_read", "bytes": 8}
     assert lines[3] == {"id": 1, "op": "sram", "after": [0], "ds": "psums", "chiplet": [1, 1], "read_bytes": 4}
@@ -144,8 +144,8 @@ def test_every_problem_of_a_transaction_is_reported(tmp_path):
 def test_header_format_and_version(tmp_path):
     assert problems(write(tmp_path, layer(0), header={"format": "other", "version": 1})) == [
         "line 1.format: 'other': not an axsim trace (expected 'axsim-trace')"]
-    assert problems(write(tmp_path, layer(0), header={"format": "axsim-trace", "version": 3})) == [
-        "line 1.version: 3: supported trace versions: 1, 2; regenerate it with: "
+    assert problems(write(tmp_path, layer(0), header={"format": "axsim-trace", "version": 4})) == [
+        "line 1.version: 4: supported trace versions: 1, 2, 3; regenerate it with: "
         "axsim trace --arch ARCH --workload WORKLOAD --out FILE"]
 
 

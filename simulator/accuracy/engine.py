@@ -23,7 +23,9 @@ Corruption hook: ``corrupt(layer_name, ds, tensor, unit) -> tensor`` is applied 
 one output tile, partial sums added, before requantization; ``unit`` is the tile) and
 ``"outputs"`` (uint8 codes); ``unit`` is the :class:`Unit` or ``None`` when the layer runs
 whole. Pool layers see ``"inputs"`` (N x C x H x W) and ``"outputs"``; add layers see
-``"inputs"`` as both operands stacked (2 x N x C x H x W) and ``"outputs"``.
+``"inputs"`` as both operands stacked (2 x N x C x H x W) and ``"outputs"``; concat layers
+(channel concatenation, each operand requantized to the output's scale and zero point,
+:func:`~simulator.accuracy.quant.concat_codes`) see only ``"outputs"``.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from simulator.accuracy.model import QLayer, QuantModel
-from simulator.accuracy.quant import activation_range, add_codes, multiplier, quantize, requantize
+from simulator.accuracy.quant import activation_range, add_codes, concat_codes, multiplier, quantize, requantize
 from simulator.errors import AxsimError
 from simulator.macs import EXACT, MacConfig
 from simulator.workload import NETWORK_INPUT
@@ -271,6 +273,12 @@ def infer(model: QuantModel, x_codes: np.ndarray, macs: MacChoice = None, corrup
             out = _pool(q, src)
             if corrupt is not None:
                 out.codes = corrupt(layer.name, "outputs", out.codes, None)
+        elif layer.kind == "concat":  # a view on the hardware: only the moves of its operands' copies corrupt
+            rng = activation_range(layer.activation, q.scale, q.zero_point)
+            codes = concat_codes([(t.codes, t.scale, t.zero_point) for t in srcs], q.scale, q.zero_point, rng)
+            if corrupt is not None:
+                codes = corrupt(layer.name, "outputs", codes, None)
+            out = Tensor(codes, q.scale, q.zero_point)
         else:  # add
             if len(srcs) != 2:
                 raise AxsimError(f"{layer.name}: an add layer needs two named inputs (inputs: [a, b])")

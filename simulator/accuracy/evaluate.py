@@ -6,7 +6,11 @@
   ``mean ± t_{0.975, n−1} · sd / √n`` (Student's t, ``sd`` the sample standard deviation).
 * Per-layer output error against the exact run, on real values ``s·(q − z)``:
   ``MAE = mean |y − y_exact|`` and ``SNR = 10·log10(Σ y_exact² / Σ (y − y_exact)²)`` dB
-  (infinite when the outputs are identical).
+  (infinite when the outputs are identical). With bit errors over ``n`` seeds: the MAE is the
+  mean of the seeds' MAEs with its 95% confidence interval (as the loss), the SNR is pooled
+  over the seeds, ``10·log10(n·Σ y_exact² / Σ_seeds Σ (y − y_exact)²)`` (the ratio of the
+  mean signal power to the mean noise power: finite as soon as one seed differs, where a mean
+  of per-seed dB values would be infinite).
 
 Bit errors: a factory of corruption hooks per Monte Carlo index, in practice
 :func:`simulator.accuracy.exposure_hook.exposure_ber` (a run's exposure, or the synthetic
@@ -79,18 +83,37 @@ def check_labels(model: QuantModel, y: np.ndarray, source: str) -> None:
 class LayerError:
     mae: float
     snr_db: float
+    mae_ci95: float = 0.0   # half width of the 95% CI of the MAE over Monte Carlo seeds
+    seeds: int = 1
 
 
-def layer_errors(exact: Inference, other: Inference) -> dict[str, LayerError]:
+def _snr_db(signal: float, noise: float) -> float:
+    return math.inf if noise == 0 else (10 * math.log10(signal / noise) if signal > 0 else -math.inf)
+
+
+def _powers(exact: Inference, other: Inference) -> dict[str, tuple[float, float, float]]:
+    """Per layer: (MAE, Σ y_exact², Σ (y − y_exact)²)."""
     out = {}
-    for name, t in exact.tensors.items():
+    for name in exact.tensors:
         if name == "input":
             continue
         ye, yo = exact.real(name).astype(np.float64), other.real(name).astype(np.float64)
-        noise = float(((yo - ye) ** 2).sum())
-        signal = float((ye ** 2).sum())
-        snr = math.inf if noise == 0 else (10 * math.log10(signal / noise) if signal > 0 else -math.inf)
-        out[name] = LayerError(float(np.abs(yo - ye).mean()), snr)
+        out[name] = (float(np.abs(yo - ye).mean()), float((ye ** 2).sum()), float(((yo - ye) ** 2).sum()))
+    return out
+
+
+def layer_errors(exact: Inference, other: Inference) -> dict[str, LayerError]:
+    return {name: LayerError(mae, _snr_db(signal, noise)) for name, (mae, signal, noise) in _powers(exact, other).items()}
+
+
+def layer_errors_over_seeds(per_seed: Sequence[dict[str, tuple[float, float, float]]]) -> dict[str, LayerError]:
+    """Per-layer errors of several Monte Carlo seeds (each from :func:`_powers`): MAE mean and 95%
+    CI over the seeds, SNR of the pooled powers."""
+    out = {}
+    for name in per_seed[0]:
+        rows = [seed[name] for seed in per_seed]
+        mae, half = mean_ci([r[0] for r in rows])
+        out[name] = LayerError(mae, _snr_db(sum(r[1] for r in rows), sum(r[2] for r in rows)), half, len(rows))
     return out
 
 
@@ -101,7 +124,7 @@ class AccuracyReport:
     approx_accuracy: float          # the approximate MACs, no bit errors
     seed_accuracies: list[float] = field(default_factory=list)  # with bit errors, one per Monte Carlo seed
     layers_approx: dict[str, LayerError] = field(default_factory=dict)
-    layers_errors: dict[str, LayerError] = field(default_factory=dict)  # first seed, MACs + bit errors
+    layers_errors: dict[str, LayerError] = field(default_factory=dict)  # MACs + bit errors, over all seeds
 
     @property
     def loss(self) -> tuple[float, float]:
@@ -116,6 +139,7 @@ class AccuracyReport:
                 "seed_accuracies": self.seed_accuracies, "loss_mean": mean, "loss_ci95": half,
                 "layers": {name: {"mae_approx": e.mae, "snr_db_approx": _num(e.snr_db),
                                   **({"mae_with_errors": self.layers_errors[name].mae,
+                                      "mae_with_errors_ci95": self.layers_errors[name].mae_ci95,
                                       "snr_db_with_errors": _num(self.layers_errors[name].snr_db)}
                                      if name in self.layers_errors else {})}
                            for name, e in self.layers_approx.items()}}
@@ -141,9 +165,11 @@ def evaluate(model: QuantModel, x: np.ndarray, y: np.ndarray, macs: MacChoice = 
     report = AccuracyReport(len(y), accuracy(exact, y), accuracy(approx, y),
                             layers_approx=layer_errors(exact, approx))
     if errors is not None:
+        per_seed = []
         for mc in range(seeds):
-            run = infer(model, codes, macs, errors(mc), units=units, keep=(mc == 0))
-            if mc == 0:
-                report.layers_errors = layer_errors(exact, run)
+            run = infer(model, codes, macs, errors(mc), units=units, keep=True)
+            per_seed.append(_powers(exact, run))
             report.seed_accuracies.append(accuracy(run, y))
+        if per_seed:
+            report.layers_errors = layer_errors_over_seeds(per_seed)
     return report

@@ -14,7 +14,9 @@ factory of corruption hooks that draws, per Monte Carlo index:
 - ``acc``: the int32 accumulators of an output tile before requantization (the
   ``outputs`` groups' ``p_acc`` and stage-1 stuck cells);
 - ``outputs``: the output codes on their way back to DRAM (``p_flip``, stage-0 stuck cells);
-- pool and add layers: their ``inputs`` groups (per operand of an add) and ``outputs``.
+- pool and add layers: their ``inputs`` groups (per operand of an add; flips and stuck cells,
+  each copy drawn from the clean tensor, the copy delivered last supplying an element where
+  copies overlap) and ``outputs``.
 
 Each sample of a batch is corrupted independently (its own pass through the hardware);
 stuck cells are the same for all. Every group draws from
@@ -106,10 +108,22 @@ def _corrupt_box(t: np.ndarray, origin: Sequence[int], box: Sequence[slice], p: 
     """``t`` (samples x dims, its first element at ``origin`` of the tensor) with the part of the
     group ``box`` (tensor coordinates) it holds corrupted: flips with ``p`` per bit of every byte,
     then the group's stuck cells (C-order element indices within ``box``) that fall inside."""
+    part = _corrupt_part(t, origin, box, p, stuck, rng)
+    if part is None:
+        return t
+    out = np.array(t, copy=True)
+    out[part[0]] = part[1]
+    return out
+
+
+def _corrupt_part(t: np.ndarray, origin: Sequence[int], box: Sequence[slice], p: np.ndarray,
+                  stuck: tuple, rng: np.random.Generator) -> tuple[tuple, np.ndarray] | None:
+    """(index into ``t``, the corrupted copy of that part) for :func:`_corrupt_box`; None if ``t``
+    holds nothing of ``box``."""
     lo = [max(b.start, o) for b, o in zip(box, origin)]
     hi = [min(b.stop, o + s) for b, o, s in zip(box, origin, t.shape[1:])]
     if any(h <= low for low, h in zip(lo, hi)):
-        return t
+        return None
     local = (slice(None), *(slice(a - o, b - o) for a, b, o in zip(lo, hi, origin)))
     sub = flip_bits(t[local], p, rng) if np.any(p) else np.array(t[local], copy=True)
     element, bit, value = stuck
@@ -122,19 +136,31 @@ def _corrupt_box(t: np.ndarray, origin: Sequence[int], box: Sequence[slice], p: 
             flat = np.ravel_multi_index(tuple(a[inside] - low for a, low in zip(absolute, lo)),
                                         tuple(h - low for low, h in zip(lo, hi)))
             sub = _force(sub, flat, bit[inside], value[inside])
-    out = np.array(t, copy=True)
-    out[local] = sub
-    return out
+    return local, sub
 
 
-def _operand_boxes(box: tuple[slice, ...], layer: Layer, cg: int) -> list[tuple[int, tuple[slice, ...]]]:
-    """An inputs box (t, g, c, rows, cols) of a pool / add layer as (operand, (channels, rows, cols))
-    boxes of the unpadded input, one per group."""
+def _operand_boxes(box: tuple[slice, ...], layer: Layer, stuck: tuple) -> list[tuple[int, tuple, tuple]]:
+    """An inputs box (t, g, c, rows, cols) of a pool / add layer (one group per channel: c = 0:1,
+    padded coordinates) as (operand, (channels, rows, cols) box of the unpadded input, the stuck
+    cells of that operand as C-order indices within that box) per operand it covers. Stuck cells
+    on padding (made at the destination, not stored) are dropped."""
     t, g, c, rows, cols = box
-    r = slice(max(rows.start - layer.pad_h, 0), rows.stop - layer.pad_h)
-    q = slice(max(cols.start - layer.pad_w, 0), cols.stop - layer.pad_w)
-    return [(op, (slice(gi * cg + c.start, gi * cg + c.stop), r, q))
-            for op in range(t.start, t.stop) for gi in range(g.start, g.stop)]
+    r0, c0 = max(rows.start - layer.pad_h, 0), max(cols.start - layer.pad_w, 0)
+    r1, c1 = min(rows.stop - layer.pad_h, layer.in_h), min(cols.stop - layer.pad_w, layer.in_w)
+    if r1 <= r0 or c1 <= c0:
+        return []
+    element, bit, value = stuck
+    shape = tuple(b.stop - b.start for b in box)
+    ti, gi, ci, yi, xi = np.unravel_index(np.asarray(element, np.int64), shape)
+    y, x = yi + rows.start - layer.pad_h, xi + cols.start - layer.pad_w
+    stored = (y >= r0) & (y < r1) & (x >= c0) & (x < c1)
+    out = []
+    for op in range(t.start, t.stop):
+        sel = stored & (ti + t.start == op)
+        local = np.ravel_multi_index((gi[sel] + ci[sel], y[sel] - r0, x[sel] - c0),
+                                     (g.stop - g.start, r1 - r0, c1 - c0)) if sel.any() else element[:0]
+        out.append((op, (slice(g.start, g.stop), slice(r0, r1), slice(c0, c1)), (local, bit[sel], value[sel])))
+    return out
 
 
 def exposure_ber(data: ExposureData, layers: dict[str, Layer], run_seed: int = 0) -> Callable[[int], Corrupt]:
@@ -230,18 +256,23 @@ def exposure_ber(data: ExposureData, layers: dict[str, Layer], run_seed: int = 0
             return psum
 
         def _pool_add(layer: str, ds: str, t: np.ndarray) -> np.ndarray:
+            """Input copies of a pool / add (each operand of an add): every group is drawn from the
+            clean tensor and written over its box in delivery order, so where copies overlap the
+            copy delivered last supplies the element (one copy's errors per element, never the sum
+            of several); the output groups go through :func:`_outputs`."""
             if ds == "outputs":
                 return _outputs(layer, t)
             ly = layers[layer]
             stacked = t if ly.kind == "add" else t[None]  # (operands, N, C, H, W)
-            cg = 1  # the mapper moves pool / add inputs as one group per channel
             out = np.array(stacked, copy=True)
             for gid in groups_of(data, layer, "inputs"):
                 gid = int(gid)
-                for op, box in _operand_boxes(group_box(data, gid), ly, cg):
-                    if op < out.shape[0]:  # stuck cells of a pool / add copy: not mapped (documented)
-                        out[op] = _corrupt_box(out[op], (0, 0, 0), box, data.p_flip[gid], ((), (), ()),
-                                               rng(layer, f"inputs{op}", gid))
+                for op, box, stuck in _operand_boxes(group_box(data, gid), ly, _stuck(data, gid)):
+                    if op < out.shape[0]:
+                        part = _corrupt_part(stacked[op], (0, 0, 0), box, data.p_flip[gid], stuck,
+                                             rng(layer, f"inputs{op}", gid))
+                        if part is not None:
+                            out[op][part[0]] = part[1]
             return out if ly.kind == "add" else out[0]
 
         return corrupt

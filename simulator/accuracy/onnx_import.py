@@ -4,9 +4,9 @@ Accepted models:
 
 * **QDQ** (QuantizeLinear / DequantizeLinear around float operators, as written by
   ``onnxruntime.quantization.quantize_static(..., quant_format=QDQ)``): Conv, Gemm,
-  MatMul, Add, MaxPool, AveragePool, GlobalAveragePool, with Relu / Clip(0, 6) between an
+  MatMul, Add, Concat (channels), MaxPool, AveragePool, GlobalAveragePool, with Relu / Clip(0, 6) between an
   operator and its QuantizeLinear, Flatten / Reshape before a Gemm or MatMul.
-* **QLinear** operators: QLinearConv, QLinearMatMul, QLinearAdd, QLinearAveragePool,
+* **QLinear** operators: QLinearConv, QLinearMatMul, QLinearAdd, QLinearConcat, QLinearAveragePool,
   QLinearGlobalAveragePool, MaxPool on uint8, QuantizeLinear at the input,
   DequantizeLinear at the output.
 * **float** models: batch normalisation is folded into the preceding convolution, then

@@ -1,6 +1,6 @@
 """The quantized ONNX graph walker: QDQ and QLinear operators to axsim layers and int8 arrays.
 
-Each compute operator (Conv, Gemm, MatMul, Add, pools, or their QLinear forms) becomes one
+Each compute operator (Conv, Gemm, MatMul, Add, Concat, pools, or their QLinear forms) becomes one
 layer; its input is the quantized activation behind its float input (through
 DequantizeLinear, Flatten, Reshape, and QuantizeLinear with unchanged parameters), its output
 the QuantizeLinear it feeds (through Relu / Clip, which become the layer's activation).
@@ -19,8 +19,9 @@ from simulator.accuracy.model import QLayer, QuantModel
 from simulator.errors import AxsimError, InputError, Problem
 from simulator.workload import NETWORK_INPUT, Layer, Workload
 
-QDQ_OPS = {"Conv", "Gemm", "MatMul", "Add", "MaxPool", "AveragePool", "GlobalAveragePool"}
-QLINEAR_OPS = {"QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearAveragePool", "QLinearGlobalAveragePool"}
+QDQ_OPS = {"Conv", "Gemm", "MatMul", "Add", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool"}
+QLINEAR_OPS = {"QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearConcat", "QLinearAveragePool",
+               "QLinearGlobalAveragePool"}
 PASS_OPS = {"QuantizeLinear", "DequantizeLinear", "Relu", "Clip", "Flatten", "Reshape", "Identity", "Constant"}
 FLOAT_ONLY = {"BatchNormalization"}
 SUPPORTED = QDQ_OPS | QLINEAR_OPS | PASS_OPS | FLOAT_ONLY
@@ -318,6 +319,8 @@ def _node(g: _Graph, node) -> None:
         layer = Layer(g.unique(node.name or out), "add", c, h, w_, c, inputs=(a_act.layer, b_act.layer),
                       activation=activation)
         _add_layer(g, QLayer(layer, layer.inputs, s_y, z_y), out, a_act.shape)
+    elif op in ("Concat", "QLinearConcat"):
+        _concat(g, node, what)
     elif op in ("MaxPool", "AveragePool", "GlobalAveragePool", "QLinearAveragePool", "QLinearGlobalAveragePool"):
         if op.startswith("QLinear") or (op == "MaxPool" and node.input[0] in g.acts):
             src, _ = _source_act(g, node.input[0], what)
@@ -338,6 +341,31 @@ def _node(g: _Graph, node) -> None:
         layer = Layer(g.unique(node.name or out), "pool", c, h, w_, c, pool_mode=mode, inputs=(src.layer,), **geo)
         q = QLayer(layer, (src.layer,), s_y, z_y, own_params=(s_y, z_y) != (src.scale, src.zero_point))
         _add_layer(g, q, out, (c, layer.out_h, layer.out_w))
+
+
+def _concat(g: _Graph, node, what: str) -> None:
+    """Concat along the channels (axis 1) of quantized activations: QDQ (DequantizeLinear inputs,
+    QuantizeLinear output) or com.microsoft QLinearConcat (Y_scale, Y_zero_point, then
+    (X, scale, zero point) per input)."""
+    axis = node_attrs(node).get("axis")
+    if axis not in (1, -3):
+        raise InputError(g.file, [Problem(what, f"axis {axis}: only concatenation along the channels (axis 1) "
+                                                "is supported")])
+    if node.op_type == "QLinearConcat":
+        srcs = [_source_act(g, node.input[i], what)[0] for i in range(2, len(node.input), 3)]
+        s_y, z_y = _act_params(g, node.input[0], node.input[1], what)
+        out, activation = node.output[0], None
+    else:
+        srcs = [_source_act(g, name, what)[0] for name in node.input]
+        out, activation, qnode = _output_q(g, node.output[0], what)
+        s_y, z_y = _act_params(g, qnode.input[1], qnode.input[2] if len(qnode.input) > 2 else None, what)
+    if len(srcs) < 2 or len({a.shape[1:] for a in srcs}) != 1 or NETWORK_INPUT in {a.layer for a in srcs}:
+        raise InputError(g.file, [Problem(what, f"inputs of shapes {[a.shape for a in srcs]}: a concat needs two or "
+                                                "more layer outputs (not the network input) of one height and width")])
+    c, (h, w_) = sum(a.shape[0] for a in srcs), srcs[0].shape[1:]
+    layer = Layer(g.unique(node.name or out), "concat", c, h, w_, c, inputs=tuple(a.layer for a in srcs),
+                  activation=activation)
+    _add_layer(g, QLayer(layer, layer.inputs, s_y, z_y), out, (c, h, w_))
 
 
 def input_shape(model, file: Path) -> tuple[str, tuple[int, int, int]]:

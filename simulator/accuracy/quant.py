@@ -75,6 +75,22 @@ def add_codes(a, z_a, s_a, b, z_b, s_b, s_y, z_y, code_range: tuple[int, int] = 
     return np.clip(y, *code_range).astype(np.uint8)
 
 
+def concat_codes(parts, s_y, z_y, code_range: tuple[int, int] = U8) -> np.ndarray:
+    """Channel concatenation (axis 1) of quantized tensors ``parts`` = [(codes, s_i, z_i), ...] into
+    output codes (as onnxruntime's QLinearConcat and DequantizeLinear → Concat → QuantizeLinear):
+    an operand with the output's parameters is copied, any other is requantized element-wise,
+    ``y = sat(round_half_even(float32(s_i·float32(x − z_i)) / float32(s_y)) + z_y)``; then clamped
+    to ``code_range`` (a fused activation)."""
+    out = []
+    for codes, s_i, z_i in parts:
+        if (np.float32(s_i), int(z_i)) == (np.float32(s_y), int(z_y)):
+            out.append(np.asarray(codes, dtype=np.uint8))
+        else:
+            out.append(quantize(dequantize(codes, s_i, z_i), s_y, z_y))
+    y = np.concatenate(out, axis=1)
+    return y if tuple(code_range) == U8 else np.clip(y, *code_range).astype(np.uint8)
+
+
 def weight_scales(w: np.ndarray, per_channel: bool = True) -> np.ndarray:
     """Symmetric int8 scales ``max|w| / 127`` per output channel (axis 0) or per tensor."""
     w = np.asarray(w, dtype=np.float32)

@@ -26,6 +26,8 @@ exact and the runs are added in int64. The centring is undone per output column 
 For exact int8 (A = G = 128) a run holds 1,024 elements instead of 514 uncentred.
 
 Work is split into row blocks run on :mod:`simulator.approx.threads` with one BLAS thread each.
+Encoded weight matrices are kept between calls with the same weights
+(:mod:`simulator.approx.weight_cache`, keyed by their content).
 """
 from __future__ import annotations
 
@@ -33,10 +35,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 from simulator.approx.conv import _pair, check_conv_shapes
+from simulator.approx.encoded_taps import tap_gemms, tap_slab
 from simulator.approx.threads import run_blocks, single_threaded_blas, workers
+from simulator.approx.weight_cache import cached
 from simulator.errors import AxsimError
 
 F32_EXACT = 1 << 24
@@ -105,6 +109,11 @@ class Encoding:
         return (self.w_terms >> self.shifts[1]).astype(np.float32)
 
     @cached_property
+    def w_centred(self) -> np.ndarray:
+        """(256,) int64 ``Σ_p c_p·g'_p(w)``: one weight's share of the centring correction."""
+        return (self.w_terms >> self.shifts[1]) @ self.centres
+
+    @cached_property
     def plane_bounds(self) -> np.ndarray:
         """(P,) ``A_p · G_p``: the largest magnitude one element adds through term ``p``."""
         a_max = np.abs(self.a_f32.astype(np.int64)).max(axis=0)
@@ -120,9 +129,23 @@ class Encoding:
         mat = np.empty((n, self.terms * k), dtype=np.float32)
         for p in range(self.terms):
             np.take(self.w_f32[:, p], idx, out=mat[:, p * k:(p + 1) * k], mode="wrap")
-        sums = mat.reshape(n, self.terms, k).sum(axis=2, dtype=np.float64)  # exact: < 2**53
-        corr = (sums @ self.centres.astype(np.float64)).astype(np.int64)
+        corr = np.take(self.w_centred, idx, mode="wrap").sum(axis=1)  # Σ_p c_p Σ_k g'_p(w_k), int64
         return mat.T, corr
+
+    def tap_weights(self, w: np.ndarray, groups: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+        """Per group, per kernel tap ``(i, j)`` (row-major), :meth:`weight_matrix` of the tap's
+        weights ``w[g·K/groups:(g+1)·K/groups, :, i, j]`` (int8 K x C/groups x R x S), all taps in
+        one pass per term."""
+        k, cg, r, s = w.shape
+        kg, taps = k // groups, r * s
+        idx = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(taps, k, cg).view(np.uint8)
+        enc = np.empty((taps, k, self.terms, cg), dtype=np.float32)
+        for p in range(self.terms):
+            np.take(self.w_f32[:, p], idx, out=enc[:, :, p], mode="wrap")
+        corr = np.take(self.w_centred, idx, mode="wrap").sum(axis=2)   # taps x K, int64
+        flat = enc.reshape(taps, k, self.terms * cg)
+        return [[(flat[t, g * kg:(g + 1) * kg].T, corr[t, g * kg:(g + 1) * kg]) for t in range(taps)]
+                for g in range(groups)]
 
     def encode(self, codes: np.ndarray) -> np.ndarray:
         """(P, *codes.shape) float32: the centred activation terms of uint8 ``codes``."""
@@ -214,7 +237,7 @@ def encoded_gemm(enc: Encoding, a: np.ndarray, w: np.ndarray) -> np.ndarray:
     out = np.zeros((m, n), dtype=np.int64)
     if m == 0 or n == 0 or k == 0:
         return out
-    wm, corr = enc.weight_matrix(w.T)
+    wm, corr = cached(enc, ("gemm",), w, lambda: enc.weight_matrix(w.T))
     cuts = enc.cuts(k)
 
     def block(b: tuple[int, int]) -> None:
@@ -244,7 +267,9 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     ``R·S`` GEMMs accumulated in float32 (within the exact bound, :meth:`Encoding.tap_plan`).
     Outputs are computed on the full phase width ``Wq`` and the ``Wq − OW`` extra columns
     (and, for several samples per block, the extra rows) are dropped.
-    Otherwise (small reductions) im2col with term-major columns ``(p, c, r, s)``."""
+    Otherwise (small reductions) im2col with term-major columns ``(p, c, r, s)``.
+    When there are fewer (group, row block) pairs than workers, the output channels are split
+    too (blocks of at least 32 channels; each block encodes its input slab itself)."""
     sh, sw = _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
     if min(sh, sw) < 1 or min(ph, pw) < 0:
@@ -273,78 +298,42 @@ def encoded_conv2d(enc: Encoding, x: np.ndarray, w: np.ndarray, stride=1, paddin
     else:
         spans = [(n0, n1, 0, oh) for n0, n1 in _row_blocks(nb, row_bytes * oh, oh * ow)]
     if taps:
-        mats = [[enc.weight_matrix(np.ascontiguousarray(w[g * kg:(g + 1) * kg, :, i, j]))
-                 for i in range(r) for j in range(s)] for g in range(groups)]
+        mats = cached(enc, ("taps", groups), w, lambda: enc.tap_weights(w, groups))
         plan = enc.tap_plan(cg, r * s)
     else:
-        mats = [[enc.weight_matrix(w[g * kg:(g + 1) * kg].reshape(kg, cg * r * s))] for g in range(groups)]
+        mats = cached(enc, ("im2col", groups), w, lambda: [
+            [enc.weight_matrix(w[g * kg:(g + 1) * kg].reshape(kg, cg * r * s))] for g in range(groups)])
         cuts = enc.cuts(cg * r * s)
 
-    def block(b: tuple[int, int, int, int, int]) -> None:
-        g, n0, n1, p0, p1 = b
-        slab = xp[n0:n1, g * cg:(g + 1) * cg, p0 * sh:(p1 - 1) * sh + r]
-        corr = sum(m[1] for m in mats[g])
+    # too few row blocks for the workers (a small image, one sample): split the output channels too
+    parts = 1 if len(spans) * groups >= workers() else max(1, min(2 * workers() // (len(spans) * groups), kg // 32))
+    step = -(-kg // parts)
+    channel_parts = [(c0, min(c0 + step, kg)) for c0 in range(0, kg, step)]
+
+    def slab_of(g: int, n0: int, n1: int, p0: int, p1: int) -> np.ndarray:
+        return xp[n0:n1, g * cg:(g + 1) * cg, p0 * sh:(p1 - 1) * sh + r]
+
+    # channel blocks of one (group, row block) share its encoded slab, encoded once up front
+    shared = {(g, *span): tap_slab(slab_of(g, *span), enc, r, s, sh, sw)
+              for g in range(groups) for span in spans} if taps and len(channel_parts) > 1 else {}
+
+    def block(b: tuple[int, int, int, int, int, int, int]) -> None:
+        g, n0, n1, p0, p1, c0, c1 = b
+        slab = shared.get((g, n0, n1, p0, p1))
+        if slab is None:
+            slab = slab_of(g, n0, n1, p0, p1)
+        mg = mats[g] if (c0, c1) == (0, kg) else [(m[:, c0:c1], corr[c0:c1]) for m, corr in mats[g]]
+        corr = sum(m[1] for m in mg)
         if taps:
-            res = _tap_gemms(slab, enc, mats[g], plan, r, s, sh, sw, p1 - p0, ow)
+            res = tap_gemms(slab, enc, mg, plan, r, s, sh, sw, p1 - p0, ow)
         else:
             e = enc.encode(slab)                                 # P x n x cg x rows x cols
             win = sliding_window_view(e, (r, s), axis=(3, 4))[:, :, :, ::sh, ::sw]
             cols = win.transpose(1, 3, 4, 0, 2, 5, 6).reshape((n1 - n0) * (p1 - p0) * ow, red)
-            res = chunked_matmul(cols, mats[g][0][0], cuts).reshape(n1 - n0, p1 - p0, ow, kg)
+            res = chunked_matmul(cols, mg[0][0], cuts).reshape(n1 - n0, p1 - p0, ow, c1 - c0)
         res = enc.finish(res, corr)
-        out[n0:n1, g * kg:(g + 1) * kg, p0:p1] = res.transpose(0, 3, 1, 2)
+        out[n0:n1, g * kg + c0:g * kg + c1, p0:p1] = res.transpose(0, 3, 1, 2)
 
     with single_threaded_blas():
-        run_blocks(block, [(g, *span) for g in range(groups) for span in spans])
+        run_blocks(block, [(g, *span, *part) for g in range(groups) for span in spans for part in channel_parts])
     return out
-
-
-def _tap_gemms(slab: np.ndarray, enc: Encoding, mats, plan, r: int, s: int, sh: int, sw: int, rows: int,
-               ow: int) -> np.ndarray:
-    """int64 (n, rows, ow, N) convolution of an input slab (n x C x H x W codes) by taps.
-
-    Layout: one flat float32 buffer of ``sh·sw`` phases x ``P·C`` rows x ``n·hq·wq`` columns, then
-    ``slack`` zeros. Tap ``(i, j)`` reads, for every row, ``n·hq·wq`` columns starting at its offset:
-    outputs that are kept never cross into the next row (their input lies inside the phase image);
-    dropped outputs may, and the slack keeps the last row's reads inside the buffer."""
-    n, cg, hs, ws = slab.shape
-    p_terms = enc.terms
-    hq, wq = -(-hs // sh), -(-ws // sw)
-    size = n * hq * wq
-    nrows = p_terms * cg
-    slack = ((r - 1) // sh + 1) * wq + (s - 1) // sw + 1
-    flat = np.zeros(sh * sw * nrows * size + slack, dtype=np.float32)
-    phases = flat[:sh * sw * nrows * size].reshape(sh * sw, p_terms, cg, n, hq, wq)
-    table = enc.a_f32_t
-    for a in range(sh):
-        for b in range(sw):
-            sub = slab[:, :, a::sh, b::sw].transpose(1, 0, 2, 3)     # C x n x ha x wb codes
-            for p in range(p_terms):
-                dst = phases[a * sw + b, p]
-                if sub.shape[2:] == (hq, wq):
-                    np.take(table[p], sub, out=dst, mode="wrap")
-                else:
-                    dst[:, :, :sub.shape[2], :sub.shape[3]] = np.take(table[p], sub, mode="wrap")
-    item = flat.itemsize
-    n_out = mats[0][0].shape[1]
-    acc = np.empty((size, n_out), dtype=np.float32)
-    tmp = np.empty_like(acc)
-    total = None
-    for group in plan:
-        first = True
-        for t, r0, r1 in group:
-            i, j = divmod(t, s)
-            off = (i // sh) * wq + j // sw
-            start = ((i % sh) * sw + j % sw) * nrows * size + r0 * size + off
-            a_op = as_strided(flat[start:], shape=(size, r1 - r0), strides=(item, size * item))
-            np.matmul(a_op, mats[t][0][r0:r1], out=acc if first else tmp)
-            if not first:
-                acc += tmp
-            first = False
-        if len(plan) == 1:
-            total = acc.astype(np.int64)
-        elif total is None:
-            total = acc.astype(np.int64)
-        else:
-            np.add(total, acc, out=total, casting="unsafe")
-    return total.reshape(n, hq, wq, n_out)[:, :rows, :ow]

@@ -10,14 +10,17 @@ channels ``n..n+3`` at a time and each reduction index ``k``, the kernel builds 
 
 and adds ``col[aT[k, m]]`` to one int64 accumulator per output pixel ``m``: one
 table load and one addition yield two products (the columns, 2 KB each, stay in
-L1 while ``m`` runs over a block of pixels). Each half holds a 32-bit two's
+L1 while ``m`` runs over a block of pixels; a layer with more output channels than
+pixels runs transposed, the table's transpose packing two pixels per column, so the
+longer dimension amortises the column builds). Each half holds a 32-bit two's
 complement sum: with ``|t| <= 65,535`` and at most ``K_CHUNK`` terms the true sums
 stay below 2**31, so ``lo = int32(v mod 2**32)`` and ``hi = (v − lo) >> 32`` recover them
 exactly; the reduction is processed in chunks of ``K_CHUNK`` and flushed to int64.
 The result equals :func:`simulator.approx.lut.lut_gemm_reference` exactly.
 
 The kernel releases the GIL and runs on one thread; GEMMs and convolutions are cut
-into row blocks run on :mod:`simulator.approx.threads`.
+into row blocks run on :mod:`simulator.approx.threads` (blocks of pixels, or of output
+channels when there are too few pixels for two blocks).
 """
 from __future__ import annotations
 
@@ -97,17 +100,44 @@ def table_gemm_t(at: np.ndarray, w: np.ndarray, t: np.ndarray) -> np.ndarray:
     """(N x M) int64 ``out[n, m] = sum_k t[w[k, n], at[k, m]]`` (uint8 ``at``: K x M, ``w``: K x N;
     ``t``: 256 x 256 int64 with |t| <= 65,535), in column blocks of ``at`` on the worker threads."""
     k, m = at.shape
-    out = np.zeros((w.shape[1], m), dtype=np.int64)
+    n = w.shape[1]
+    out = np.zeros((n, m), dtype=np.int64)
     if out.size == 0 or k == 0:
         return out
+    if n > m:  # more channels than pixels: swap the roles (fewer column builds)
+        return np.ascontiguousarray(table_gemm_t(np.ascontiguousarray(w), at, _transposed(t)).T)
     w = np.ascontiguousarray(w)
+    if m >= 2 * MIN_BLOCK or n < 8 or workers() == 1:
+        def block(b: tuple[int, int]) -> None:
+            m0, m1 = b
+            _lut_ws_kernel(np.ascontiguousarray(at[:, m0:m1]), w, t, out[:, m0:m1])
 
-    def block(b: tuple[int, int]) -> None:
-        m0, m1 = b
-        _lut_ws_kernel(np.ascontiguousarray(at[:, m0:m1]), w, t, out[:, m0:m1])
+        run_blocks(block, _blocks(m))
+        return out
+    # few pixels (a small layer): every worker takes output channels, in multiples of 4 (the
+    # kernel's packed columns), over all pixels
+    at = np.ascontiguousarray(at)
+    step = 4 * -(-n // (4 * 2 * workers()))
 
-    run_blocks(block, _blocks(m))
+    def channels(b: tuple[int, int]) -> None:
+        n0, n1 = b
+        _lut_ws_kernel(at, np.ascontiguousarray(w[:, n0:n1]), t, out[n0:n1])
+
+    run_blocks(channels, [(n0, min(n0 + step, n)) for n0 in range(0, n, step)])
     return out
+
+
+_TRANSPOSED: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _transposed(t: np.ndarray) -> np.ndarray:
+    """``t.T`` contiguous, kept per table (a few tables per run)."""
+    hit = _TRANSPOSED.get(id(t))
+    if hit is None or hit[0] is not t:
+        if len(_TRANSPOSED) > 16:
+            _TRANSPOSED.clear()
+        hit = _TRANSPOSED[id(t)] = (t, np.ascontiguousarray(t.T))
+    return hit[1]
 
 
 def transposed_table(lut: LutMultiplier) -> np.ndarray:

@@ -106,12 +106,20 @@ class Chiplet(Frozen):
         return self.noc.mesh.nodes
 
 
+#: (row, col) step from a chiplet to its neighbour across each edge (row 0 is the north edge)
+EDGE_STEP = {"west": (0, -1), "east": (0, 1), "north": (-1, 0), "south": (1, 0)}
+
+
 class Dram(Frozen):
     channels: PosInt = 1
     channel_bandwidth_bytes_per_cycle: PosInt
     latency_cycles: NonNegInt = 100
     attach: tuple[tuple[NonNegInt, NonNegInt], ...] | None = Field(
         None, description="chiplet [row, col] of each channel's port; default: west edge, row i for channel i")
+    edges: tuple[Literal["west", "east", "north", "south"], ...] | None = Field(
+        None, description="edge of its attach chiplet by which each channel enters the chiplet's NoP router; "
+                          "an edge facing another chiplet shares that chiplet's NoP link. Default: a port of "
+                          "its own (the west edge of the default west-edge chiplets)")
 
 
 class Package(Frozen):
@@ -146,6 +154,20 @@ class Arch(Frozen):
     @property
     def peak_macs_per_cycle(self) -> int:
         return self.total_pes * self.chiplet.pe.macs_per_cycle
+
+    def dram_entries(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """Attach chiplet -> the neighbouring chiplet whose NoP link its channels share, for the
+        channels that enter through an edge facing another chiplet (``package.dram.edges``)."""
+        edges = self.package.dram.edges
+        if edges is None:
+            return {}
+        rows, cols = self.package.mesh.rows, self.package.mesh.cols
+        out = {}
+        for (r, c), edge in zip(self.dram_attach(), edges):
+            dr, dc = EDGE_STEP[edge]
+            if 0 <= r + dr < rows and 0 <= c + dc < cols:
+                out[(r, c)] = (r + dr, c + dc)
+        return out
 
     def dram_attach(self) -> list[tuple[int, int]]:
         """Chiplet coordinates of each DRAM channel's port."""

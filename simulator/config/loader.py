@@ -37,7 +37,20 @@ def cross_check(arch: Arch) -> list[Problem]:
             if r >= pkg.mesh.rows or c >= pkg.mesh.cols:
                 out.append(Problem(f"package.dram.attach[{i}]",
                                    f"[{r}, {c}]: outside the {pkg.mesh.rows}x{pkg.mesh.cols} chiplet mesh"))
-    elif dram.channels > pkg.mesh.rows:
+    if dram.edges is not None:
+        if len(dram.edges) != dram.channels:
+            out.append(Problem("package.dram.edges",
+                               f"{len(dram.edges)} edges listed: must list one per channel ({dram.channels})"))
+        else:
+            seen: dict[tuple[int, int], tuple[int, str]] = {}
+            for i, (at, edge) in enumerate(zip(arch.dram_attach(), dram.edges)):
+                first = seen.setdefault(tuple(at), (i, edge))
+                if first[1] != edge:
+                    out.append(Problem(f"package.dram.edges[{i}]",
+                                       f"{edge!r}: channel {i} attaches to chiplet [{at[0]}, {at[1]}] like channel "
+                                       f"{first[0]}, which enters by the {first[1]!r} edge; channels sharing a "
+                                       "chiplet must enter by the same edge"))
+    if dram.attach is None and dram.channels > pkg.mesh.rows:
         out.append(Problem("package.dram.channels",
                            f"{dram.channels}: more channels than west-edge chiplets ({pkg.mesh.rows}); "
                            "list their ports in package.dram.attach"))

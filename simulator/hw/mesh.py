@@ -90,9 +90,15 @@ class Mesh:
         self._routes[key] = out = tuple(path)
         return out
 
-    def _tree(self, src: Node, dsts: tuple[Node, ...], mode: str) -> _Tree:
-        """Links of the transfer with their hop offset and multiplicity, max hops, router traversals."""
-        key = (src, dsts, mode)
+    def _tree(self, src: Node, dsts: tuple[Node, ...], mode: str, entry: Node | None = None,
+              exit_: Node | None = None) -> _Tree:
+        """Links of the transfer with their hop offset and multiplicity, max hops, router traversals.
+
+        ``entry``: the data first cross the link ``entry -> src`` (a DRAM channel entering ``src`` by
+        the edge it shares with chiplet ``entry``); ``exit_``: after reaching its one destination
+        they leave by the link ``dst -> exit_``. Neither adds a router traversal: the channel's
+        interface joins the link, not ``entry``'s router."""
+        key = (src, dsts, mode, entry, exit_)
         hit = self._trees.get(key)
         if hit is not None:
             return hit
@@ -114,6 +120,13 @@ class Mesh:
             routers = sum(mult.values()) + len(dsts)
         links = tuple((lid, depth[lid] * self.hop_cycles, m) for lid, m in mult.items())
         load = sum(mult.values())
+        if entry is not None:
+            links = ((self._index[(entry, src)], 0, 1),) + tuple((lid, off + self.hop_cycles, m)
+                                                                 for lid, off, m in links)
+            hops, load = hops + 1, load + 1
+        if exit_ is not None:
+            links += ((self._index[(dsts[0], exit_)], hops * self.hop_cycles, 1),)
+            hops, load = hops + 1, load + 1
         if self.ports:
             links += self._port_loads(src, dsts, mode)
         self._trees[key] = out = _Tree(links, hops, routers, load)
@@ -178,14 +191,15 @@ class Mesh:
         en.insert(i, b)
 
     def transfer(self, ready: int, src: Node, dsts: tuple[Node, ...], nbytes: int, mode: str,
-                 component: str, extra_cycles: int = 0, now: int | None = None) -> int:
+                 component: str, extra_cycles: int = 0, now: int | None = None,
+                 entry: Node | None = None, exit_: Node | None = None) -> int:
         """Reserve the links of one transfer; return its finish cycle. Counts link and router bits.
 
         ``now`` (default ``ready``): no later transfer will be requested before this cycle, so
-        reservations that ended earlier are forgotten.
+        reservations that ended earlier are forgotten. ``entry``/``exit_``: see :meth:`_tree`.
         """
         bits = nbytes * 8
-        tree = self._tree(src, dsts, mode)
+        tree = self._tree(src, dsts, mode, entry, exit_)
         width = self.width
         plan = [(lid, offset, -(-bits * m // width)) for lid, offset, m in tree.links]  # ser = ceil
         start = self._earliest(ready, plan, ready if now is None else now)

@@ -6,7 +6,8 @@ tag, extra_cycles, now)``:
 * the transaction model (:class:`simulator.hw.mesh.Mesh`, link calendars) knows the finish at
   once and returns it (:class:`TransactionNetwork` adds nothing to ``Mesh.transfer``);
 * the flit-level model (:class:`FlitNetwork`, a :class:`simulator.noc.stream.FlitStream` of
-  virtual-channel routers) returns ``None``; the finish is learnt later from
+  virtual-channel routers; ``flit``: multicasts replicated in the routers along the XY tree,
+  ``flit-unicast``: multicasts as repeated unicast) returns ``None``; the finish is learnt later from
   :meth:`FlitNetwork.advance`, which the engine calls to move the network up to its next event.
 
 Both count the same action keys (``<net>_link.bit``, ``<net>_router.bit``) into the same
@@ -24,11 +25,9 @@ import numpy as np
 
 from simulator.errors import AxsimError
 from simulator.hw.mesh import Mesh
-from simulator.noc.network import router_for
-from simulator.noc.stream import FlitStream
 
 Node = tuple[int, int]
-NetworkModel = Literal["transaction", "transaction-ports", "flit"]
+NetworkModel = Literal["transaction", "transaction-ports", "flit", "flit-unicast"]
 _DIRS = {1: (0, 1), 2: (0, -1), 3: (1, 0), 4: (-1, 0)}  # kernel output ports: east, west, south, north
 
 
@@ -50,7 +49,8 @@ class FlitNetwork:
 
     The router is :func:`simulator.noc.network.router_for` of the link (its zero-load hop equals
     the link's ``router + link`` cycles); transfers are split into packets of at most
-    ``max_packet_flits`` flits; a multicast is repeated unicast. A transfer whose source buffer
+    ``max_packet_flits`` flits; a multicast is replicated in the routers (``multicast =
+    "replicate"``) or repeated unicast (``"unicast"``). A transfer whose source buffer
     is a global buffer finishes no earlier than ``ready + extra_cycles + H·t_hop`` (the last byte
     read from the buffer, then carried over the ``H`` hops), the bound the transaction model
     also applies.
@@ -63,12 +63,14 @@ class FlitNetwork:
 
     deferred = True
 
-    def __init__(self, meshes: list[Mesh], link, max_packet_flits: int = 32):
+    def __init__(self, meshes: list[Mesh], link, max_packet_flits: int = 32, multicast: str = "replicate"):
         self.meshes = meshes
         m0 = meshes[0]
         rows, cols, k = m0.rows, m0.cols, len(meshes)
         self.cols = cols
-        self.stream = FlitStream(rows, cols * k, router_for(link), m0.width, max_packet_flits,
+        from simulator.noc.network import router_for  # numba (about 110 MB): only for flit-level runs
+        from simulator.noc.stream import FlitStream
+        self.stream = FlitStream(rows, cols * k, router_for(link, multicast=multicast), m0.width, max_packet_flits,
                                  m0.name if k == 1 else "noc")
         wide = cols * k
         self._mesh_of = np.repeat(np.arange(k), cols)[np.arange(rows * wide) % wide]  # router -> mesh
@@ -112,6 +114,22 @@ class FlitNetwork:
         self.stream.submit(ready, src, dsts, nbytes, mode, tag, floor)
         return None
 
+    def enable_flips(self, rates, seed: int) -> None:
+        """Draw bit flips per flit traversal from now on (:class:`simulator.noc.flips.StreamFlips`:
+        each link's flip probabilities per bit position from ``rates.link(mesh name, src, dst)``,
+        its own generator seeded with ``seed`` and the link's path)."""
+        from simulator.noc.flips import StreamFlips
+        links = []
+        for g, o in zip(*np.nonzero(self._lid >= 0)):
+            mesh = self.meshes[self._mesh_of[g]]
+            a, b = mesh.links[self._lid[g, o]]
+            links.append((int(g) * 5 + int(o), mesh.name, a, b))
+        self.stream.flips = StreamFlips(self._lid.size, links, rates, seed, self.meshes[0].width)
+
+    def sampled_flips(self) -> dict[tuple, np.ndarray]:
+        """``(network, src, dst) -> flips per bit position`` drawn so far (links that flipped)."""
+        return {} if self.stream.flips is None else self.stream.flips.counts()
+
     def advance(self, until: int, stop_at_completion: bool) -> list[tuple[object, int]]:
         """Simulate the cycles before ``until`` (see :meth:`FlitStream.advance`)."""
         return self.stream.advance(until, stop_at_completion)
@@ -150,21 +168,22 @@ class _View:
 
 def build(meshes: list[Mesh], link, model: NetworkModel) -> list:
     """The network interface of each mesh (flit-level meshes share one kernel)."""
-    if model == "flit":
-        shared = FlitNetwork(meshes, link)
+    if model in ("flit", "flit-unicast"):
+        shared = FlitNetwork(meshes, link, multicast="unicast" if model == "flit-unicast" else "replicate")
         return [shared] if len(meshes) == 1 else [shared.view(k) for k in range(len(meshes))]
     return [TransactionNetwork(m) for m in meshes]
 
 
-MODELS = ("transaction", "transaction-ports", "flit")
+MODELS = ("transaction", "transaction-ports", "flit", "flit-unicast")
 
 
 def parse_network_model(text: str) -> dict[str, NetworkModel]:
-    """``"flit"``, ``"transaction"``, ``"transaction-ports"`` (the transaction model with one-flit-per-
+    """``"flit"`` (multicast replicated in the routers), ``"flit-unicast"`` (multicast as repeated
+    unicast), ``"transaction"``, ``"transaction-ports"`` (the transaction model with one-flit-per-
     cycle injection and ejection ports, :class:`simulator.hw.mesh.Mesh` ``ports``) for both networks,
     or ``"nop=flit,noc=transaction"`` (per network;
     an unnamed network keeps the transaction model) -> ``{"nop": ..., "noc": ...}``."""
-    allowed = "flit, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL"
+    allowed = "flit, flit-unicast, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL"
     text = text.strip()
     if text in MODELS:
         return {"nop": text, "noc": text}  # type: ignore[dict-item]

@@ -38,7 +38,8 @@ class Chiplet:
 class Package:
     def __init__(self, arch: Arch, counters: Counters, mac_models: dict[str, MacModel] | None = None,
                  network_model: dict[str, NetworkModel] | None = None):
-        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default) or "flit"."""
+        """``network_model``: ``{"nop": ..., "noc": ...}``, each "transaction" (default),
+        "transaction-ports", "flit" or "flit-unicast" (:mod:`simulator.hw.network`)."""
         self.arch = arch
         self.counters = counters
         pkg = arch.package
@@ -57,7 +58,17 @@ class Package:
             self.chiplets[rc].net = net
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
-        self._link_seen: dict[str, np.ndarray] = {}
+        self._dram_entry = arch.dram_entries()   # attach chiplet -> neighbour whose link its channels share
+        if self._dram_entry and models["nop"] == "flit":
+            (r, c), (nr, nc) = next(iter(self._dram_entry.items()))
+            raise AxsimError(f"package.dram.edges: the channel at chiplet [{r}, {c}] enters by the edge it shares "
+                             f"with chiplet [{nr}, {nc}]; a shared entry link is modelled by the transaction-level "
+                             "NoP only: run with --network-model nop=transaction, or use edges on the package "
+                             "boundary")
+        self._meshes = self.meshes()
+        self._scope: object = None  # Package.account: the key counts and link bits go under
+        self._scope_links: dict[object, list[list[int]]] = {None: [m.link_bits for m in self._meshes]}
+        self._link_taken = {m.name: np.zeros(len(m.links), dtype=np.int64) for m in self._meshes}
 
     def mac_model(self, name: str) -> MacModel:
         try:
@@ -116,6 +127,12 @@ class Package:
         for chip, write, nbytes in accesses:
             s, d = self._gb_access(chip, write, nbytes, ready, t.ds)
             start, extra = max(start, s), max(extra, d)
+        if self._dram_entry:   # a DRAM channel entering by an edge shared with a neighbour's link
+            entry = self._dram_entry.get(t.src) if t.src_buf == "dram" else None
+            exit_ = self._dram_entry.get(t.dsts[0]) if t.dst_buf == "dram" else None
+            if entry is not None or exit_ is not None:
+                return self.nop.transfer(start, t.src, t.dsts, t.bytes, t.mode, self.nop.name, extra, now=ready,
+                                         entry=entry, exit_=exit_)
         return self.nop_net.submit(start, t.src, t.dsts, t.bytes, t.mode, tag, extra, now=ready)
 
     def _noc(self, t: Txn, ready: int, tag: object) -> int | None:
@@ -141,20 +158,74 @@ class Package:
                 out.append(n)
         return out
 
+    def enable_flit_flips(self, rates, seed: int) -> bool:
+        """Draw bit flips per flit traversal on every flit-level network; False if there is none."""
+        nets = self.flit_networks()
+        for net in nets:
+            net.enable_flips(rates, seed)
+        return bool(nets)
+
+    def sampled_flips(self) -> dict[tuple, np.ndarray] | None:
+        """Flips drawn per flit traversal, ``(network, src, dst) -> per bit position``, or ``None``
+        when no flit-level network draws them."""
+        nets = [n for n in self.flit_networks() if n.stream.flips is not None]
+        if not nets:
+            return None
+        out: dict[tuple, np.ndarray] = {}
+        for n in nets:
+            out.update(n.sampled_flips())
+        return out
+
+    def flit_level(self, network: str) -> bool:
+        """True when ``network`` (``nop`` or a chiplet NoC's name) is flit-level."""
+        if network == "nop":
+            return self.nop_net.deferred
+        return any(c.noc.name == network and c.net.deferred for c in self.chiplets.values())
+
     # -- bookkeeping --------------------------------------------------------------
     def meshes(self) -> list[Mesh]:
         """Every network, in the order of :func:`simulator.config.operating.networks`."""
         return [self.nop] + [self.chiplets[rc].noc for rc in sorted(self.chiplets)]
 
-    def take_link_bits(self) -> dict[str, np.ndarray]:
-        """Bits carried by every link of every network since the previous call (per network)."""
+    def account(self, key: object) -> None:
+        """Count the actions and link bits that follow under ``key`` (the engine passes the layer of
+        the transaction it executes, so that layers overlapping in time keep their own counts)."""
+        if key == self._scope:
+            return
+        self.counters.use(key)
+        lists = self._scope_links.get(key)
+        if lists is None:
+            lists = self._scope_links[key] = [[0] * len(m.links) for m in self._meshes]
+        for mesh, bits in zip(self._meshes, lists):
+            mesh.link_bits = bits
+        self._scope = key
+
+    def take_link_bits(self, key: object = None) -> dict[str, np.ndarray]:
+        """Bits carried by every link of every network under ``key`` (default: the current key)
+        since it was last taken (per network); they start again from zero."""
+        key = self._scope if key is None else key
+        lists = self._scope_links.get(key)
         out = {}
-        for mesh in self.meshes():
-            now = np.asarray(mesh.link_bits, dtype=np.int64)
-            before = self._link_seen.get(mesh.name)
-            out[mesh.name] = now if before is None else now - before
-            self._link_seen[mesh.name] = now
+        for i, mesh in enumerate(self._meshes):
+            bits = (np.asarray(lists[i], dtype=np.int64) if lists is not None
+                    else np.zeros(len(mesh.links), dtype=np.int64))
+            out[mesh.name] = bits
+            self._link_taken[mesh.name] += bits
+        if lists is not None:
+            if key == self._scope:
+                for i, mesh in enumerate(self._meshes):
+                    lists[i] = mesh.link_bits = [0] * len(mesh.links)
+            else:
+                del self._scope_links[key]
         return out
+
+    def link_totals(self, mesh: Mesh) -> np.ndarray:
+        """Bits carried by every link of ``mesh`` over the whole run (taken or not)."""
+        i = self._meshes.index(mesh)
+        total = self._link_taken[mesh.name].copy()
+        for lists in self._scope_links.values():
+            total += np.asarray(lists[i], dtype=np.int64)
+        return total
 
     def instances(self) -> dict[str, int]:
         """Number of instances per component class, for leakage."""

@@ -9,7 +9,8 @@ A tensor is also written to DRAM when no later layer consumes it (a network outp
 consumer cannot take it from the package (a fully connected layer after a spatial tensor: its
 flattened channel order is not the producer's layout; such inputs are small).
 
-A resident tensor is freed after its last consumer has been mapped (layers run one after another),
+A resident tensor is freed after its last consumer has been mapped (layers run one after another;
+only the next layer's weight prefetch overlaps a layer, :mod:`simulator.mapping.prefetch`),
 so a residual operand stays resident across the layers of its block and counts against the budget
 until the add that consumes it. Admission is greedy, in layer order (first come, first served).
 
@@ -46,6 +47,7 @@ class Resident:
     bytes_per_chiplet: dict[Node, int]
     uses_left: int
     index: tuple = ()          # merged pieces for lookups (:func:`index`)
+    views: tuple = ()          # a concat's view: the operands it holds a use of (simulator/mapping/concat.py)
 
     def __post_init__(self) -> None:
         self.index = index(self.pieces)
@@ -62,6 +64,7 @@ class Residency:
     used: dict[Node, int] = field(default_factory=dict)
     spills: dict[str, int] = field(default_factory=dict)      # layer -> bytes written to DRAM for lack of room
     kept: dict[str, int] = field(default_factory=dict)        # layer -> bytes kept on the package
+    peak: dict[Node, int] = field(default_factory=dict)       # most bytes held per chiplet (take_peak)
 
     def __post_init__(self) -> None:
         if not 0 <= self.fraction <= 1:
@@ -107,15 +110,30 @@ class Residency:
 
     def done(self, layer: Layer) -> None:
         """``layer`` has been mapped: release the tensors it was the last consumer of."""
+        for c, b in self.used.items():  # held while it runs: its inputs and its admitted outputs
+            if b > self.peak.get(c, 0):
+                self.peak[c] = b
         for name in set(self.producers[layer.name]):
-            r = self.live.get(name)
-            if r is None:
-                continue
-            r.uses_left -= self.producers[layer.name].count(name)
-            if r.uses_left <= 0:
-                for c, b in r.bytes_per_chiplet.items():
-                    self.used[c] -= b
-                del self.live[name]
+            self._release(name, self.producers[layer.name].count(name))
+
+    def _release(self, name: str, uses: int) -> None:
+        r = self.live.get(name)
+        if r is None:
+            return
+        r.uses_left -= uses
+        if r.uses_left <= 0:
+            for c, b in r.bytes_per_chiplet.items():
+                self.used[c] -= b
+            del self.live[name]
+            for v in r.views:  # a concat's view releases its operands
+                self._release(v, 1)
+
+    def take_peak(self) -> dict[Node, int]:
+        """The most resident bytes each chiplet held while the layers done since the previous call
+        ran (their inputs and outputs); starts again from zero. The weight prefetch of the next
+        layer may use the rest of the resident share (:mod:`simulator.mapping.prefetch`)."""
+        out, self.peak = self.peak, {}
+        return out
 
 
 def _merge(boxes: list[tuple]) -> list[tuple]:

@@ -143,6 +143,12 @@ class Tiling:
     def steps(self) -> int:
         return self.k_tiles * self.c_tiles * self.row_tiles * self.col_tiles
 
+    @property
+    def loop_order(self) -> str:
+        """The PE loop nest, outermost first: ``ks`` (one C tile), ``kcs`` (C tiles outside the
+        spatial tiles), ``ksc`` (C innermost)."""
+        return "ks" if self.c_tiles == 1 else "kcs" if self.c_outer else "ksc"
+
 
 def tile(shape: Shape, part: Partition, arch: Arch, word_bytes: float = 1.0) -> Tiling:
     """Largest tiles that fit the PE buffers (halved when double-buffered)."""

@@ -37,6 +37,11 @@ class Txn:
     - ``sram``: ``chiplet`` global buffer ``read_bytes``/``write_bytes`` and
       ``vector_ops`` (partial-sum accumulation).
 
+    ``early``: a transaction without ``after`` that may start when the previous layer starts
+    (a weight prefetch) instead of when it has finished; ``prev``: ids of transactions of the
+    previous layer (with transactions) that must finish first (a PE buffer slot that the previous
+    layer still reads). Both are version-3 trace fields (docs/trace-format.md).
+
     ``data`` (identity, :mod:`simulator.mapping.identity`): the tensor slices the
     transaction carries. ``multicast``: every destination receives all of them;
     ``scatter``/``gather``: ``data[i]`` is the slice of ``dsts[i]``; DRAM and
@@ -67,13 +72,18 @@ class Txn:
     read_bytes: int = 0
     write_bytes: int = 0
     data: tuple = ()
-
+    early: bool = False
+    prev: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         """Only the fields this op uses (defaults left out), for compact files."""
         out: dict = {"id": self.id, "op": self.op}
         if self.after:
             out["after"] = list(self.after)
+        if self.early:
+            out["early"] = True
+        if self.prev:
+            out["prev"] = list(self.prev)
         for name in _FIELDS[self.op]:
             value = getattr(self, name)
             if value != _DEFAULTS[name]:

@@ -1,11 +1,14 @@
-"""Layer-trace files: JSON Lines, version 2 (reference: docs/trace-format.md).
+"""Layer-trace files: JSON Lines, version 3 (reference: docs/trace-format.md).
 
 Line 1 is a header ``{"format": "axsim-trace", "version": 1, ...}``. Each
 layer starts with ``{"layer": NAME, "kind": ..., "macs": ..., "txns": N}``
 followed by its N transactions, one JSON object per line, fields as in
 :class:`~simulator.mapping.trace.Txn` (defaults omitted). Version 2 adds
 ``data``, the tensor slices a transaction carries (data identity); version-1
-files still replay, without identity (so without error exposure). Reading checks
+files still replay, without identity (so without error exposure). Version 3 adds
+``early`` and ``prev`` (weight prefetch across layers: a transaction that starts while
+the previous layer runs, and its dependencies on that layer); version-1 and -2 files
+replay as before (layers one after another). Reading checks
 every line against the format and the architecture it is replayed on.
 """
 from __future__ import annotations
@@ -20,8 +23,8 @@ from simulator.mapping.identity import from_dict
 from simulator.mapping.trace import BUFFERS, DATA_STRUCTURES, MODES, OPS, LayerTrace, Txn, _FIELDS
 
 FORMAT = "axsim-trace"
-VERSION = 2
-SUPPORTED = (1, 2)
+VERSION = 3
+SUPPORTED = (1, 2, 3)
 REGENERATE = "regenerate it with: axsim trace --arch ARCH --workload WORKLOAD --out FILE"
 _INT_FIELDS = {"bytes", "channel", "pes", "k", "c", "rs", "pixels", "vector_ops", "read_bytes", "write_bytes"}
 
@@ -67,7 +70,8 @@ def _parse_txn(obj: dict, where: str, problems: list[Problem], version: int = VE
     if op not in OPS:
         problems.append(Problem(f"{where}.op", f"{show(op)}: must be one of {', '.join(OPS)}"))
         return None
-    allowed = {"id", "op", "after", *_FIELDS[op], *(("data",) if version >= 2 else ())}
+    allowed = {"id", "op", "after", *_FIELDS[op], *(("data",) if version >= 2 else ()),
+               *(("early", "prev") if version >= 3 else ())}
     fields: dict[str, Any] = {}
     ok = True
     for key, value in obj.items():
@@ -81,12 +85,18 @@ def _parse_txn(obj: dict, where: str, problems: list[Problem], version: int = VE
                 ok = False
             else:
                 fields[key] = value
-        elif key == "after":
+        elif key in ("after", "prev"):
             if not isinstance(value, list) or not all(type(v) is int for v in value):
                 problems.append(Problem(path, f"{show(value)}: must be a list of transaction ids"))
                 ok = False
             else:
                 fields[key] = tuple(value)
+        elif key == "early":
+            if type(value) is not bool:
+                problems.append(Problem(path, f"{show(value)}: must be true or false"))
+                ok = False
+            else:
+                fields[key] = value
         elif key in ("src", "chiplet"):
             node = _node(value)
             if node is None:

@@ -17,8 +17,11 @@ from math import ceil
 
 from simulator.config.arch import Arch
 from simulator.mapping.onpackage import FusedAdd, OnPackage
+from simulator.mapping.concat import concat_trace
+from simulator.mapping.placement import free_room
+from simulator.mapping.prefetch import Prefetch
 from simulator.mapping.residency import Residency
-from simulator.mapping.search import choose, reprice
+from simulator.mapping.search import Where, choose, reprice
 from simulator.mapping.slices import Geometry
 from simulator.mapping.tiling import MappingError, Partition, Shape, Tiling
 from simulator.mapping.trace import LayerTrace, Node
@@ -92,12 +95,14 @@ class WeightStationaryMapper(OnPackage):
         self.db = chip.pe.double_buffering
         self.entry_bytes = chip.pe.accumulation_buffer.entry_bits / 8
         self._rr = 0
+        self._layouts: dict[str, tuple] = {}   # layer -> (partition, package PE of each PE index), for consumers
         self._sources: list = []      # per input tensor: the resident tensor it reads, or None (DRAM)
         self._keep = False            # outputs stay in the global buffers (residency)
         self._layer: Layer | None = None
         self._batch = 1
         self._word = 1.0
         self._fuse: FusedAdd | None = None  # a residual add fused into this layer's write-back
+        self.prefetch: Prefetch | None = None  # weight prefetch across layers (on-package dataflow)
 
     # -- helpers ---------------------------------------------------------------
     def _channel_for(self, dst: Node | None) -> int:
@@ -171,6 +176,12 @@ class WeightStationaryMapper(OnPackage):
         outputs are written back; the outputs are then the add's. ``mapping``: ``"fixed"`` (K, then
         P, then C) or ``"search"`` (:mod:`simulator.mapping.search`); ``lane_factor``: the MAC
         configuration's, for the cost model."""
+        if layer.kind == "concat":  # a view of its operands (simulator/mapping/concat.py)
+            trace = concat_trace(self, layer, batch, input_bytes, residency)
+            if self.prefetch is not None and trace.txns:  # the next layer overlaps the concat's moves,
+                self.prefetch.begin()                      # which use no PE weight buffer
+                self.prefetch.end({})
+            return trace
         arch = self.arch
         shape = Shape.of(layer, batch)
         sources = residency.sources(layer) if residency is not None else []
@@ -179,13 +190,19 @@ class WeightStationaryMapper(OnPackage):
                           inputs_resident=any(s is not None for s in sources),
                           outputs_resident=residency is not None,
                           fused=None if fuse is None else "dram" if fuse.source is None else "nop")
-            choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, **priced)
+            where = None
+            if mapping == "search":
+                room = free_room(residency, fuse.layer if fuse else layer) if residency is not None else None
+                where = Where(layer, batch, tuple(sources), room,
+                              tuple(self._layouts[s.layer] for s in sources if s is not None and s.layer in self._layouts))
+            choice = choose(shape, arch, mapping, MAX_COMPUTE_TXNS, where, **priced)
         except MappingError as exc:
             raise MappingError(f"layer {layer.name!r} ({layer.kind}, {layer.in_channels}x{layer.in_h}x"
                                f"{layer.in_w} -> {layer.out_channels}x{layer.out_h}x{layer.out_w}, kernel "
                                f"{layer.kernel_h}x{layer.kernel_w}) cannot be mapped on {arch.name!r}: {exc}; "
                                "larger PE buffers (chiplet.pe.*_buffer.size_bytes) would fit it") from None
         part, tiling = choice.candidate.part, choice.candidate.tiling
+        self._layouts[(fuse.layer if fuse else layer).name] = (part, self._slots(part, choice))
         compute_txns = tiling.steps * ceil(part.used_pes / self.pes_per_chiplet)
         if compute_txns > MAX_COMPUTE_TXNS:
             raise MappingError(f"layer {layer.name!r} ({layer.describe().partition(': ')[2]}, batch {batch}) "
@@ -194,7 +211,7 @@ class WeightStationaryMapper(OnPackage):
                                f"is {MAX_COMPUTE_TXNS:,} compute transactions per layer (minutes of simulation "
                                "and gigabytes of trace); check the layer's dimensions")
         geo = Geometry(shape, part)
-        chips = self._place(part, geo)
+        chips = self._place(part, geo, choice.positions, choice.slots)
         trace = LayerTrace(layer.name, layer.kind, layer.macs * batch,
                            meta={"partition": asdict(part), "tiling": asdict(tiling), "mac": mac,
                                  "batch": batch, "used_pes": part.used_pes, "chiplets": len(chips),
@@ -214,17 +231,34 @@ class WeightStationaryMapper(OnPackage):
             trace.meta["inputs_resident"] = [s is not None for s in self._sources]
             trace.meta["outputs_resident"] = self._keep
             trace.meta["spill_bytes"] = residency.spills.get((fuse.layer if fuse else layer).name, 0)
+        if self.prefetch is not None:
+            self.prefetch.begin()
         self._emit(trace, shape, part, tiling, chips, mac, weight_bytes, input_bytes, geo)
+        if self.prefetch is not None:
+            self.prefetch.end({ch.coord: ch.weight_users for ch in chips})
         return trace
 
-    def _place(self, part: Partition, geo: Geometry) -> list[_Chiplet]:
+    def _slots(self, part: Partition, choice) -> tuple[int, ...]:
+        """The package PE (chiplet index x PEs per chiplet + PE) of each PE index of ``part``."""
+        if choice.slots is not None:
+            return choice.slots
+        n, pos = self.pes_per_chiplet, choice.positions
+        return tuple(i if pos is None else pos[i // n] * n + i % n for i in range(part.used_pes))
+
+    def _place(self, part: Partition, geo: Geometry, positions: tuple[int, ...] | None = None,
+               slots: tuple[int, ...] | None = None) -> list[_Chiplet]:
+        """The chiplets of the layer; logical chiplet ``j`` (PEs ``j·n .. j·n + n - 1``) sits at
+        ``positions[j]`` (row-major index; None: at ``j``, the fixed mapping's); ``slots``: PE ``i``
+        runs on package PE ``slots[i]`` instead."""
         gb = self.arch.chiplet.noc.gb_node
+        where = (lambda j: divmod(j if positions is None else positions[j], self.chip_cols))
+        slot = (lambda i: i) if slots is None else slots.__getitem__
         chips: dict[int, _Chiplet] = {}
         for i in range(part.used_pes):
-            ci, li = divmod(i, self.pes_per_chiplet)
+            ci, li = divmod(slot(i), self.pes_per_chiplet)
             chip = chips.get(ci)
             if chip is None:
-                chip = chips[ci] = _Chiplet(divmod(ci, self.chip_cols), gb)
+                chip = chips[ci] = _Chiplet(where(ci), gb)
             node = divmod(li, self.noc_cols)
             p, c, k = part.part(i)
             chip.nodes.append(node)
@@ -234,8 +268,8 @@ class WeightStationaryMapper(OnPackage):
             if c == 0:
                 chip.finals.append(len(chip.nodes) - 1)
             else:
-                owner = (k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
-                chip.owners[divmod(owner, self.chip_cols)].append(len(chip.nodes) - 1)
+                owner = slot(k + p * part.k_parts * part.c_parts) // self.pes_per_chiplet
+                chip.owners[where(owner)].append(len(chip.nodes) - 1)
         return list(chips.values())
 
     def _emit(self, trace: LayerTrace, shape: Shape, part: Partition, t: Tiling,
@@ -265,6 +299,7 @@ class WeightStationaryMapper(OnPackage):
             if compute and new_weights:
                 wbytes = ceil(kt * ct * shape.rs * wword)
                 after = [d for ch in chips for d in self._slot_free(ch.weight_users)]
+                first = len(trace.txns)
                 if part.p_parts == 1:  # every PE holds different weights
                     wload = self._load(trace, "weights", chips, wbytes, [ch.nodes for ch in chips], after,
                                        [[geo.weights(w) for w in ch.work] for ch in chips])
@@ -272,6 +307,8 @@ class WeightStationaryMapper(OnPackage):
                     slices = {g: geo.weights(chips[i].work[j]) for g, (i, j) in first_of_wgroup.items()}
                     wload = self._shared_loads(trace, "weights", chips, by_wgroup, "wgroups",
                                                wbytes, after, slices)
+                if self.prefetch is not None and not after:
+                    self.prefetch.mark(trace, first, {ch.coord: len(ch.weight_users) for ch in chips}, after)
             # inputs for this step
             ibytes = ceil(shape.in_tensors * shape.in_channels_for(kt, ct) * shape.in_rows(rows)
                           * shape.in_cols(cols) * word)

@@ -52,6 +52,10 @@ class NocSetup(BaseModel):
     hotspot_nodes: tuple[int, ...] = (0,)
     hotspot_fraction: float = Field(0.2, ge=0.0, le=1.0)
     packet_size: int = Field(1, ge=1, le=1_000_000)
+    # multicast traffic (axsim's own keys, not BookSim2's): every packet goes to this many distinct
+    # uniformly drawn nodes, replicated in the routers or sent as repeated unicast
+    multicast_fanout: int = Field(1, ge=1, le=4096)
+    multicast: Literal["replicate", "unicast"] = "replicate"
     injection_rate: float = Field(0.1, gt=0.0, le=1.0)
     injection_rate_uses_flits: Literal[0, 1] = 1
     injection_process: Literal["bernoulli"] = "bernoulli"
@@ -75,6 +79,10 @@ class NocSetup(BaseModel):
             raise ValueError(f"traffic bitcomp needs a power-of-two node count, k*k = {nodes}")
         if self.traffic == "neighbor" and self.k < 2:
             raise ValueError("traffic neighbor needs k >= 2 (a node with neighbours)")
+        if self.multicast_fanout > 1 and self.traffic != "uniform":
+            raise ValueError(f"multicast_fanout {self.multicast_fanout} needs traffic uniform (got {self.traffic})")
+        if self.multicast_fanout > nodes:
+            raise ValueError(f"multicast_fanout {self.multicast_fanout} > k*k = {nodes} nodes")
         if self.routing_function == "o1turn" and self.num_vcs < 2:
             raise ValueError("routing_function o1turn needs num_vcs >= 2")
         return self
@@ -85,7 +93,8 @@ class NocSetup(BaseModel):
             vc_alloc_delay=self.vc_alloc_delay, sw_alloc_delay=self.sw_alloc_delay,
             st_final_delay=self.st_final_delay, link_latency_cycles=self.channel_latency,
             credit_delay=self.credit_delay, alloc_iters=self.alloc_iters,
-            wait_for_tail_credit=bool(self.wait_for_tail_credit), routing=self.routing_function)
+            wait_for_tail_credit=bool(self.wait_for_tail_credit), routing=self.routing_function,
+            injection_extra_cycles=1, multicast=self.multicast)  # BookSim2's injection channel timing (docs/validation.md, section 11)
 
     @property
     def flit_rate(self) -> float:

@@ -36,6 +36,8 @@ _OPTIONS = {
     "sample_period": (int, "measurement window in cycles (default 10000)"),
     "latency_thres": (float, "average latency above which a load counts as saturated (default 500)"),
     "seed": (int, "run seed for the traffic draws (default 0)"),
+    "multicast_fanout": (int, "destinations per packet, drawn uniformly without repeats (traffic uniform; default 1)"),
+    "multicast": (str, "replicate (in the routers, default) or unicast (one copy per destination)"),
 }
 
 

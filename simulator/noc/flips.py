@@ -3,7 +3,8 @@
 Every router-to-router link ``src -> dst`` of network ``network`` has a flip
 probability per bit position (within each byte) from
 :meth:`simulator.faults.rates.ErrorRates.link`. A flit of ``flit_bits`` bits
-carries ``flit_bits / 8`` bits of every position ("lanes"). The bits of one
+carries ``flit_bits / 8`` bits of every position ("lanes"; :func:`lanes_of` when the
+width is not a multiple of 8: wire ``i`` carries position ``i mod 8``). The bits of one
 position that cross one link form a stream of independent Bernoulli(p) trials;
 the kernel skips from one flip to the next with geometric gaps
 ``floor(log(u) / log(1 - p))`` (never one draw per bit) and records each flip
@@ -14,6 +15,8 @@ order in which links are simulated.
 
 Expected flips per link and position = traversals x lanes x p: the same
 exposure as a transaction-level count of the bits each link carried.
+:class:`StreamFlips` draws the same flips in full runs (``axsim run --network-model flit``
+with the error exposure computed), where the stream is advanced in steps.
 """
 from __future__ import annotations
 
@@ -37,6 +40,13 @@ def kernel_links(rows: int, cols: int):
             tr, tc = sr + dr, sc + dc
             if 0 <= tr < rows and 0 <= tc < cols:
                 yield r * P + o, (sr, sc), (tr, tc)
+
+
+def lanes_of(flit_bits: int) -> np.ndarray:
+    """Bits of each bit position (0..7) in a flit of ``flit_bits``: wire ``i`` of the link carries
+    bit position ``i mod 8``, so ``flit_bits // 8`` each plus one for the ``flit_bits % 8``
+    lowest positions (a 100-bit flit: 13 bits of positions 0-3, 12 of positions 4-7)."""
+    return np.array([flit_bits // BYTE_BITS + (b < flit_bits % BYTE_BITS) for b in range(BYTE_BITS)], np.int64)
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,63 @@ def _state(network: str, rows: int, cols: int, rates: ErrorRates, seed: int, fli
                 x = np.log(draws[b]) / logq[lk, b] if logq[lk, b] < 0 else 0.0
                 gap[lk, b] = int(x) if x < 1e18 else 1 << 62
         u[lk, :int(pool[lk])] = draws[BYTE_BITS:]
-    return FlipState(flit_bits // BYTE_BITS, logq, u, ptr, gap,
+    return FlipState(lanes_of(flit_bits), logq, u, ptr, gap,
                      np.zeros((int(pool.sum()), 5), np.int64))
+
+
+class StreamFlips:
+    """Flips drawn per flit traversal in a :class:`simulator.noc.stream.FlitStream` that runs in
+    steps: the same draws as :func:`run_with_flips` (one generator per link, seeded with the run
+    seed and the link's path; the first gap of each bit position, then one uniform per flip), but
+    each link's pool of uniforms is topped up from its generator whenever the kernel reports it
+    low, so no pool ever runs out and the draws do not depend on when the stream was advanced.
+    ``links``: (kernel link index, network name, src node, dst node) of every router-to-router
+    link of the kernel's mesh. Only counts are kept (``state.count``: flips per link and bit
+    position)."""
+
+    def __init__(self, n_links: int, links, rates: ErrorRates, seed: int, flit_bits: int, pool: int = 4096):
+        lanes = lanes_of(flit_bits)
+        pool = max(pool, 2 * flit_bits)
+        logq = np.zeros((n_links, BYTE_BITS))
+        gap = np.full((n_links, BYTE_BITS), 1 << 62, np.int64)
+        u = np.ones((n_links, pool))
+        ptr = np.zeros(n_links, np.int64)  # links that cannot flip never use their pool
+        self.rngs: dict[int, np.random.Generator] = {}
+        self.link_names: dict[int, tuple] = {}
+        for lk, network, src, dst in links:
+            self.link_names[lk] = (network, src, dst)
+            p = np.clip(np.asarray(rates.link(network, src, dst), dtype=float), 0.0, 1.0)
+            if not (p > 0).any():
+                continue
+            rng = stream(seed, f"{network}.link[({src[0]},{src[1]})->({dst[0]},{dst[1]})]")
+            first = 1.0 - rng.random(BYTE_BITS)
+            with np.errstate(divide="ignore"):
+                logq[lk] = np.log1p(-p)
+            for b in range(BYTE_BITS):
+                if p[b] > 0:
+                    x = np.log(first[b]) / logq[lk, b] if logq[lk, b] < 0 else 0.0
+                    gap[lk, b] = int(x) if x < 1e18 else 1 << 62
+            self.rngs[lk] = rng
+            u[lk] = 1.0 - rng.random(pool)
+        self.state = FlipState(lanes, logq, u, ptr, gap, np.zeros((0, 5), np.int64))
+
+    def refill(self) -> None:
+        """Top up every link whose pool has fewer uniforms left than one flit can use."""
+        s = self.state
+        pool = s.u.shape[1]
+        for lk in np.flatnonzero(pool - s.ptr < s.lanes.sum()).tolist():
+            rng = self.rngs.get(lk)
+            if rng is None:
+                continue
+            left = pool - int(s.ptr[lk])
+            s.u[lk, :left] = s.u[lk, pool - left:]
+            s.u[lk, left:] = 1.0 - rng.random(pool - left)
+            s.ptr[lk] = 0
+
+    def counts(self) -> dict[tuple, np.ndarray]:
+        """``(network, src, dst) -> flips per bit position`` of every link that flipped."""
+        c = self.state.count
+        return {self.link_names[lk]: c[lk].copy() for lk in np.flatnonzero(c.any(axis=1)).tolist()}
 
 
 def run_with_flips(network: str, rows: int, cols: int, cfg: RouterConfig, rates: ErrorRates,
@@ -94,7 +159,7 @@ def run_with_flips(network: str, rows: int, cols: int, cfg: RouterConfig, rates:
             break
         # enough uniforms for the traversals this run made: mean + 8 sigma per link
         trav = run.link_flits.reshape(-1).astype(float)
-        mean = trav * state.lanes * (-np.expm1(state.logq)).sum(axis=1)
+        mean = trav * (state.lanes * -np.expm1(state.logq)).sum(axis=1)
         pool = np.maximum(pool * 4, (mean + 8 * np.sqrt(mean) + 64).astype(np.int64))
     out = state.out[: run.n_flips]
     return run, FlitFlips(out[:, 0], out[:, 1], out[:, 2], out[:, 3], out[:, 4])

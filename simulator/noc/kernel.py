@@ -1,98 +1,70 @@
-"""The compiled, cycle-stepped flit-level mesh kernel (numba).
+"""The compiled, cycle-stepped flit-level mesh kernel (numba): the routers' pipeline.
 
-One call simulates a set of packets on a ``rows x cols`` mesh of input-queued
-virtual-channel routers with credit-based flow control and wormhole switching.
-Every cycle in which something can move is stepped; cycles in which nothing
-can move (flits on links, credits in flight, no packet created yet) are
-skipped by jumping to the next cycle at which anything becomes ready.
+One call simulates packets on a ``rows x cols`` mesh of input-queued virtual-channel routers
+with credit-based flow control and wormhole switching, stepping only the cycles in which
+something can move (the next wake-up of any router or interface). Ports: 0 = local, 1 = east
+(+column), 2 = west, 3 = south (+row), 4 = north; output port ``o`` of router ``r`` feeds input
+port ``OPP[o]`` of ``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 5`` being the
+interface of node ``r``. Per hop (docs/models.md, "Flit-level NoC and NoP"): routing
+(``routing_delay``), VC allocation (``vc_alloc_delay``), switch allocation, then the next
+buffer at ``s + sw_alloc_delay + st_final_delay + link_latency`` and a credit upstream
+``credit_delay`` after ``s``. Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces:
+:mod:`simulator.noc.kernel_ni`; state, routing, flips: :mod:`simulator.noc.kernel_parts`.
 
-Ports: 0 = local (injection input / ejection output), 1 = east (+column),
-2 = west (-column), 3 = south (+row), 4 = north (-row). Output port ``o`` of
-router ``r`` feeds input port ``OPP[o]`` of router ``nbr[r, o]``. Output
-virtual channels are indexed ``(r * Q + o) * V + v`` with ``Q = 6``: index
-``o = 5`` is the network interface of node ``r`` (its output towards input
-port 0 of router ``r``).
-
-Per hop (documented in docs/models.md, section "Flit-level NoC/NoP"): a head
-flit that arrives at cycle ``t`` is routed and may request a VC at
-``t + routing_delay``; VC allocation at cycle ``a`` lets it request the switch
-from ``a + vc_alloc_delay``; switch allocation at cycle ``s`` puts it in the
-next input buffer at ``s + sw_alloc_delay + st_final_delay + link_latency``
-and sends a credit upstream that arrives ``credit_delay`` cycles later. Body
-flits request the switch from their arrival. Allocators are separable
-iSLIP (request, grant, accept; pointers move in the first iteration only).
-
-Status codes returned: 0 done, 1 deadlock (nothing can ever move again while
-packets remain), 2 max_cycles reached, 3 invariant broken (details in ``info``).
+Multicast by replication (``pk_mc[pk] >= 0``: destinations ``mc_dst[pk_mc[pk]:][:pk_mcn[pk]]``):
+the head is routed along the dimension-ordered tree, so an input VC can have several output
+branches, each allocated on its own (output VC, credits, switch) and reading the buffer with
+its own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once
+every branch has sent it. A flit granted the switch also goes to the other ready branches of
+its VC waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case.
+Hot paths are written out, not called (docs/performance.md: numba calls cost more than the work).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from simulator.noc.kernel_parts import (ACTIVE, DEADLOCK, IDLE, INF, MAX_CYCLES, NI, OK, OPP, BROKEN, P, Q,  # noqa: F401
-                                        VA, COMPLETED, HOPS, MEAS_DONE, NDONE, NFLIPS, NMEAS, NNEW, NOW, NTOTAL,
-                                        S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, new_state, tables, _credit_head,
-                                        _credits_consistent, _drain, _lowest, _push_credit,
-                                        _route, _rr_pick, _sa_islip, _sample_flips, _va_islip)
+from simulator.noc.kernel_alloc import _sa_islip, _va_islip
+from simulator.noc.kernel_ni import _eject, _inject
+from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
+                                        MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
+                                        REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
+                                        _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
+                                        _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # no reference counting in the hot loop (docs/performance.md)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
-             link_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
-             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv, state,
+             link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
+             pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,
+             pk_mc, pk_mcn, mc_dst, mc_recv, mc_atime, pk_owner, tr_left, state,
              window_start, window_end, until, resumable, check,
-             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
+             flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count,
              pk_itime, pk_atime, link_flits, occ_out, info, done_list):
-    """Simulate from the state's cycle ``now``; fill ``pk_itime`` (head injection), ``pk_atime``
-    (tail ejection), ``link_flits[r, o]`` (flits sent through output port o of router r) and
-    ``occ_out`` (flits held per router at the end). Each node's interface sends the packets of
-    its queue (``ni_cur`` and the chain ``pk_next``, in creation order). Return the status.
-
-    Not ``resumable`` (one-shot): stop when every measured packet (or, with none measured,
-    every packet) has arrived; reaching ``until`` is MAX_CYCLES. ``resumable``: return
-    MAX_CYCLES with ``now = until`` when the next cycle to simulate reaches ``until`` (the
-    caller may then append packets created at ``>= until`` and call again), OK when no packet
-    remains; the packets whose tails were ejected are in ``done_list[:n_new]``. ``resumable``
-    = 1 also returns COMPLETED after a cycle in which tails were ejected (``now`` is then the
-    next cycle); 2 runs on to ``until``.
-
-    Bit flips (skipped when ``fl_logq`` has no rows): link ``l = r * 5 + o`` carries
-    ``flit_lanes`` bits of every bit position per flit; ``fl_gap[l, b]`` counts the bits of
-    position ``b`` still to pass before the next flip, redrawn as a geometric gap
-    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[l]``. Each flip is
-    written to ``flips[i] = (packet, flit, lane, bit, link)``. A link whose pool runs out
-    stops flipping and sets ``info[3] = 1`` (the caller re-runs with a larger pool)."""
+    """Simulate from the state's cycle ``now`` (arguments: :func:`simulator.noc.router.run_packets`,
+    :class:`simulator.noc.stream.FlitStream`): ``pk_itime`` (head injected), ``pk_atime`` (tail
+    ejected; multicast: at its last destination, ``mc_atime`` per destination), ``link_flits[r, o]``,
+    ``occ_out`` (flits held per router). Returns OK, DEADLOCK, MAX_CYCLES, BROKEN (``info``: code,
+    index, cycle), COMPLETED or REFILL. One-shot (``resumable = 0``): stop when every measured
+    packet (none measured: every packet) has arrived. Resumable: MAX_CYCLES with ``now = until``,
+    OK when none remains, packets ejected in ``done_list[:n_new]``; ``resumable = 1`` also stops
+    after a cycle in which a transfer's last packet arrived (COMPLETED; ``tr_left``: packets left
+    per transfer) or that left a link's uniforms below one flit's bits (REFILL; flips: ``_sample_flips``)."""
     N = rows * cols
-    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_out, ivc_ovc, ivc_t, va_iptr,
-     cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr, rcount, wake, nwake,
-     ni_cur, ni_fi, ni_vc, ni_rr, sc) = state
+    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
+     ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, scr, sc) = state
     do_flips = fl_logq.shape[0] > 0
-    # per-router scratch
-    elig = np.zeros(P * P, np.int64)         # [ip * P + o]: VCs of ip eligible for output o
-    reqmask = np.zeros(P, np.int64)
-    req_list = np.zeros((P, P * V), np.int64)
-    req_n = np.zeros(P, np.int64)
-    grant_v = np.zeros(V, np.int64)
-    v_matched = np.zeros(V, np.int64)
-    k_matched = np.zeros(P * V, np.int64)
-    grant_o = np.zeros(P, np.int64)
-    colreq = np.zeros(P, np.int64)
-    in_m = np.zeros(P, np.int64)
-    out_m = np.zeros(P, np.int64)
-
+    flit_bits = flit_lanes.sum()
+    # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
+    elig, reqmask, req_list, req_n, grant_v, v_matched, k_matched, grant_o, colreq, in_m, out_m = scr
     half = V // 2
-    now = sc[NOW]
-    n_meas = sc[NMEAS]
-    meas_done = sc[MEAS_DONE]
-    window_flits = sc[WFLITS]
-    hops = sc[HOPS]
-    n_flips = sc[NFLIPS]
-    n_total = sc[NTOTAL]
-    n_done = sc[NDONE]
+    now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = _scalars(sc)
     n_new = 0
+    t_fin = 0
     pipe = sw_alloc_delay + st_final_delay + link_latency
     status = OK
+    refill = False
     while True:
         if resumable:
             if n_done >= n_total:
@@ -105,83 +77,11 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         if check and not _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
             status = BROKEN
             break
-        gmin = INF
-        # ---- network interfaces: one flit per cycle into router input port 0 ------------
-        for n in range(N):
-            if nwake[n] > now:
-                if nwake[n] < gmin:
-                    gmin = nwake[n]
-                continue
-            nwake[n] = INF
-            pk = ni_cur[n]
-            if pk < 0:
-                continue
-            if pk_ctime[pk] > now:
-                nwake[n] = pk_ctime[pk]
-                gmin = min(gmin, nwake[n])
-                continue
-            v = ni_vc[n]
-            base = (n * Q + NI) * V
-            if v < 0:
-                lo = 0
-                cnt = V
-                if vc_split:
-                    cnt = half
-                    if pk_mode[pk] == 1:
-                        lo = half
-                nx = INF
-                for j in range(cnt):
-                    c = lo + (ni_rr[n] + j) % cnt
-                    ov = base + c
-                    _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                    if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
-                        v = c
-                        ni_vc[n] = c
-                        ovc_busy[ov] = 1
-                        ni_rr[n] = c + 1 - lo
-                        break
-                    nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
-                if v < 0:
-                    nwake[n] = min(nwake[n], nx)
-                    gmin = min(gmin, nwake[n])
-                    continue
-            ov = base + v
-            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-            if cred[ov] <= 0:
-                nwake[n] = min(nwake[n], _credit_head(ov, cr_t, cr_h, cr_n))
-                gmin = min(gmin, nwake[n])
-                continue
-            iv = (n * P) * V + v
-            if buf_n[iv] >= D:
-                info[0] = 3
-                info[1] = iv
-                info[2] = now
-                status = BROKEN
-                break
-            k = buf_h[iv] + buf_n[iv]
-            if k >= D:
-                k -= D
-            fi = ni_fi[n]
-            buf_pk[iv, k] = pk
-            buf_fi[iv, k] = fi
-            buf_t[iv, k] = now + link_latency
-            buf_n[iv] += 1
-            vmask[n * P] |= np.int64(1) << v
-            rcount[n] += 1
-            wake[n] = min(wake[n], now + link_latency)
-            cred[ov] -= 1
-            if fi == 0:
-                pk_itime[pk] = now
-            if fi == pk_size[pk] - 1:
-                ovc_busy[ov] = 0
-                ni_vc[n] = -1
-                ni_cur[n] = pk_next[pk]
-                ni_fi[n] = 0
-            else:
-                ni_fi[n] = fi + 1
-            nwake[n] = now + 1
-            gmin = min(gmin, now + 1)
-        if status != OK:
+        gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
+                       pk_next, pk_itime, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy,
+                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info)
+        if gmin < 0:
+            status = BROKEN
             break
         # ---- routers ------------------------------------------------------------------
         for r in range(N):
@@ -191,14 +91,12 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             if rcount[r] == 0:
                 continue
             nx = INF
-            # route computation and VC-allocation requests; switch requests
+            # route computation; VC-allocation requests of unallocated branches; switch requests
             for o in range(P):
                 req_n[o] = 0
             for ip in range(P):
                 reqmask[ip] = 0
                 m = vmask[r * P + ip]
-                if m == 0:
-                    continue
                 while m != 0:
                     v = _lowest(m)
                     m &= m - 1
@@ -208,22 +106,48 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if ft > now:
                         nx = min(nx, ft)
                         continue
-                    st = ivc_st[iv]
-                    if st == IDLE:
+                    if ivc_st[iv] == IDLE:
                         pk = buf_pk[iv, h]
-                        ivc_out[iv] = rtab[pk_mode[pk], r, pk_dst[pk]]
-                        ivc_st[iv] = VA
+                        if pk_mc[pk] < 0:
+                            bm = np.int64(1) << rtab[pk_mode[pk], r, pk_dst[pk]]
+                        else:
+                            bm, ivc_mcj[iv] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn, mc_dst)
+                        ivc_ball[iv] = bm
+                        ivc_bm[iv] = bm
+                        ivc_vam[iv] = 0
+                        b = bm
+                        while b != 0:
+                            ivc_bsent[iv * P + _lowest(b)] = 0
+                            b &= b - 1
+                        ivc_st[iv] = ROUTED
                         ivc_t[iv] = ft + routing_delay
-                        st = VA
                     if ivc_t[iv] > now:
                         nx = min(nx, ivc_t[iv])
                         continue
-                    o = ivc_out[iv]
-                    if st == VA:
-                        req_list[o, req_n[o]] = ip * V + v
-                        req_n[o] += 1
-                    else:
-                        ov = (r * Q + o) * V + ivc_ovc[iv]
+                    bm = ivc_bm[iv]
+                    vam = ivc_vam[iv]
+                    while bm != 0:
+                        o = _lowest(bm)
+                        bm &= bm - 1
+                        if (vam >> o) & 1 == 0:
+                            req_list[o, req_n[o]] = ip * V + v
+                            req_n[o] += 1
+                            continue
+                        j = iv * P + o
+                        if ivc_bt[j] > now:
+                            nx = min(nx, ivc_bt[j])
+                            continue
+                        k = ivc_bsent[j] - buf_fi[iv, h]
+                        if k > 0:  # a branch ahead of the buffer's head (multicast)
+                            if k >= buf_n[iv]:
+                                continue  # its next flit is not sent yet; its arrival wakes the router
+                            q = h + k
+                            if q >= D:
+                                q -= D
+                            if buf_t[iv, q] > now:
+                                nx = min(nx, buf_t[iv, q])
+                                continue
+                        ov = (r * Q + o) * V + ivc_bovc[j]
                         _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
                         if cred[ov] > 0:
                             if (reqmask[ip] >> o) & 1:
@@ -233,13 +157,11 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             reqmask[ip] |= 1 << o
                         else:
                             nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
-            # VC allocation per output port (separable iSLIP over free output VCs)
+            # VC allocation per output port
             for o in range(P):
                 nr = req_n[o]
-                if nr == 0:
-                    continue
-                obase = (r * Q + o) * V
-                if nr == 1:  # one request: iSLIP grants it the free VC nearest its own pointer
+                if nr == 1:
+                    obase = (r * Q + o) * V
                     e = req_list[o, 0]
                     iv = r * P * V + e
                     lo = 0
@@ -252,7 +174,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if c < lo or c >= lo + cnt:
                         c = lo
                     best = -1
-                    for j in range(cnt):
+                    for _ in range(cnt):
                         ov = obase + c
                         _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
                         if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
@@ -266,9 +188,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if best >= 0:
                         ov = obase + best
                         ovc_busy[ov] = 1
-                        ivc_st[iv] = ACTIVE
-                        ivc_ovc[iv] = best
-                        ivc_t[iv] = now + vc_alloc_delay
+                        ivc_vam[iv] |= 1 << o
+                        j = iv * P + o
+                        ivc_bovc[j] = best
+                        ivc_bt[j] = now + vc_alloc_delay
                         va_iptr[iv] = best + 1 if best + 1 < V else 0
                         va_optr[ov] = e + 1 if e + 1 < P * V else 0
                         nx = min(nx, now + vc_alloc_delay)
@@ -279,20 +202,19 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             else:
                                 elig[ip * P + o] = np.int64(1) << (e - ip * V)
                             reqmask[ip] |= 1 << o
-                    continue
-                nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
-                               vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
-                               ovc_busy, va_optr, va_iptr, ivc_st, ivc_ovc, ivc_t, buf_pk, buf_h, pk_mode, wake,
-                               reqmask, elig)
+                elif nr > 1:
+                    nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
+                                   vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
+                                   ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
+                                   wake, reqmask, elig)
             # switch allocation (separable iSLIP over ports), then the VC within the input port
             swreq = 0
+            nin = 0
+            lastin = -1
             for ip in range(P):
                 swreq |= reqmask[ip]
                 in_m[ip] = -1
                 out_m[ip] = -1
-            nin = 0
-            lastin = -1
-            for ip in range(P):
                 if reqmask[ip] != 0:
                     nin += 1
                     lastin = ip
@@ -313,95 +235,140 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         nx = now + 1
                         continue
                     v = _rr_pick(elig[ip * P + o], sa_vptr[r, ip])
-                    asked = 0
-                    for o2 in range(P):
-                        if (reqmask[ip] >> o2) & 1:
-                            asked |= elig[ip * P + o2]
-                    if asked != np.int64(1) << v:  # other VCs of this input lost
-                        nx = now + 1
                     sa_vptr[r, ip] = v + 1 if v + 1 < V else 0
                     iv = (r * P + ip) * V + v
                     h = buf_h[iv]
                     pk = buf_pk[iv, h]
-                    fi = buf_fi[iv, h]
-                    buf_h[iv] = h + 1 if h + 1 < D else 0
-                    buf_n[iv] -= 1
-                    if buf_n[iv] == 0:
-                        vmask[r * P + ip] &= ~(np.int64(1) << v)
-                    rcount[r] -= 1
-                    # credit to the upstream output VC
-                    if ip == 0:
-                        up = (r * Q + NI) * V + v
-                        _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
-                        if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
-                            nwake[r] = min(nwake[r], now + credit_delay)
-                    else:
-                        u = nbr[r, ip]
-                        up = (u * Q + OPP[ip]) * V + v
-                        _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
-                        if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
-                            wake[u] = min(wake[u], now + credit_delay)
-                    ovv = ivc_ovc[iv]
-                    ov = (r * Q + o) * V + ovv
-                    cred[ov] -= 1
-                    if cred[ov] < 0:
-                        info[0] = 1
-                        info[1] = ov
-                        info[2] = now
-                        status = BROKEN
-                        break
-                    link_flits[r, o] += 1
-                    t_arr = now + pipe
+                    fi = ivc_bsent[iv * P + o]
+                    # fanout: the flit also goes to the other ready branches of its VC that wait
+                    # for this same flit, on outputs no other input won in this cycle
+                    outs = np.int64(1) << o
+                    out_m[o] = ip
+                    rest = reqmask[ip] & ~outs
+                    while rest != 0:
+                        o2 = _lowest(rest)
+                        rest &= rest - 1
+                        if out_m[o2] < 0 and (elig[ip * P + o2] >> v) & 1 and ivc_bsent[iv * P + o2] == fi:
+                            outs |= np.int64(1) << o2
+                            out_m[o2] = ip
+                    asked = 0
+                    for o2 in range(P):
+                        if (reqmask[ip] >> o2) & 1:
+                            asked |= elig[ip * P + o2]
+                    if asked != np.int64(1) << v or reqmask[ip] != outs:  # other requests of this input lost
+                        nx = now + 1
                     tail = fi == pk_size[pk] - 1
-                    if o == 0:  # ejection: the interface takes the flit and returns the credit
-                        if pk_recv[pk] != fi:
-                            info[0] = 2
-                            info[1] = pk
+                    t_arr = now + pipe
+                    while outs != 0:
+                        o = _lowest(outs)
+                        outs &= outs - 1
+                        j = iv * P + o
+                        ivc_bsent[j] = fi + 1
+                        ovv = ivc_bovc[j]
+                        ov = (r * Q + o) * V + ovv
+                        cred[ov] -= 1
+                        if cred[ov] < 0:
+                            info[0] = 1
+                            info[1] = ov
                             info[2] = now
                             status = BROKEN
                             break
-                        pk_recv[pk] = fi + 1
-                        _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
-                        if cred[ov] == 0 or (tail and wait_tail_credit != 0):
-                            wake[r] = min(wake[r], t_arr + credit_delay)
-                        if t_arr >= window_start and t_arr < window_end:
-                            window_flits += 1
-                        if tail:
-                            pk_atime[pk] = t_arr
-                            meas_done += pk_meas[pk]
-                            n_done += 1
-                            if resumable:
-                                done_list[n_new] = pk
-                                n_new += 1
-                    else:
-                        hops += 1
-                        if do_flips:
-                            n_flips = _sample_flips(r * P + o, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips,
-                                                    n_flips, info)
-                        d = nbr[r, o]
-                        dip = OPP[o]
-                        div = (d * P + dip) * V + ovv
-                        if buf_n[div] >= D:
-                            info[0] = 3
-                            info[1] = div
-                            info[2] = now
-                            status = BROKEN
-                            break
-                        k = buf_h[div] + buf_n[div]
-                        if k >= D:
-                            k -= D
-                        buf_pk[div, k] = pk
-                        buf_fi[div, k] = fi
-                        buf_t[div, k] = t_arr
-                        buf_n[div] += 1
-                        vmask[d * P + dip] |= np.int64(1) << ovv
-                        rcount[d] += 1
-                        wake[d] = min(wake[d], t_arr)
-                    if tail:
-                        ovc_busy[ov] = 0
-                        ivc_st[iv] = IDLE
-                        if req_n[o] > 0:  # heads waiting for a VC of this port may get this one
-                            nx = now + 1
+                        link_flits[r, o] += 1
+                        if o == 0:  # ejection: the interface takes the flit and returns the credit
+                            if pk_mc[pk] < 0:  # unicast (inline: the common case)
+                                if pk_recv[pk] != fi:
+                                    info[0] = 2
+                                    info[1] = pk
+                                    info[2] = now
+                                    status = BROKEN
+                                    break
+                                pk_recv[pk] = fi + 1
+                                done = 1 if tail else 0
+                            else:
+                                done = _eject(pk, fi, tail, ivc_mcj[iv], t_arr, pk_recv, pk_mc, pk_mcn, mc_recv,
+                                              mc_atime, info)
+                                if done < 0:
+                                    status = BROKEN
+                                    break
+                            _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
+                            if cred[ov] == 0 or (tail and wait_tail_credit != 0):
+                                wake[r] = min(wake[r], t_arr + credit_delay)
+                            if t_arr >= window_start and t_arr < window_end:
+                                window_flits += 1
+                            if done:
+                                pk_atime[pk] = t_arr
+                                meas_done += pk_meas[pk]
+                                n_done += 1
+                                if resumable:
+                                    done_list[n_new] = pk
+                                    n_new += 1
+                                    tr_left[pk_owner[pk]] -= 1
+                                    if tr_left[pk_owner[pk]] == 0:
+                                        t_fin += 1
+                        else:
+                            hops += 1
+                            if do_flips:
+                                lk = r * P + o
+                                n_flips = _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap,
+                                                        flips, fl_count, n_flips, info)
+                                if resumable and fl_u.shape[1] - fl_ptr[lk] < flit_bits:
+                                    refill = True
+                            d = nbr[r, o]
+                            dip = OPP[o]
+                            div = (d * P + dip) * V + ovv
+                            if buf_n[div] >= D:
+                                info[0] = 3
+                                info[1] = div
+                                info[2] = now
+                                status = BROKEN
+                                break
+                            k = buf_h[div] + buf_n[div]
+                            if k >= D:
+                                k -= D
+                            buf_pk[div, k] = pk
+                            buf_fi[div, k] = fi
+                            buf_t[div, k] = t_arr
+                            buf_n[div] += 1
+                            vmask[d * P + dip] |= np.int64(1) << ovv
+                            rcount[d] += 1
+                            wake[d] = min(wake[d], t_arr)
+                        if tail:  # the branch is done: its output VC is free again
+                            ovc_busy[ov] = 0
+                            ivc_bm[iv] &= ~(np.int64(1) << o)
+                            ivc_vam[iv] &= ~(np.int64(1) << o)
+                            if req_n[o] > 0:  # heads waiting for a VC of this port may get this one
+                                nx = now + 1
+                    if status != OK:
+                        break
+                    # the buffer's head leaves once every branch has sent it
+                    if fi == buf_fi[iv, h]:
+                        pop = True
+                        b = ivc_ball[iv]
+                        while b != 0:
+                            if ivc_bsent[iv * P + _lowest(b)] <= fi:
+                                pop = False
+                                break
+                            b &= b - 1
+                        if pop:
+                            buf_h[iv] = h + 1 if h + 1 < D else 0
+                            buf_n[iv] -= 1
+                            if buf_n[iv] == 0:
+                                vmask[r * P + ip] &= ~(np.int64(1) << v)
+                            rcount[r] -= 1
+                            if ivc_bm[iv] == 0:
+                                ivc_st[iv] = IDLE
+                            # credit to the upstream output VC
+                            if ip == 0:
+                                up = (r * Q + NI) * V + v
+                                _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                                if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
+                                    nwake[r] = min(nwake[r], now + credit_delay)
+                            else:
+                                u = nbr[r, ip]
+                                up = (u * Q + OPP[ip]) * V + v
+                                _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                                if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
+                                    wake[u] = min(wake[u], now + credit_delay)
                     if buf_n[iv] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
             wake[r] = min(wake[r], nx)
@@ -409,9 +376,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 break
         if status != OK:
             break
-        if resumable == 1 and n_new > 0:
+        if (resumable == 1 and t_fin > 0) or refill:
             now += 1
-            status = COMPLETED
+            status = REFILL if refill else COMPLETED
             break
         for r in range(N):
             if wake[r] < gmin:
@@ -427,12 +394,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         now = max(now + 1, gmin)
         if resumable and now > until:
             now = until
-    occ_out[:] = rcount
-    sc[NOW] = now
-    sc[MEAS_DONE] = meas_done
-    sc[WFLITS] = window_flits
-    sc[HOPS] = hops
-    sc[NFLIPS] = n_flips
-    sc[NDONE] = n_done
-    sc[NNEW] = n_new
+    for r in range(N):
+        occ_out[r] = rcount[r]
+    _store(sc, now, meas_done, window_flits, hops, n_flips, n_done, n_new)
     return status

@@ -1,6 +1,7 @@
 """Pieces of the flit-level kernel (:mod:`simulator.noc.kernel`): constants, ring buffers of
-credits, bit tricks, routing, the iSLIP allocators, bit-flip sampling, the credit invariant,
-and the kernel's state between calls (:func:`new_state`)."""
+credits, bit tricks, routing (unicast and the multicast tree), bit-flip sampling, the credit
+invariant, and the kernel's state between calls (:func:`new_state`). The allocators are in
+:mod:`simulator.noc.kernel_alloc`."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ NI = 5
 OPP = np.array([0, 2, 1, 4, 3], dtype=np.int64)
 INF = np.int64(1) << np.int64(62)
 
-IDLE, VA, ACTIVE = 0, 1, 2
+IDLE, ROUTED = 0, 1  # input VC: no packet at its head yet routed; head packet routed
 OK, DEADLOCK, MAX_CYCLES, BROKEN = 0, 1, 2, 3
 _DEBRUIJN = np.int64(0x03f79d71b4cb0a89)
 _CTZ = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22,
@@ -47,6 +48,41 @@ def _route(r, dst, cols, mode):
     if dc < rc:
         return 2
     return 0
+
+
+@njit(cache=True, inline="always")
+def _between(x, a, b):
+    return (a <= x <= b) or (b <= x <= a)
+
+
+@njit(cache=True)
+def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
+    """Output ports of router ``r`` in the dimension-ordered tree of multicast packet ``pk``
+    (mode 0: XY tree, 1: YX tree): the union, over the destinations whose route from the source
+    passes ``r``, of the port that route takes at ``r``. Returns (port mask, index of ``r`` in
+    the destination list or -1)."""
+    s = pk_src[pk]
+    sr = s // cols
+    sc = s - sr * cols
+    rr = r // cols
+    rc = r - rr * cols
+    mask = 0
+    local = -1
+    base = pk_mc[pk]
+    for j in range(pk_mcn[pk]):
+        d = mc_dst[base + j]
+        dr = d // cols
+        dc = d - dr * cols
+        if mode == 0:
+            on = (rr == sr and _between(rc, sc, dc)) or (rc == dc and _between(rr, sr, dr))
+        else:
+            on = (rc == sc and _between(rr, sr, dr)) or (rr == dr and _between(rc, sc, dc))
+        if on:
+            o = _route(r, d, cols, mode)
+            mask |= 1 << o
+            if o == 0:
+                local = j
+    return mask, local
 
 
 @njit(cache=True, inline="always")
@@ -113,146 +149,18 @@ def _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
 
 
 @njit(cache=True)
-def _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split, vc_alloc_delay,
-              req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr,
-              ivc_st, ivc_ovc, ivc_t, buf_pk, buf_h, pk_mode, wake, reqmask, elig):
-    """VC allocation of output port ``o`` of router ``r`` with several requests: separable iSLIP
-    (every free output VC grants the request nearest its pointer, every request accepts the grant
-    nearest its own pointer; pointers move in the first iteration). Returns the router's next visit."""
-    obase = (r * Q + o) * V
-    nfree = 0
-    for v in range(V):
-        ov = obase + v
-        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-        free = ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D)
-        v_matched[v] = 0 if free else 1
-        if free:
-            nfree += 1
-        elif ovc_busy[ov] == 0:
-            wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
-    if nfree == 0:
-        return nx
-    for k in range(nr):
-        k_matched[k] = 0
-    for it in range(alloc_iters):
-        any_grant = False
-        for v in range(V):
-            grant_v[v] = -1
-            if v_matched[v]:
-                continue
-            ov = obase + v
-            best = -1
-            bestd = P * V
-            for k in range(nr):
-                if k_matched[k]:
-                    continue
-                e = req_list[o, k]
-                if vc_split:
-                    iv = r * P * V + e
-                    cls = pk_mode[buf_pk[iv, buf_h[iv]]]
-                    if (v >= half) != (cls == 1):
-                        continue
-                d = e - va_optr[ov]
-                if d < 0:
-                    d += P * V
-                if d < bestd:
-                    bestd = d
-                    best = k
-            grant_v[v] = best
-            if best >= 0:
-                any_grant = True
-        if not any_grant:
-            break
-        for k in range(nr):
-            if k_matched[k]:
-                continue
-            e = req_list[o, k]
-            iv = r * P * V + e
-            best = -1
-            bestd = V
-            for v in range(V):
-                if grant_v[v] == k:
-                    d = v - va_iptr[iv]
-                    if d < 0:
-                        d += V
-                    if d < bestd:
-                        bestd = d
-                        best = v
-            if best >= 0:
-                nx = min(nx, now + vc_alloc_delay)
-                k_matched[k] = 1
-                v_matched[best] = 1
-                ov = obase + best
-                ovc_busy[ov] = 1
-                ivc_st[iv] = ACTIVE
-                ivc_ovc[iv] = best
-                ivc_t[iv] = now + vc_alloc_delay
-                if it == 0:
-                    va_iptr[iv] = (best + 1) % V
-                    va_optr[ov] = (e + 1) % (P * V)
-                if vc_alloc_delay == 0:  # may request the switch in this cycle
-                    ov2 = obase + best
-                    if cred[ov2] > 0:
-                        ip = e // V
-                        if (reqmask[ip] >> o) & 1:
-                            elig[ip * P + o] |= np.int64(1) << (e % V)
-                        else:
-                            elig[ip * P + o] = np.int64(1) << (e % V)
-                        reqmask[ip] |= 1 << o
-    for k in range(nr):
-        if k_matched[k] == 0:  # lost to another request: try again next cycle
-            nx = now + 1
-    return nx
-
-
-@njit(cache=True, inline="always")
-def _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o):
-    """Switch allocation of router ``r``: separable iSLIP over its 5 x 5 port requests ``reqmask``
-    (bit o of reqmask[ip]: input ip asks for output o); fills ``in_m[ip]`` with the granted output."""
-    free_in = (1 << P) - 1
-    free_out = (1 << P) - 1
-    for o in range(P):
-        colreq[o] = 0
-    for ip in range(P):
-        m = reqmask[ip]
-        for o in range(P):
-            if (m >> o) & 1:
-                colreq[o] |= 1 << ip
-    for it in range(alloc_iters):
-        any_grant = False
-        for ip in range(P):
-            grant_o[ip] = 0  # outputs granting input ip
-        for o in range(P):
-            if (free_out >> o) & 1 == 0:
-                continue
-            col = colreq[o] & free_in
-            if col == 0:
-                continue
-            ip = _rr_pick(col, sa_optr[r, o])
-            grant_o[ip] |= 1 << o
-            any_grant = True
-        if not any_grant:
-            break
-        for ip in range(P):
-            if grant_o[ip] == 0:
-                continue
-            o = _rr_pick(grant_o[ip], sa_iptr[r, ip])
-            in_m[ip] = o
-            out_m[o] = ip
-            free_in &= ~(1 << ip)
-            free_out &= ~(1 << o)
-            if it == 0:
-                sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
-                sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
-
-
-@njit(cache=True)
-def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, n_flips, info):
-    """Bit flips of flit ``fi`` of packet ``pk`` crossing link ``lk`` (see simulate). Returns the
-    number of flips drawn so far."""
+def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count, n_flips, info):
+    """Bit flips of flit ``fi`` of packet ``pk`` crossing link ``lk``. The link carries
+    ``flit_lanes[b]`` bits of bit position ``b`` per flit; ``fl_gap[lk, b]`` counts the bits of
+    position ``b`` still to pass before the next flip, redrawn as a geometric gap
+    ``floor(log(u) / log(1 - p))`` from the link's pool of uniforms ``fl_u[lk]``. Each flip is
+    written to ``flips[i] = (packet, flit, lane, bit, link)`` while there is room and counted in
+    ``fl_count[lk, b]``; a pool that runs out stops the link's flips and sets ``info[3] = 1``.
+    Returns the number of flips drawn so far."""
     for b in range(8):
         g = fl_gap[lk, b]
-        while g < flit_lanes:
+        lanes = flit_lanes[b]
+        while g < lanes:
             if n_flips < flips.shape[0]:
                 flips[n_flips, 0] = pk
                 flips[n_flips, 1] = fi
@@ -260,6 +168,7 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
                 flips[n_flips, 3] = b
                 flips[n_flips, 4] = lk
             n_flips += 1
+            fl_count[lk, b] += 1
             q = fl_ptr[lk]
             if q >= fl_u.shape[1]:
                 info[3] = 1
@@ -272,9 +181,35 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
                 break
             g += 1 + np.int64(x)
         if g < INF:
-            g -= flit_lanes
+            g -= lanes
         fl_gap[lk, b] = g
     return n_flips
+
+
+@njit(cache=True)
+def _scalars(sc):
+    """The scalars the kernel keeps between calls (:data:`SC_NAMES`), without the last (n_new)."""
+    return sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]
+
+
+@njit(cache=True)
+def _store(sc, now, meas_done, window_flits, hops, n_flips, n_done, n_new):
+    sc[0] = now
+    sc[1] = meas_done
+    sc[2] = window_flits
+    sc[3] = hops
+    sc[4] = n_flips
+    sc[5] = n_done
+    sc[8] = n_new
+
+
+@njit(cache=True)
+def scratch(V):
+    """Per-router scratch arrays of the kernel: eligible VCs per (input, output), switch requests
+    per input, VC-allocation requests per output and their count, the iSLIP bookkeeping."""
+    return (np.zeros(P * P, np.int64), np.zeros(P, np.int64), np.zeros((P, P * V), np.int64),
+            np.zeros(P, np.int64), np.zeros(V, np.int64), np.zeros(V, np.int64), np.zeros(P * V, np.int64),
+            np.zeros(P, np.int64), np.zeros(P, np.int64), np.zeros(P, np.int64), np.zeros(P, np.int64))
 
 
 @njit(cache=True)
@@ -303,8 +238,11 @@ def tables(rows, cols):
 
 
 def new_state(rows, cols, V, D):
-    """The kernel's state between calls: buffers, credits, allocator pointers, wake-up cycles,
-    the network interfaces' current packets, and the scalars ``sc`` (see :data:`SC_NAMES`)."""
+    """The kernel's state between calls: buffers, input-VC branch state, credits, allocator
+    pointers, wake-up cycles, the network interfaces' current packets, the per-router scratch
+    arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
+    nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port ``o`` (index ``iv * P + o``):
+    the output VC of that branch, the cycle it may ask for the switch, flits it has sent."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V
@@ -312,18 +250,21 @@ def new_state(rows, cols, V, D):
     return (nbr, rtab,
             np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int64),
             np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(N * P, np.int64),
-            np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(NIV, np.int64),
+            np.zeros(NIV, np.int32), np.zeros(NIV, np.int64), np.zeros(NIV, np.int64), np.zeros(NIV, np.int64),
+            np.zeros(NIV, np.int64), np.full(NIV, -1, np.int64),
+            np.zeros(NIV * P, np.int32), np.zeros(NIV * P, np.int64), np.zeros(NIV * P, np.int64),
             np.zeros(NIV, np.int32),
             np.full(NOV, D, np.int32), np.zeros(NOV, np.int32), np.zeros((NOV, D), np.int64),
             np.zeros(NOV, np.int32), np.zeros(NOV, np.int32), np.zeros(NOV, np.int32),
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
-            np.zeros(len(SC_NAMES), np.int64))
+            scratch(V), np.zeros(len(SC_NAMES), np.int64))
 
 
 # scalars kept between calls (indices into the state's last array)
 SC_NAMES = ("now", "meas_done", "window_flits", "hops", "n_flips", "n_done", "n_total", "n_meas", "n_new")
 NOW, MEAS_DONE, WFLITS, HOPS, NFLIPS, NDONE, NTOTAL, NMEAS, NNEW = range(len(SC_NAMES))
-S_NWAKE, S_NI_CUR = 24, 25  # positions of nwake and ni_cur in the state tuple
+S_NWAKE, S_NI_CUR = 29, 30  # positions of nwake and ni_cur in the state tuple
 COMPLETED = 4  # status of a resumable call that stopped after a cycle in which packets arrived
+REFILL = 5     # status of a resumable call that stopped because a link's pool of uniforms runs low

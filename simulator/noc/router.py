@@ -33,9 +33,15 @@ class RouterConfig(BaseModel):
     st_final_delay: int = Field(1, ge=0, le=100)          # [st_final_delay]
     link_latency_cycles: int = Field(1, ge=1, le=10_000)  # channel latency (BookSim mesh: 1)
     credit_delay: int = Field(2, ge=1, le=10_000)         # [credit_delay]
+    # extra cycles of the injection channel over the link latency; BookSim2's channels deliver a
+    # flit the cycle after latency + the send (its routers' stages absorb that cycle, its
+    # injection channel does not), so its configurations use 1 (docs/validation.md, section 11)
+    injection_extra_cycles: int = Field(0, ge=0, le=100)
     alloc_iters: int = Field(2, ge=1, le=16)              # [alloc_iters] iSLIP iterations
     wait_for_tail_credit: bool = True                     # [wait_for_tail_credit]
     routing: Literal["dor", "dor_yx", "o1turn"] = "dor"   # [routing_function]: dor = XY
+    # multicast transfers: replicated in the routers along the XY tree, or sent as repeated unicast
+    multicast: Literal["replicate", "unicast"] = "replicate"
 
     @model_validator(mode="after")
     def _o1turn_needs_two_vcs(self) -> "RouterConfig":
@@ -53,11 +59,11 @@ class RouterConfig(BaseModel):
         """Closed-form zero-load packet latency (creation to tail ejection) over ``hops`` links.
 
         The head is injected in its creation cycle, crosses the injection channel
-        (``link_latency``), ``hops + 1`` routers (routing + VC + switch allocation + switch
+        (``link_latency + injection_extra_cycles``), ``hops + 1`` routers (routing + VC + switch allocation + switch
         traversal) and ``hops`` links, and leaves through the ejection channel; the tail
         follows ``flits - 1`` cycles behind."""
         router = self.routing_delay + self.vc_alloc_delay + self.sw_alloc_delay + self.st_final_delay
-        return (hops + 1) * router + (hops + 2) * self.link_latency_cycles + flits - 1
+        return (hops + 1) * router + (hops + 2) * self.link_latency_cycles + self.injection_extra_cycles + flits - 1
 
 
 @dataclass(frozen=True)
@@ -72,21 +78,74 @@ class PacketRun:
     flit_hops: int          # router-to-router link traversals
     n_flips: int = 0        # bit flips drawn (see FlipState)
     flip_pool_exhausted: bool = False
+    mc_atime: np.ndarray | None = None  # multicast: tail ejection per destination (as Multicast.dst)
+
+
+@dataclass(frozen=True)
+class Multicast:
+    """Destination sets of multicast packets: packet ``i`` with ``ptr[i] >= 0`` goes to
+    ``dst[ptr[i] : ptr[i] + count[i]]`` (distinct nodes), replicated in the routers along its
+    dimension-ordered tree; ``ptr[i] = -1``: a unicast packet to ``dst`` of :func:`run_packets`."""
+
+    ptr: np.ndarray
+    count: np.ndarray
+    dst: np.ndarray
+
+    @staticmethod
+    def of(sets: list) -> "Multicast":
+        """From one entry per packet: ``None`` (unicast) or a sequence of destination nodes."""
+        ptr = np.full(len(sets), -1, np.int64)
+        count = np.zeros(len(sets), np.int64)
+        flat: list[int] = []
+        for i, d in enumerate(sets):
+            if d is not None:
+                ptr[i], count[i] = len(flat), len(d)
+                flat.extend(int(x) for x in d)
+        return Multicast(ptr, count, np.array(flat, np.int64))
+
+    def check(self, n: int, nodes: int, size: np.ndarray, depth: int, name: str) -> None:
+        """Shapes, endpoints, distinct destinations, and multicast packets no longer than one VC
+        buffer (the condition of the deadlock argument, docs/models.md)."""
+        if len(self.ptr) != n or len(self.count) != n:
+            raise AxsimError(f"{name}: multicast ptr/count need one entry per packet ({n})")
+        mc = np.flatnonzero(self.ptr >= 0)
+        if not len(mc):
+            return
+        if (self.count[mc] < 1).any() or (self.ptr[mc] + self.count[mc] > len(self.dst)).any():
+            raise AxsimError(f"{name}: multicast destination ranges must be non-empty and inside dst")
+        if self.dst.min() < 0 or self.dst.max() >= nodes:
+            raise AxsimError(f"{name}: multicast destinations must be nodes 0..{nodes - 1}")
+        if size[mc].max() > depth:
+            raise AxsimError(f"{name}: a multicast packet of {int(size[mc].max())} flits is longer than the "
+                             f"VC buffer ({depth} flits); replicated multicast packets must fit in one buffer")
+        for i in mc.tolist():
+            d = self.dst[self.ptr[i]: self.ptr[i] + self.count[i]]
+            if len(np.unique(d)) != len(d):
+                raise AxsimError(f"{name}: multicast packet {i} lists a destination twice")
+
+
+def no_multicast(n: int) -> Multicast:
+    return Multicast(np.full(n, -1, np.int64), np.zeros(n, np.int64), np.zeros(0, np.int64))
 
 
 @dataclass
 class FlipState:
     """Inputs and outputs of per-flit bit-flip sampling (see :mod:`simulator.noc.flips`)."""
 
-    lanes: int              # bits of each bit position per flit (flit width / 8)
+    lanes: np.ndarray       # (8,) bits of each bit position per flit (wire i carries position i mod 8)
     logq: np.ndarray        # (links, 8) log(1 - p) per link l = r * 5 + o and bit position
     u: np.ndarray           # (links, pool) uniforms in (0, 1] per link
     ptr: np.ndarray         # (links,) uniforms used
     gap: np.ndarray         # (links, 8) bits still to pass before the next flip
     out: np.ndarray         # (capacity, 5) flips: packet, flit, lane, bit, link
+    count: np.ndarray | None = None  # (links, 8) flips per link and bit position (all, also beyond capacity)
+
+    def __post_init__(self):
+        if self.count is None:
+            self.count = np.zeros((self.logq.shape[0], 8), np.int64)
 
 
-_NO_FLIPS = FlipState(1, np.zeros((0, 8)), np.zeros((0, 1)), np.zeros(0, np.int64),
+_NO_FLIPS = FlipState(np.ones(8, np.int64), np.zeros((0, 8)), np.zeros((0, 1)), np.zeros(0, np.int64),
                       np.zeros((0, 8), np.int64), np.zeros((0, 5), np.int64))
 
 
@@ -98,7 +157,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
                 size: np.ndarray, ctime: np.ndarray, measured: np.ndarray | None = None,
                 route_mode: np.ndarray | None = None, window: tuple[int, int] = (0, 0),
                 max_cycles: int = 1 << 60, name: str = "mesh", flips: FlipState | None = None,
-                check: bool = False, stop_at_limit: bool = False) -> PacketRun:
+                check: bool = False, stop_at_limit: bool = False, multicast: Multicast | None = None) -> PacketRun:
     """Run packets (node ids ``r * cols + c``) through the flit-level mesh.
 
     ``size`` in flits (>= 1), ``ctime`` the creation cycle; each source's network interface
@@ -108,6 +167,8 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     ``max_cycles`` ends the run normally (packets still in flight keep ``atime = -1``).
     ``route_mode``: 0 = XY, 1 = YX per packet (default from ``cfg.routing``).
     ``check``: verify credit conservation of every output VC in every simulated cycle (slow; tests).
+    ``multicast``: destination sets of the packets replicated in the routers (their ``dst`` is
+    ignored); such a packet has arrived when its tail reached every destination.
     """
     n = len(src)
     src = np.ascontiguousarray(src, dtype=np.int64)
@@ -115,6 +176,9 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     size = np.ascontiguousarray(size, dtype=np.int64)
     ctime = np.ascontiguousarray(ctime, dtype=np.int64)
     nodes = rows * cols
+    mc = no_multicast(n) if multicast is None else multicast
+    mc.check(n, nodes, size, cfg.vc_buf_size, name)
+    dst = np.where(mc.ptr >= 0, 0, dst)
     if n and (src.min() < 0 or src.max() >= nodes or dst.min() < 0 or dst.max() >= nodes):
         raise AxsimError(f"{name}: packet endpoints must be nodes 0..{nodes - 1} of the {rows}x{cols} mesh")
     if n and size.min() < 1:
@@ -137,14 +201,19 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     occ = np.zeros(nodes, np.int64)
     info = np.zeros(4, np.int64)
     fl = _NO_FLIPS if flips is None else flips
+    mc_atime = np.full(len(mc.dst), -1, np.int64)
     status = kernel.simulate(
         rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
-        cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles, cfg.credit_delay,
+        cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles,
+        cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
         cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
         src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
-        np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64), state,
+        np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64),
+        np.ascontiguousarray(mc.ptr, dtype=np.int64), np.ascontiguousarray(mc.count, dtype=np.int64),
+        np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime,
+        np.zeros(n, np.int64), np.zeros(1, np.int64), state,
         int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
-        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, itime, atime, link_flits, occ, info,
+        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, fl.count, itime, atime, link_flits, occ, info,
         np.zeros(0, np.int64))
     end, wflits, hops, nflips = (int(sc[i]) for i in (kernel.NOW, kernel.WFLITS, kernel.HOPS, kernel.NFLIPS))
     if status == kernel.DEADLOCK:
@@ -162,7 +231,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         raise RuntimeError(f"{name}: flit-level kernel invariant broken: {what} "
                            f"(index {int(info[1])}, cycle {int(info[2])})")
     end = max(end, int(atime.max(initial=0)))
-    return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]))
+    return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]), mc_atime)
 
 
 def chain_queues(state: tuple, order: np.ndarray, src: np.ndarray, ctime: np.ndarray) -> np.ndarray:

@@ -7,17 +7,24 @@ the run seed and a stable hash of ``noc.node[n]``. Packets created in the
 measurement window ``[W, W + S)`` (``W = warmup_periods x sample_period``,
 ``S = sample_period``) are measured; creation continues for another ``S``
 cycles so that the measured packets cross a loaded network.
+
+Multicast traffic (``multicast_fanout = K > 1``, uniform only): every packet goes to ``K``
+distinct nodes drawn uniformly (a generator per node, ``noc.node[n].multicast``), replicated in
+the routers or, with ``multicast = unicast``, sent as ``K`` copies one after the other. The
+offered load counts the flits a source creates (one copy); the accepted load counts every flit
+delivered (about ``K`` times the offered); latency runs from creation to the tail's arrival at
+the last destination.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from simulator.errors import AxsimError
 from simulator.faults.seeding import rng_for
 from simulator.noc.booksim import NocSetup
-from simulator.noc.router import run_packets
+from simulator.noc.router import Multicast, run_packets
 
 
 def stream(seed: int, path: str) -> np.random.Generator:
@@ -111,9 +118,33 @@ def run_point(setup: NocSetup) -> Point:
     limit = warm + sample if throughput else warm + 6 * sample
     if throughput:  # no packet is waited for: the run is cut at the end of the window
         measured[:] = 0
+    fan = setup.multicast_fanout
+    mc, copies = None, 1
+    if fan > 1:  # fan distinct destinations per packet, from a generator of their own
+        sets = np.concatenate([stream(setup.seed, f"noc.node[{n}].multicast").random(
+            (int((src == n).sum()), nodes)).argsort(axis=1)[:, :fan] for n in range(nodes)])
+        order = np.argsort(src, kind="stable")  # the sets were drawn per source, in creation order
+        dsets = np.empty_like(sets)
+        dsets[order] = sets
+        if setup.multicast == "replicate":
+            mc = Multicast(np.arange(len(src), dtype=np.int64) * fan, np.full(len(src), fan, np.int64),
+                           dsets.reshape(-1).astype(np.int64))
+        else:  # the source sends one copy per destination, one after the other
+            copies = fan
+            src, ctime = np.repeat(src, fan), np.repeat(ctime, fan)
+            measured = np.repeat(measured, fan)
+            dst = dsets.reshape(-1).astype(np.int64)
+            route_mode = None if route_mode is None else np.repeat(route_mode, fan)
     run = run_packets(k, k, cfg, src, dst, np.full(len(src), size, np.int64), ctime, measured,
                       route_mode=route_mode, window=(warm, warm + sample), max_cycles=limit,
-                      name=f"noc ({setup.traffic}, {rate:g} flits/node/cycle)", stop_at_limit=True)
+                      name=f"noc ({setup.traffic}, {rate:g} flits/node/cycle)", stop_at_limit=True,
+                      multicast=mc)
+    if copies > 1:  # a packet's copies: injected at the first, arrived at the last (-1 if any is missing)
+        itime = run.itime.reshape(-1, copies).min(axis=1)
+        got = run.atime.reshape(-1, copies)
+        atime = np.where((got >= 0).all(axis=1), got.max(axis=1), -1)
+        run = replace(run, itime=itime, atime=atime)
+        src, ctime, measured = src[::copies], ctime[::copies], measured[::copies]
     accepted = run.window_flits / (nodes * sample)
     m = measured.astype(bool)
     if throughput:

@@ -14,7 +14,9 @@ that is idle when it starts (interval partitioning, greedy by start time: the
 fewest tracks for which no two events on a track overlap). Processes and
 threads are integers named by metadata events (``process_name``,
 ``thread_name``, with sort indices); the ``layers`` process has one event
-per layer.
+per layer, from its first transaction to its last; a layer whose weights were
+prefetched while the previous one ran overlaps it and goes on a second track
+(``layers #1``).
 
 Time: ``ts`` and ``dur`` are microseconds, written with three decimals (whole
 nanoseconds); cycle c maps to round(c / clock_ghz) ns. A track takes a new
@@ -97,10 +99,16 @@ class EventRecorder:
         lanes: dict[tuple[str, str], int] = {}
         out: list[dict] = []
         body: list[dict] = []
-        for layer, (start, end) in self.layer_spans.items():
-            s = self._ns(start)
+        layer_ends: list[int] = []  # per track of the layers process: its last end (ns)
+        for layer, (start, end) in sorted(self.layer_spans.items(), key=lambda kv: kv[1][0]):
+            s, e = self._ns(start), self._ns(end)
+            # layers overlap when the next one's weights are prefetched: another track then
+            lane = next((i for i, last in enumerate(layer_ends) if last <= s), len(layer_ends))
+            if lane == len(layer_ends):
+                layer_ends.append(e)
+            layer_ends[lane] = e
             body.append({"name": layer, "cat": "layer", "ph": "X", "ts": s / 1000,
-                         "dur": (self._ns(end) - s) / 1000, "pid": 0, "tid": 0})
+                         "dur": (e - s) / 1000, "pid": 0, "tid": lane})
         for ready, finish, unit, group, name, layer, txn_id in sorted(self.events, key=lambda e: e[0]):
             s, e = self._ns(ready), self._ns(finish)
             key = (unit, group)
@@ -120,6 +128,9 @@ class EventRecorder:
             out.append({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
                         "args": {"sort_index": pid}})
         out.append({"name": "thread_name", "ph": "M", "pid": 0, "tid": 0, "args": {"name": "layers"}})
+        for lane in range(1, len(layer_ends)):
+            out.append({"name": "thread_name", "ph": "M", "pid": 0, "tid": lane,
+                        "args": {"name": f"layers #{lane}"}})
         for (unit, group, lane), tid in tids.items():
             out.append({"name": "thread_name", "ph": "M", "pid": pids[unit], "tid": tid,
                         "args": {"name": f"{group} #{lane}"}})

@@ -11,7 +11,16 @@
   partition ``k<K parts>p<P parts>c<C parts>``), ``predicted_cycles`` and
   ``predicted_bound`` (the cost model's latency and its largest bound,
   :mod:`simulator.mapping.cost`; compare with ``latency_cycles``, the simulated one;
-  empty for replayed traces written before these keys and for fused adds).
+  empty for replayed traces written before these keys and for fused adds);
+  ``first_cycle`` (the cycle the layer's first transaction started: before
+  ``start_cycle`` when its weights were prefetched while the previous layer ran)
+  and ``overlap_cycles`` (``start_cycle - first_cycle``). ``start_cycle`` is the
+  previous layer's end, so ``latency_cycles = end_cycle - start_cycle`` are the
+  cycles a layer adds to the run and they add up to the summary's latency (the
+  last finish); a layer's actions, prefetched ones included, are in its own row.
+  ``placement`` (where the layer's chiplets went: ``id`` row-major, a mesh symmetry,
+  ``follow`` or ``aligned``, :mod:`simulator.mapping.placement`) and ``loop_order`` (the
+  PE loop nest, ``ks``, ``kcs`` or ``ksc``, :attr:`simulator.mapping.tiling.Tiling.loop_order`).
 - ``components.csv``: long format, one row per layer x component x action:
   count and energy. Leakage rows have ``component_class`` ``leakage`` (as in
   summary.json) and name the leaking component class in ``component``.
@@ -153,7 +162,8 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
         w.writerow(["index", "layer", "kind", "mac_config", "start_cycle", "end_cycle", "latency_cycles",
                     "latency_ms", "macs", "utilization", "energy_pj", *[f"energy_pj_{c}" for c in classes],
                     *level_keys, "outputs_on_package", "spill_bytes",
-                    "mapping", "predicted_cycles", "predicted_bound",
+                    "mapping", "predicted_cycles", "predicted_bound", "first_cycle", "overlap_cycles",
+                    "placement", "loop_order",
                     *([f"mul_{k}_percent" for k in METRIC_KEYS] if metrics else [])])
         for layer in result.layers:
             by_class = layer.energy_by_class()
@@ -168,6 +178,8 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                         _flag(layer.meta.get("outputs_resident")), layer.meta.get("spill_bytes", ""),
                         layer.meta.get("mapping", ""), layer.meta.get("predicted_cycles", ""),
                         layer.meta.get("predicted_bound", ""),
+                        layer.start_cycle - layer.overlap_cycles, layer.overlap_cycles,
+                        layer.meta.get("placement", ""), layer.meta.get("loop_order", ""),
                         *([(_num(m[k]) if m else "") for k in METRIC_KEYS] if metrics else [])])
     with (out / "components.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -179,13 +191,15 @@ def _write_files(result: RunResult, out: Path, extra: dict | None) -> None:
                 w.writerow([layer.name, component, cls, e.action, _num(e.count), _num(e.energy_pj)])
     with (out / "links.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips"])
+        w.writerow(["network", "from", "to", "bits", "busy_cycles", "utilization", "ber", "expected_flips",
+                    "sampled_flips"])
         total = result.latency_cycles or 1
         for net, links in result.link_stats.items():
             for link in links:
                 w.writerow([net, link["from"], link["to"], link["bits"], link["busy_cycles"],
                             _num(link["busy_cycles"] / total), _num(link.get("ber", 0.0)),
-                            "" if link.get("expected_flips") is None else _num(link["expected_flips"])])
+                            "" if link.get("expected_flips") is None else _num(link["expected_flips"]),
+                            "" if link.get("sampled_flips") is None else link["sampled_flips"]])
     if result.exposure is not None:
         write_exposure_files(result.exposure, out)
 

@@ -8,7 +8,8 @@ rather than a run that never finishes.
 Chaining. A layer's input is what its producer outputs: for a convolution,
 pooling or addition its ``input: [C, H, W]`` must equal the producer's
 ``[K, P, Q]``; a fully connected layer takes the flattened output
-(``in_features == K * P * Q``). Each layer names its producers; the check
+(``in_features == K * P * Q``); a concatenation's producers all output
+``H x W`` and their channels add up to its ``C``. Each layer names its producers; the check
 takes them as a list of producer indices per layer (empty: the network
 input, not checked), so any way of naming producers (the previous layer by
 default, or named inputs) plugs in.
@@ -88,6 +89,10 @@ def chain_problems(layers: Sequence[Layer], producers: Sequence[Sequence[int]], 
     """Layers whose input is not what their producers output."""
     out: list[Problem] = []
     for i, (layer, prods) in enumerate(zip(layers, producers)):
+        if layer.kind == "concat":
+            if prods or NETWORK_INPUT in layer.inputs:
+                out += concat_problems(layer, [layers[j] for j in prods], paths[i])
+            continue
         for j in prods:
             src = layers[j]
             shape = output_shape(src)
@@ -131,3 +136,25 @@ def producers_from_names(layers: Sequence[Layer], named: Sequence[object | None]
                 prods.append(j)
         producers[i] = prods
     return producers, problems
+
+
+def concat_problems(layer: Layer, producers: Sequence[Layer], path: str) -> list[Problem]:
+    """A concatenation's operands: earlier layers (not the network input) with the layer's height
+    and width, whose channels add up to its input channels."""
+    if NETWORK_INPUT in layer.inputs:
+        return [Problem(f"{path}.inputs", f"{list(layer.inputs)}: the operands of a concat must be earlier "
+                                          f"layers, not {NETWORK_INPUT!r} (their shapes give the channel split)")]
+    out: list[Problem] = []
+    for src in producers:
+        if (src.out_h, src.out_w) != (layer.in_h, layer.in_w):
+            out.append(Problem(f"{path}.input", f"[{layer.in_channels}, {layer.in_h}, {layer.in_w}]: concat "
+                                                f"{layer.name!r} joins along the channels, but its input {src.name!r} "
+                                                f"outputs {list(output_shape(src))}: height and width must be "
+                                                f"{layer.in_h} x {layer.in_w} for every input"))
+    total = sum(src.out_channels for src in producers)
+    if not out and total != layer.in_channels:
+        parts = " + ".join(f"{src.out_channels} ({src.name})" for src in producers)
+        out.append(Problem(f"{path}.input", f"[{layer.in_channels}, {layer.in_h}, {layer.in_w}]: the channels of "
+                                            f"concat {layer.name!r} must be the sum of its inputs' channels "
+                                            f"{parts} = {total}; expected input: [{total}, {layer.in_h}, {layer.in_w}]"))
+    return out

@@ -5,7 +5,9 @@ convolution geometry; everything else (output size, MACs, tensor sizes) is
 derived. Fully connected layers are stored as 1x1 convolutions on a 1x1 input
 (``in_channels`` = in features, ``out_channels`` = out features), so mappers
 see only two compute shapes: convolutions (possibly grouped) and vector
-operations (pooling and element-wise additions).
+operations (pooling and element-wise additions). A concatenation (``concat``)
+joins its inputs along the channels: ``in_channels`` = ``out_channels`` = the
+sum of its operands' channels; it computes nothing (a view of its operands).
 
 Notation (as in Timeloop / SCALE-Sim): C input channels, H x W input size,
 K output channels, R x S kernel, P x Q output size.
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Literal, get_args
 
-LayerKind = Literal["conv", "fc", "pool", "add"]
+LayerKind = Literal["conv", "fc", "pool", "add", "concat"]
 LAYER_KINDS: tuple[str, ...] = get_args(LayerKind)
 POOL_MODES: tuple[str, ...] = ("max", "avg")
 ACTIVATIONS: tuple[str, ...] = ("relu", "relu6")
@@ -121,7 +123,8 @@ class Layer:
 
     @property
     def input_count(self) -> int:
-        """Input activations read: C*H*W (add reads two tensors: 2*C*H*W)."""
+        """Input activations read: C*H*W (add reads two tensors: 2*C*H*W; concat: the sum of its
+        operands, C*H*W)."""
         count = self.in_channels * self.in_h * self.in_w
         return 2 * count if self.kind == "add" else count
 
@@ -172,11 +175,13 @@ def _inconsistencies(layer: Layer) -> list[str]:
             out.append(f"pool_mode must be one of {POOL_MODES}, got {layer.pool_mode!r}")
     elif layer.pool_mode is not None:
         out.append("pool_mode is only for pool layers")
-    if layer.kind in ("pool", "add") and layer.out_channels != layer.in_channels:
-        out.append("pool/add layers need out_channels == in_channels")
-    if layer.kind in ("pool", "add") and layer.groups != 1:
-        out.append("pool/add layers have groups == 1")
-    if layer.kind in ("fc", "add"):
+    if layer.kind in ("pool", "add", "concat") and layer.out_channels != layer.in_channels:
+        out.append("pool/add/concat layers need out_channels == in_channels")
+    if layer.kind in ("pool", "add", "concat") and layer.groups != 1:
+        out.append("pool/add/concat layers have groups == 1")
+    if layer.kind == "concat" and len(layer.inputs) < 2:
+        out.append("concat layers name at least two inputs")
+    if layer.kind in ("fc", "add", "concat"):
         geometry = (layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w,
                     layer.pad_h, layer.pad_w)
         if geometry != (1, 1, 1, 1, 0, 0):

@@ -28,6 +28,7 @@ LAYER_KEYS: dict[str, tuple[str, ...]] = {
     "fc": ("name", "type", "in_features", "out_features"),
     "pool": ("name", "type", "mode", "input", "kernel", "stride", "padding"),
     "add": ("name", "type", "input"),
+    "concat": ("name", "type", "input"),
 }
 LAYER_KEYS = {kind: keys + GRAPH_KEYS for kind, keys in LAYER_KEYS.items()}
 LAYER_REQUIRED: dict[str, tuple[str, ...]] = {
@@ -35,6 +36,7 @@ LAYER_REQUIRED: dict[str, tuple[str, ...]] = {
     "fc": ("name", "type", "in_features", "out_features"),
     "pool": ("name", "type", "mode", "input", "kernel"),
     "add": ("name", "type", "input"),
+    "concat": ("name", "type", "input", "inputs"),
 }
 
 
@@ -266,7 +268,14 @@ def _graph_keys(c: _Checker, m: _Map, path: str, kind: str) -> dict[str, Any]:
         value = m["inputs"]
         names = [value] if isinstance(value, str) else value
         want = 2 if kind == "add" else 1
-        if (not isinstance(names, list) or len(names) != want
+        if kind == "concat":
+            if (not isinstance(names, list) or len(names) < 2
+                    or not all(isinstance(n, str) and n.strip() for n in names)):
+                c.add(join_path(path, "inputs"), f"{show(value)}: concat layers take a list of at least two "
+                      "layer names (joined along the channels in that order)", c.line(m, "inputs"))
+            else:
+                out["inputs"] = tuple(names)
+        elif (not isinstance(names, list) or len(names) != want
                 or not all(isinstance(n, str) and n.strip() for n in names)):
             c.add(join_path(path, "inputs"), f"{show(value)}: {kind} layers take {want} input"
                   f"{'s' if want > 1 else ''}: " + ("a list of two layer names" if want > 1 else
@@ -375,7 +384,7 @@ def layer_to_dict(layer: Layer) -> dict[str, Any]:
     if layer.kind == "pool":
         out["mode"] = layer.pool_mode
     out["input"] = [layer.in_channels, layer.in_h, layer.in_w]
-    if layer.kind == "add":
+    if layer.kind in ("add", "concat"):
         return {**out, **_graph_dict(layer)}
     if layer.kind == "conv":
         out["out_channels"] = layer.out_channels

@@ -27,7 +27,7 @@ def digits():
 def test_mapped_units_compute_the_layer_exactly(digits, request, arch_name):
     arch = request.getfixturevalue(f"{arch_name}_arch")
     wl, model, x = digits
-    data = api.simulate(arch, wl, rates=zero_rates(), exposure=True).exposure.data
+    data = api.simulate(arch, wl, rates=zero_rates(), exposure=True, mapping="fixed").exposure.data  # as map_layer
     units = units_of_run(data, wl.layers)
     for layer in wl.layers:
         trace = map_layer(layer, arch)

@@ -74,6 +74,7 @@ def test_encoding_rejects_bad_tables():
     # n, c, h, w, k, r, s, stride, pad, groups
     (1, 40, 7, 6, 3, 3, 3, 1, 1, 1),     # tap method, stride 1
     (2, 36, 9, 8, 2, 3, 2, 2, 1, 1),     # tap method, stride 2, non-square kernel, batch
+    (1, 36, 9, 8, 2, 3, 2, 2, 1, 1),     # the same, one sample (GEMM rows stop at the last kept row)
     (5, 3, 6, 5, 4, 3, 3, (2, 1), 0, 1),  # im2col method (few channels), many samples
     (1, 8, 5, 5, 4, 3, 3, 1, 1, 2),      # groups
     (1, 64, 3, 3, 2, 1, 1, 1, 0, 1),     # 1 x 1
@@ -187,3 +188,27 @@ def test_conv2d_rejects_bad_arguments():
         EXACT.conv2d(x, w, 1, 1, 3)
     with pytest.raises(AxsimError, match="kernel 3x3 is larger than the padded input 2x2"):
         EXACT.conv2d(x[:, :, :2, :2], w)
+
+
+@pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[3]], ids=lambda c: c.name)
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_small_image_split_over_output_channels_equals_the_table_reference(cfg, workers):
+    """One 3 x 3 sample with 96 output channels: too few row blocks for the workers, so output
+    channel blocks share one encoded slab; the result must not depend on the split."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from simulator.approx import threads
+    rng = np.random.default_rng(workers)
+    x = rng.integers(0, 256, (1, 40, 3, 3), dtype=np.uint8)
+    wt = rng.integers(-128, 128, (96, 40, 3, 3)).astype(np.int8)
+    table = cfg.encoding.products()                       # [a, w + 128]
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=5)
+    win = sliding_window_view(xp, (3, 3), axis=(2, 3))      # 1 x C x 3 x 3 x R x S
+    prods = table[win[:, None], (wt.astype(np.int64) + 128)[None, :, :, None, None]]
+    ref = prods.sum(axis=(2, 5, 6))                         # N x K x OH x OW
+    before = threads.workers()
+    try:
+        threads.set_workers(workers)
+        np.testing.assert_array_equal(encoded_conv2d(cfg.encoding, x, wt, 1, 1, 1, 5), ref)
+    finally:
+        threads.set_workers(before)

@@ -114,3 +114,21 @@ def test_packed_kernel_extreme_negative_sums_over_a_chunk_boundary():
     assert got[0].tolist() == [-65535 * k] * 3
     assert got[1].tolist() == [65535 * k] * 3
     assert got[2:].tolist() == [[-65535 * k] * 3] * 3
+
+
+@pytest.mark.parametrize("m, n", [(5000, 7), (300, 20), (5, 300), (40, 2100)])
+def test_lut_gemm_every_work_split_equals_the_reference(m, n):
+    """Pixel blocks (many pixels), output-channel blocks (few pixels), and the transposed kernel
+    (more channels than pixels), on one and on three worker threads."""
+    from simulator.approx import threads
+    rng = np.random.default_rng(m + n)
+    a = rng.integers(0, 256, (m, 19), dtype=np.uint8)
+    w = rng.integers(0, 256, (19, n), dtype=np.uint8)
+    want = lut_gemm_reference(a, w, RANDOM_LUT)
+    before = threads.workers()
+    try:
+        for count in (1, 3):
+            threads.set_workers(count)
+            assert np.array_equal(lut_gemm(a, w, RANDOM_LUT), want)
+    finally:
+        threads.set_workers(before)

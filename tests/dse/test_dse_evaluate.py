@@ -96,11 +96,11 @@ def test_invalid_combination_is_a_row_with_its_reason(tmp_path):
 
 
 def test_constraints_mark_feasibility(tmp_path):
-    sweep = load_sweep(write_sweep(tmp_path, sweep_data(constraints=["latency_cycles <= 3000"])))
+    sweep = load_sweep(write_sweep(tmp_path, sweep_data(constraints=["latency_cycles <= 2500"])))
     rows = run_group(sweep, [Point(0, {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "exact"}),
                              Point(1, {"pe_mac": BLOCK_MAC, "noc_bits": 32, "conv_mac": "msb2"})], None)
     for r in rows:
-        assert r["feasible"] == (r["latency_cycles"] <= 3000)
+        assert r["feasible"] == (r["latency_cycles"] <= 2500)
     assert {r["feasible"] for r in rows} == {True, False}
 
 

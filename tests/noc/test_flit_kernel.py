@@ -131,3 +131,19 @@ def test_bad_packets_are_clear_errors():
         run_packets(2, 2, RouterConfig(), np.array([0]), np.array([4]), np.array([1]), np.array([0]))
     with pytest.raises(AxsimError, match="at least one flit"):
         run_packets(2, 2, RouterConfig(), np.array([0]), np.array([1]), np.array([0]), np.array([0]))
+
+
+def test_booksim_injection_channel_adds_one_cycle_at_zero_load():
+    """BookSim2's channels deliver a flit latency + 1 cycles after the send (sampled the cycle
+    after it); its router stages are one cycle shorter than their delays, so per hop it is the
+    same, but its injection channel has no router stage before it: + 1 cycle per packet. With the
+    reference configuration (t_r = 3, 1-cycle channels) the zero-load latency is 4H + 6 + F - 1
+    (by hand: injection 1 + 1, H + 1 routers of 2 and H + 1 channels of 2 after them)."""
+    from simulator.noc.booksim import load_setup
+    cfg = load_setup(None).router()
+    assert cfg.injection_extra_cycles == 1
+    for src, dst, flits in [(0, 63, 1), (9, 9, 4), (62, 3, 4)]:
+        run = run_packets(8, 8, cfg, np.array([src]), np.array([dst]), np.array([flits]), np.array([0]))
+        h = int(_xy_hops(src, dst, 8))
+        assert run.atime[0] == (1 + 1) + (h + 1) * 2 + (h + 1) * 2 + flits - 1 == 4 * h + 6 + flits - 1
+        assert run.atime[0] == cfg.zero_load_cycles(h, flits)
