@@ -125,7 +125,7 @@ def test_network_model_for_one_network_keeps_the_other_transaction_level():
         parse_network_model("nop=flit,noc=cycle")
     except AxsimError as exc:
         assert str(exc) == ("--network-model: 'noc=cycle' in 'nop=flit,noc=cycle' is not allowed; allowed: "
-                            "flit, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL")
+                            "flit, flit-unicast, transaction, transaction-ports, or per network: nop=MODEL,noc=MODEL")
     else:
         raise AssertionError("accepted an unknown model")
 
