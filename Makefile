@@ -25,9 +25,12 @@ test: $(STAMP)
 
 # Mutation testing of the model packages (config: [tool.mutmut] in pyproject.toml; docs/testing.md).
 # Unattended; nice'd, 2 workers. MUTANTS selects a subset, e.g. MUTANTS='simulator.hw.*'.
+# mutmut regenerates the mutants of changed model files but keeps its copies of the other
+# modules: those copies (no .meta beside them) are deleted first, so it copies them afresh.
 MUTANTS ?=
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	if [ -d mutants/simulator ]; then find mutants/simulator -name '*.py' ! -exec test -e '{}.meta' ';' -delete; fi
 	nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS) > mutants-run.log 2>&1 || (tail -20 mutants-run.log; exit 1)
 	$(BIN)/python tools/mutation_report.py
 
