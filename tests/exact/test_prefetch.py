@@ -21,7 +21,7 @@ from simulator.report.events import EventRecorder
 from simulator.stats.counters import Counters
 from simulator.workload.layer import Layer, Workload
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------- engine: two layers by hand
