@@ -214,11 +214,18 @@ def _approx_knob(i: int, spec: KnobSpec, values: list, approx, layer_names: list
         ok = False
     if not ok:
         return None
-    baseline = spec.baseline if spec.baseline is not None else ("exact" if "exact" in values else values[0])
-    if baseline not in values:
-        problems.append(Problem(f"{where}.baseline", f"{show(baseline)}: must be one of the values"))
+    baseline = _baseline(spec, values, "exact", where, problems)
     return Knob(spec.name or f"approx[{pattern}]", "approx", pattern, tuple(values), spec.family or "compute",
                 baseline, "structural")
+
+
+def _baseline(spec: KnobSpec, values: list, default: str, where: str, problems: list[Problem]):
+    """The knob's baseline: the one the spec names (it must be one of the values), else ``default``
+    when it is a value, else the first value."""
+    baseline = spec.baseline if spec.baseline is not None else (default if default in values else values[0])
+    if baseline not in values:
+        problems.append(Problem(f"{where}.baseline", f"{show(baseline)}: must be one of the values"))
+    return baseline
 
 
 def _compress_knob(i: int, spec: KnobSpec, values: list, workload, arch_data: dict,
@@ -259,9 +266,7 @@ def _compress_knob(i: int, spec: KnobSpec, values: list, workload, arch_data: di
     if len(set(texts)) != len(texts):
         problems.append(Problem(f"{where}.values", f"{show(values)}: the same scheme twice"))
         return None
-    baseline = spec.baseline if spec.baseline is not None else ("none" if "none" in texts else texts[0])
-    if baseline not in texts:
-        problems.append(Problem(f"{where}.baseline", f"{show(baseline)}: must be one of the values"))
+    baseline = _baseline(spec, texts, "none", where, problems)
     return Knob(spec.name or f"compress[{pattern}]", "compress", pattern, tuple(texts), spec.family or "compression",
                 baseline, "structural")
 
