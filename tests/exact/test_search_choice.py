@@ -217,7 +217,8 @@ def test_a_spill_is_allowed_when_the_fixed_mapping_spills_too(monkeypatch):
 
 def test_fixed_mode_and_a_single_candidate_skip_the_placement(monkeypatch):
     f = cand(1, fixed=True)
-    rig = Rig(monkeypatch, [f], {f.label: C(50)}, [f.label], {f.label: [(C(70), "id")]})
+    # no pricing arguments: tiles for 1-byte words (the stand-ins check the word they are given)
+    rig = Rig(monkeypatch, [f], {f.label: C(50)}, [f.label], {f.label: [(C(70), "id")]}, kw={})
     for mode in ("fixed", "search"):
         got = rig.choose(mode)
         assert got.candidate is f and got.cost == C(50) and got.fixed_cost == C(50)

@@ -206,6 +206,7 @@ def priced(monkeypatch):
     (8.0, 100.0, 12.0, 12.0, 30.0, 25.0),     # the DRAM attach bound is larger
     (0.0, 0.0, 12.0, 12.0, 30.0, 25.0),       # nothing crosses, but DRAM traffic does
     (0.0, 0.0, 0.0, 0.0, 5.0, 0.0),           # nothing crosses at all: 30 - 25 cycles of fill
+    (10.0, 1.0, 0.0, 10.0, 30.0, 25.0),       # no DRAM traffic, but one byte-hop crosses
 ])
 def test_reprice_keeps_the_placement(priced, links, hops, nop_dram, want_nop, want_fill, want_fill_nop):
     calls, own = priced
