@@ -108,3 +108,24 @@ Q16 = SimpleNamespace(q=16)               # P_pe x Q = 128 partial sums per outp
 ])
 def test_loop_orders_by_hand(t, part, shape, entries, want):
     assert loop_orders(shape, part, t, acc(entries)) == (() if want is None else (want,))
+
+
+def test_the_fixed_partitions_other_loop_order_comes_second(write_arch):
+    """tiny with a 384 B accumulation buffer (128 partial sums), 3x3 convolution C = 256, K = 8,
+    16 x 16 (the case of tests/exact/test_placement.py::test_loop_orders_by_hand): the fixed
+    partition K 2 x 4, P 2 x 8 rows is tiled ksc (k_tile 2, c_tile 64, 2 x 2 outputs: 2 K tiles,
+    4 C tiles, 8 / 2 = 4 row tiles, 16 / 2 = 8 column tiles: 256 steps on the one chiplet); its kcs
+    alternative has k_tile 128 // (8 x 16) = 1, so 4 K tiles: 512 steps. It comes right after the
+    fixed candidate, as a searched one, when the limit allows its 512 compute transactions."""
+    from simulator.config import load_arch
+    a = load_arch(write_arch({"chiplet.pe.accumulation_buffer.size_bytes": 384}, base="tiny", name="acc.yaml"))
+    shape = Shape.of(Layer("c", "conv", 256, 16, 16, 8, 3, 3, 1, 1, 1, 1))
+    fixed = Partition(2, 2, 1, 4, 8, 256)
+    rule = Tiling(2, 64, 2, 2, k_tiles=2, c_tiles=4, row_tiles=4, col_tiles=8)
+    alt = Tiling(1, 64, 2, 2, k_tiles=4, c_tiles=4, row_tiles=4, col_tiles=8, c_outer=True)
+    for limit in (None, 512):
+        cands = candidates(shape, a, max_compute_txns=limit)
+        assert (cands[0].part, cands[0].tiling, cands[0].label) == (fixed, rule, "k2p2c1*")
+        assert (cands[1].part, cands[1].tiling, cands[1].label) == (fixed, alt, "k2p2c1")
+    limited = candidates(shape, a, max_compute_txns=511)
+    assert limited[0].tiling == rule and all(c.tiling != alt or c.part != fixed for c in limited)
