@@ -60,6 +60,9 @@ def test_channel_offsets_follow_the_operands_order(tmp_path):
     assert channel_offsets({"a": A, "b": B}, CAT) == [("a", 0), ("b", 3)]
     swapped = Layer("cat", "concat", 8, 4, 4, 8, inputs=("b", "a"))
     assert channel_offsets({"a": A, "b": B}, swapped) == [("b", 0), ("a", 5)]
+    three = Layer("cat3", "concat", 10, 4, 4, 10, inputs=("a", "b", "c"))     # 3 + 5 + 2 channels
+    assert channel_offsets({"a": A, "b": B, "c": Layer("c", "conv", 2, 4, 4, 2)}, three) == \
+        [("a", 0), ("b", 3), ("c", 8)]
 
 
 def test_the_dram_dataflow_moves_nothing():
