@@ -129,3 +129,12 @@ def test_the_fixed_partitions_other_loop_order_comes_second(write_arch):
         assert (cands[1].part, cands[1].tiling, cands[1].label) == (fixed, alt, "k2p2c1")
     limited = candidates(shape, a, max_compute_txns=511)
     assert limited[0].tiling == rule and all(c.tiling != alt or c.part != fixed for c in limited)
+
+
+def test_greedy_c_parts_are_whole_vectors():
+    """C = 5 >= 2 lanes x 2, C first on 24 PEs: want 5 // 2 = 2 parts (whole vectors) -> parts of 3,
+    2 of them (not 2.5 -> parts of 2); K = 16: free 24 // 2 = 12, min(4, 12) = 4 parts of 4;
+    P = 2: free 12 // 4 = 3, 2 parts of 1 row."""
+    from simulator.mapping.candidates import _greedy
+    shape = Shape.of(Layer("c5", "conv", 5, 2, 2, 16, 1, 1, 1, 1, 0, 0))
+    assert _greedy(shape, 24, LANES, VM, "ckp", {"c": 1, "k": 1, "p": 1}) == Partition(4, 2, 2, 4, 1, 3)

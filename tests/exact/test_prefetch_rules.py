@@ -132,3 +132,18 @@ def test_single_buffering_waits_for_the_last_user():
         pre.mark(tr, first, loads, [])
         prevs.append(tr.txns[ids[X]].prev)
     assert prevs == [(6,), ()]
+
+
+def test_every_chain_of_one_load_is_looked_at():
+    """One load with two NoP transfers: the first one's DRAM read waits for a transaction of the layer
+    (not a chain: left alone), the second is a chain that fits (early)."""
+    pre = Prefetch(arch(), Held(1000, {}))
+    pre.end({})
+    pre.begin()
+    tr = LayerTrace("l", "conv", 0)
+    tr.add("sram", chiplet=X)                     # id 0: something inside the layer
+    first, _ = chain(tr, 10, (X,), root_after=(0,))
+    second, _ = chain(tr, 20, (X,))
+    pre.mark(tr, first, {}, [])
+    assert (tr.txns[first].early, tr.txns[first].after) == (False, (0,))
+    assert tr.txns[second].early and tr.meta == {"prefetch_bytes": 20}
