@@ -53,7 +53,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, scr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, scr, sc) = state
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
     # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
@@ -78,158 +78,169 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             status = BROKEN
             break
         gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
-                       pk_next, pk_itime, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy,
+                       pk_next, pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy,
                        buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info)
         if gmin < 0:
             status = BROKEN
             break
         # ---- routers ------------------------------------------------------------------
-        for r in range(N):
-            if wake[r] > now:
-                continue
-            wake[r] = INF
-            if rcount[r] == 0:
-                continue
-            nx = INF
-            # route computation; VC-allocation requests of unallocated branches; switch requests
-            for o in range(P):
-                req_n[o] = 0
-            for ip in range(P):
-                reqmask[ip] = 0
-                m = vmask[r * P + ip]
-                while m != 0:
-                    v = _lowest(m)
-                    m &= m - 1
-                    iv = (r * P + ip) * V + v
-                    h = buf_h[iv]
-                    ft = buf_t[iv, h]
-                    if ft > now:
-                        nx = min(nx, ft)
-                        continue
-                    if ivc_st[iv] == IDLE:
-                        pk = buf_pk[iv, h]
-                        if pk_mc[pk] < 0:
-                            bm = np.int64(1) << rtab[pk_mode[pk], r, pk_dst[pk]]
-                        else:
-                            bm, ivc_mcj[iv] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn, mc_dst)
-                        ivc_ball[iv] = bm
-                        ivc_bm[iv] = bm
-                        ivc_vam[iv] = 0
-                        b = bm
-                        while b != 0:
-                            ivc_bsent[iv * P + _lowest(b)] = 0
-                            b &= b - 1
-                        ivc_st[iv] = ROUTED
-                        ivc_t[iv] = ft + routing_delay
-                    if ivc_t[iv] > now:
-                        nx = min(nx, ivc_t[iv])
-                        continue
-                    bm = ivc_bm[iv]
-                    vam = ivc_vam[iv]
-                    while bm != 0:
-                        o = _lowest(bm)
-                        bm &= bm - 1
-                        if (vam >> o) & 1 == 0:
-                            req_list[o, req_n[o]] = ip * V + v
-                            req_n[o] += 1
-                            continue
-                        j = iv * P + o
-                        if ivc_bt[j] > now:
-                            nx = min(nx, ivc_bt[j])
-                            continue
-                        k = ivc_bsent[j] - buf_fi[iv, h]
-                        if k > 0:  # a branch ahead of the buffer's head (multicast)
-                            if k >= buf_n[iv]:
-                                continue  # its next flit is not sent yet; its arrival wakes the router
-                            q = h + k
-                            if q >= D:
-                                q -= D
-                            if buf_t[iv, q] > now:
-                                nx = min(nx, buf_t[iv, q])
-                                continue
-                        ov = (r * Q + o) * V + ivc_bovc[j]
-                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                        if cred[ov] > 0:
-                            if (reqmask[ip] >> o) & 1:
-                                elig[ip * P + o] |= np.int64(1) << v
-                            else:
-                                elig[ip * P + o] = np.int64(1) << v
-                            reqmask[ip] |= 1 << o
-                        else:
-                            nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
-            # VC allocation per output port
-            for o in range(P):
-                nr = req_n[o]
-                if nr == 1:
-                    obase = (r * Q + o) * V
-                    e = req_list[o, 0]
-                    iv = r * P * V + e
-                    lo = 0
-                    cnt = V
-                    if vc_split:
-                        cnt = half
-                        if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
-                            lo = half
-                    c = va_iptr[iv]
-                    if c < lo or c >= lo + cnt:
-                        c = lo
-                    best = -1
-                    for _ in range(cnt):
-                        ov = obase + c
-                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                        if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
-                            best = c
-                            break
-                        if ovc_busy[ov] == 0:
-                            wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
-                        c += 1
-                        if c >= lo + cnt:
-                            c = lo
-                    if best >= 0:
-                        ov = obase + best
-                        ovc_busy[ov] = 1
-                        ivc_vam[iv] |= 1 << o
-                        j = iv * P + o
-                        ivc_bovc[j] = best
-                        ivc_bt[j] = now + vc_alloc_delay
-                        va_iptr[iv] = best + 1 if best + 1 < V else 0
-                        va_optr[ov] = e + 1 if e + 1 < P * V else 0
-                        nx = min(nx, now + vc_alloc_delay)
-                        if vc_alloc_delay == 0 and cred[ov] > 0:
-                            ip = e // V
-                            if (reqmask[ip] >> o) & 1:
-                                elig[ip * P + o] |= np.int64(1) << (e - ip * V)
-                            else:
-                                elig[ip * P + o] = np.int64(1) << (e - ip * V)
-                            reqmask[ip] |= 1 << o
-                elif nr > 1:
-                    nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
-                                   vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
-                                   ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
-                                   wake, reqmask, elig)
-            # switch allocation (separable iSLIP over ports), then the VC within the input port
-            swreq = 0
-            nin = 0
-            lastin = -1
-            for ip in range(P):
-                swreq |= reqmask[ip]
-                in_m[ip] = -1
-                out_m[ip] = -1
-                if reqmask[ip] != 0:
-                    nin += 1
-                    lastin = ip
-            if nin == 1:  # one requesting input: every output it asks grants it; it accepts one
-                ip = lastin
-                o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
-                in_m[ip] = o
-                sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
-                sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
-            elif swreq != 0:
-                _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
-            if swreq != 0:  # switch and link traversal
+        # the routers due in this cycle, 64 per mask word (a visit never makes another router due
+        # in the same cycle: every wake-up it sets is later than now)
+        for w0 in range(0, N, 64):
+            due = np.int64(0)
+            for k in range(min(64, N - w0)):
+                due |= np.int64(wake[w0 + k] <= now) << k
+            while due != 0:
+                r = w0 + _lowest(due)
+                due &= due - 1
+                wake[r] = INF
+                if rcount[r] == 0:
+                    continue
+                nx = INF
+                # route computation; VC-allocation requests of unallocated branches; switch requests
+                # loops over set bits of port masks, not over all ports (fewer unpredictable branches)
+                pm = 0  # input ports holding flits
                 for ip in range(P):
-                    if reqmask[ip] == 0:
-                        continue
+                    req_n[ip] = 0
+                    reqmask[ip] = 0
+                    pm |= np.int64(vmask[r * P + ip] != 0) << ip
+                vreq = 0  # output ports with VC-allocation requests
+                while pm != 0:
+                    ip = _lowest(pm)
+                    pm &= pm - 1
+                    m = vmask[r * P + ip]
+                    while m != 0:
+                        v = _lowest(m)
+                        m &= m - 1
+                        iv = (r * P + ip) * V + v
+                        h = buf_h[iv]
+                        ft = buf_t[iv, h]
+                        if ft > now:
+                            nx = min(nx, ft)
+                            continue
+                        if ivc_st[iv] == IDLE:
+                            rt = buf_rt[iv, h]  # routed when the head was written (lookahead)
+                            if rt >= 0:
+                                bm = np.int64(1) << rt
+                            else:
+                                pk = buf_pk[iv, h]
+                                bm, ivc_mcj[iv] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn, mc_dst)
+                            ivc_ball[iv] = bm
+                            ivc_bm[iv] = bm
+                            ivc_vam[iv] = 0
+                            b = bm
+                            while b != 0:
+                                ivc_bsent[iv * P + _lowest(b)] = 0
+                                b &= b - 1
+                            ivc_st[iv] = ROUTED
+                            ivc_t[iv] = ft + routing_delay
+                        if ivc_t[iv] > now:
+                            nx = min(nx, ivc_t[iv])
+                            continue
+                        bm = ivc_bm[iv]
+                        vam = ivc_vam[iv]
+                        while bm != 0:
+                            o = _lowest(bm)
+                            bm &= bm - 1
+                            if (vam >> o) & 1 == 0:
+                                req_list[o, req_n[o]] = ip * V + v
+                                req_n[o] += 1
+                                vreq |= 1 << o
+                                continue
+                            j = iv * P + o
+                            if ivc_bt[j] > now:
+                                nx = min(nx, ivc_bt[j])
+                                continue
+                            k = ivc_bsent[j] - buf_fi[iv, h]
+                            if k > 0:  # a branch ahead of the buffer's head (multicast)
+                                if k >= buf_n[iv]:
+                                    continue  # its next flit is not sent yet; its arrival wakes the router
+                                q = h + k
+                                if q >= D:
+                                    q -= D
+                                if buf_t[iv, q] > now:
+                                    nx = min(nx, buf_t[iv, q])
+                                    continue
+                            ov = (r * Q + o) * V + ivc_bovc[j]
+                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                            if cred[ov] > 0:
+                                if (reqmask[ip] >> o) & 1:
+                                    elig[ip * P + o] |= np.int64(1) << v
+                                else:
+                                    elig[ip * P + o] = np.int64(1) << v
+                                reqmask[ip] |= 1 << o
+                            else:
+                                nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
+                # VC allocation per output port
+                while vreq != 0:
+                    o = _lowest(vreq)
+                    vreq &= vreq - 1
+                    nr = req_n[o]
+                    if nr == 1:
+                        obase = (r * Q + o) * V
+                        e = req_list[o, 0]
+                        iv = r * P * V + e
+                        lo = 0
+                        cnt = V
+                        if vc_split:
+                            cnt = half
+                            if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
+                                lo = half
+                        c = va_iptr[iv]
+                        if c < lo or c >= lo + cnt:
+                            c = lo
+                        best = -1
+                        for _ in range(cnt):
+                            ov = obase + c
+                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                            if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                                best = c
+                                break
+                            if ovc_busy[ov] == 0:
+                                wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
+                            c += 1
+                            if c >= lo + cnt:
+                                c = lo
+                        if best >= 0:
+                            ov = obase + best
+                            ovc_busy[ov] = 1
+                            ivc_vam[iv] |= 1 << o
+                            j = iv * P + o
+                            ivc_bovc[j] = best
+                            ivc_bt[j] = now + vc_alloc_delay
+                            va_iptr[iv] = best + 1 if best + 1 < V else 0
+                            va_optr[ov] = e + 1 if e + 1 < P * V else 0
+                            nx = min(nx, now + vc_alloc_delay)
+                            if vc_alloc_delay == 0 and cred[ov] > 0:
+                                ip = e // V
+                                if (reqmask[ip] >> o) & 1:
+                                    elig[ip * P + o] |= np.int64(1) << (e - ip * V)
+                                else:
+                                    elig[ip * P + o] = np.int64(1) << (e - ip * V)
+                                reqmask[ip] |= 1 << o
+                    else:  # several requests
+                        nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
+                                       vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
+                                       ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
+                                       wake, reqmask, elig)
+                # switch allocation (separable iSLIP over ports), then the VC within the input port
+                inm = 0  # input ports asking for the switch
+                for ip in range(P):
+                    in_m[ip] = -1
+                    out_m[ip] = -1
+                    inm |= np.int64(reqmask[ip] != 0) << ip
+                if inm != 0:  # a switch request
+                    if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
+                        ip = _lowest(inm)
+                        o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
+                        in_m[ip] = o
+                        sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
+                        sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
+                    else:  # several requesting inputs
+                        _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
+                while inm != 0:  # switch and link traversal
+                    ip = _lowest(inm)
+                    inm &= inm - 1
                     o = in_m[ip]
                     if o < 0:  # lost the switch: try again next cycle
                         nx = now + 1
@@ -328,6 +339,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             buf_pk[div, k] = pk
                             buf_fi[div, k] = fi
                             buf_t[div, k] = t_arr
+                            if fi == 0:  # the head's output port at router d (multicast: -1)
+                                buf_rt[div, k] = rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[pk] < 0 else -1
                             buf_n[div] += 1
                             vmask[d * P + dip] |= np.int64(1) << ovv
                             rcount[d] += 1
@@ -371,7 +384,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                     wake[u] = min(wake[u], now + credit_delay)
                     if buf_n[iv] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
-            wake[r] = min(wake[r], nx)
+                wake[r] = min(wake[r], nx)
+                if status != OK:
+                    break
             if status != OK:
                 break
         if status != OK:

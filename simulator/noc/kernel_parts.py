@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 P = 5                  # router ports
 Q = 6                  # output-VC groups per node: 5 router output ports + the network interface
@@ -15,10 +16,6 @@ INF = np.int64(1) << np.int64(62)
 
 IDLE, ROUTED = 0, 1  # input VC: no packet at its head yet routed; head packet routed
 OK, DEADLOCK, MAX_CYCLES, BROKEN = 0, 1, 2, 3
-_DEBRUIJN = np.int64(0x03f79d71b4cb0a89)
-_CTZ = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22,
-                 45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-                 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6], dtype=np.int64)
 # info[0]: the code of the broken invariant: 1 credit out of range, 2 flit out of order,
 # 3 buffer overflow; info[1:3] where (vc index, cycle)
 
@@ -106,8 +103,8 @@ def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
 
 @njit(cache=True, inline="always")
 def _lowest(m):
-    """Index of the lowest set bit of a non-zero int64."""
-    return _CTZ[((m & -m) * _DEBRUIJN >> 58) & 63]
+    """Index of the lowest set bit of a non-zero integer (LLVM's count-trailing-zeros)."""
+    return trailing_zeros(m)
 
 
 @njit(cache=True, inline="always")
@@ -259,7 +256,7 @@ def new_state(rows, cols, V, D):
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
-            scratch(V), np.zeros(len(SC_NAMES), np.int64))
+            np.zeros((NIV, D), np.int32), scratch(V), np.zeros(len(SC_NAMES), np.int64))
 
 
 # scalars kept between calls (indices into the state's last array)
