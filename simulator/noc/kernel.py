@@ -33,7 +33,7 @@ from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
-@njit(cache=True, _nrt=False)  # no reference counting in the hot loop (docs/performance.md)
+@njit(cache=True, _nrt=False, error_model="numpy")  # no reference counting in the hot loop (docs/performance.md)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
              link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,

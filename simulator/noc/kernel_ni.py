@@ -10,7 +10,7 @@ from numba import njit
 from simulator.noc.kernel_parts import INF, NI, P, Q, _credit_head, _drain
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size, pk_next,
             pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy, buf_pk, buf_fi, buf_t,
             buf_h, buf_n, vmask, rcount, wake, info):

@@ -52,7 +52,7 @@ def _between(x, a, b):
     return (a <= x <= b) or (b <= x <= a)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
     """Output ports of router ``r`` in the dimension-ordered tree of multicast packet ``pk``
     (mode 0: XY tree, 1: YX tree): the union, over the destinations whose route from the source
