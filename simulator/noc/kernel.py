@@ -8,8 +8,10 @@ port ``OPP[o]`` of ``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 
 interface of node ``r``. Per hop (docs/models.md, "Flit-level NoC and NoP"): routing
 (``routing_delay``), VC allocation (``vc_alloc_delay``), switch allocation, then the next
 buffer at ``s + sw_alloc_delay + st_final_delay + link_latency`` and a credit upstream
-``credit_delay`` after ``s``. Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces:
-:mod:`simulator.noc.kernel_ni`; state, routing, flips: :mod:`simulator.noc.kernel_parts`.
+``credit_delay`` after ``s``; a unicast head's output port is looked up when it is written
+into a buffer (``buf_rt``; bookkeeping only, the routing delay still counts from its arrival).
+Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`;
+state, routing, flips: :mod:`simulator.noc.kernel_parts`.
 
 Multicast by replication (``pk_mc[pk] >= 0``: destinations ``mc_dst[pk_mc[pk]:][:pk_mcn[pk]]``):
 the head is routed along the dimension-ordered tree, so an input VC can have several output
@@ -29,7 +31,7 @@ from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
-                                        _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
+                                        _broken, _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
@@ -279,19 +281,13 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         ov = (r * Q + o) * V + ovv
                         cred[ov] -= 1
                         if cred[ov] < 0:
-                            info[0] = 1
-                            info[1] = ov
-                            info[2] = now
-                            status = BROKEN
+                            status = _broken(info, 1, ov, now)
                             break
                         link_flits[r, o] += 1
                         if o == 0:  # ejection: the interface takes the flit and returns the credit
                             if pk_mc[pk] < 0:  # unicast (inline: the common case)
                                 if pk_recv[pk] != fi:
-                                    info[0] = 2
-                                    info[1] = pk
-                                    info[2] = now
-                                    status = BROKEN
+                                    status = _broken(info, 2, pk, now)
                                     break
                                 pk_recv[pk] = fi + 1
                                 done = 1 if tail else 0
@@ -328,10 +324,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             dip = OPP[o]
                             div = (d * P + dip) * V + ovv
                             if buf_n[div] >= D:
-                                info[0] = 3
-                                info[1] = div
-                                info[2] = now
-                                status = BROKEN
+                                status = _broken(info, 3, div, now)
                                 break
                             k = buf_h[div] + buf_n[div]
                             if k >= D:

@@ -83,6 +83,15 @@ def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
 
 
 @njit(cache=True, inline="always")
+def _broken(info, code, index, now):
+    """Record a broken invariant (``info[0]``: code, see above; ``info[1:3]``: index, cycle)."""
+    info[0] = code
+    info[1] = index
+    info[2] = now
+    return BROKEN
+
+
+@njit(cache=True, inline="always")
 def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
     while cr_n[ov] > 0 and cr_t[ov, cr_h[ov]] <= now:
         cr_h[ov] += 1
@@ -239,7 +248,9 @@ def new_state(rows, cols, V, D):
     pointers, wake-up cycles, the network interfaces' current packets, the per-router scratch
     arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
     nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port ``o`` (index ``iv * P + o``):
-    the output VC of that branch, the cycle it may ask for the switch, flits it has sent."""
+    the output VC of that branch, the cycle it may ask for the switch, flits it has sent. After
+    the interfaces' state: ``buf_rt`` (per buffer slot holding a head: its output port at that
+    router, -1 for multicast)."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V
