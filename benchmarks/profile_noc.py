@@ -40,7 +40,7 @@ COUNTERS = (
     ("sa_requests", "visits with a switch request", "                if inm != 0:  # a switch request\n"),
     ("sa_several", "switch allocations with several inputs (iSLIP)", "                    else:  # several requesting inputs\n"),
     ("grants", "flits granted the switch (= flit-hops)",
-     "                    v = _rr_pick(elig[ip * P + o], sa_vptr[r, ip])\n"),
+     "                    v = _rr_pick(elig[_u(ip * P + o)], sa_vptr[_u(r), _u(ip)])\n"),
     ("sa_lost", "inputs that lost the switch", "                    if o < 0:  # lost the switch: try again next cycle\n"),
 )
 

@@ -12,8 +12,8 @@ from simulator.noc.kernel_parts import INF, NI, P, Q, _credit_head, _drain
 
 @njit(cache=True, error_model="numpy")
 def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size, pk_next,
-            pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy, buf_pk, buf_fi, buf_t,
-            buf_h, buf_n, vmask, rcount, wake, info):
+            pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n,
+            ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info):
     """One flit per interface and cycle into input port 0 of its router, on a VC of that port
     taken round robin among the free ones. Returns the earliest wake-up of an interface (or -1
     when an input buffer would overflow: an invariant broken, details in ``info``)."""

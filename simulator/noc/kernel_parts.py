@@ -92,6 +92,14 @@ def _broken(info, code, index, now):
 
 
 @njit(cache=True, inline="always")
+def _u(i):
+    """An array index as an unsigned integer: numba then leaves out the wrap-around of negative
+    indices (a shift, an and, an add and a load of the array's length per access); used in the
+    kernel's hot loops, where every index is non-negative (docs/performance.md)."""
+    return np.uint64(i)
+
+
+@njit(cache=True, inline="always")
 def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
     while cr_n[ov] > 0 and cr_t[ov, cr_h[ov]] <= now:
         cr_h[ov] += 1
@@ -247,10 +255,10 @@ def new_state(rows, cols, V, D):
     """The kernel's state between calls: buffers, input-VC branch state, credits, allocator
     pointers, wake-up cycles, the network interfaces' current packets, the per-router scratch
     arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
-    nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port ``o`` (index ``iv * P + o``):
-    the output VC of that branch, the cycle it may ask for the switch, flits it has sent. After
-    the interfaces' state: ``buf_rt`` (per buffer slot holding a head: its output port at that
-    router, -1 for multicast)."""
+    nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port
+    ``o`` (index ``iv * P + o``): the output VC of that branch, the cycle it may ask for the
+    switch, flits it has sent. After the interfaces' state: ``buf_rt`` (per buffer slot holding
+    a head: its output port at that router, -1 for multicast)."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V
