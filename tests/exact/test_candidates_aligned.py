@@ -39,6 +39,15 @@ def prod(k_parts, p_pe):
     # a producer with one row per part and stride 2: rows max(1, 0) = 1 -> 8 parts of 1 row;
     # K: free 96 // (8 x 7) = 1 -> one part of 12
     (STRIDED, prod(8, 1), 96, Partition(1, 8, 7, 12, 1, 3)),
+    # rows 3 // 2 = 1 (whole rows only) -> 8 parts of 1 row
+    (STRIDED, prod(8, 3), 96, Partition(1, 8, 7, 12, 1, 3)),
+    # a producer with one K part: C stays whole (n = max(1, min(1, 10)) = 1); K: free 96 // 2 = 48 -> 3 of 4
+    (DENSE, prod(1, 4), 96, Partition(3, 2, 1, 4, 4, 20)),
+    # C = 7: n = min(8, 7 // 2 = 3) = 3 -> parts of 3, 3 of them; K: free 96 // 6 = 16 -> 3 of 4
+    (Shape.of(Layer("c7", "conv", 7, 8, 8, 12, 3, 3, 1, 1, 1, 1)), prod(8, 4), 96, Partition(3, 2, 3, 4, 4, 3)),
+    # grouped (2 groups, 4 channels each): K follows the producer's 5 K parts (3 each, 4 parts), C whole (4)
+    (Shape.of(Layer("g2", "conv", 8, 8, 8, 12, 3, 3, 1, 1, 1, 1, groups=2)), prod(5, 4), 96,
+     Partition(4, 2, 1, 3, 4, 4)),
     # few PEs: K: free max(1, 14 // 14) = 1 -> 1 part; 1 x 2 x 7 = 14 <= 14 PEs: kept
     (DENSE, prod(8, 4), 14, Partition(1, 2, 7, 12, 4, 3)),
     # ... and 14 > 13 PEs: no aligned partition
