@@ -58,6 +58,13 @@ def test_slots_put_each_pe_where_it_says(mapper):
     chips = mapper._place(TWO, Geometry(SHAPE, TWO), slots=(0, 7, 13, 20))
     assert layout(chips) == [((0, 0), [(0, 0)], [0], {}), ((0, 1), [(0, 1)], [0], {}),
                              ((1, 0), [(0, 1)], [], {(0, 0): [0]}), ((1, 1), [(0, 2)], [], {(0, 1): [0]})]
+    # PE nodes by (p, c) (sharing inputs) and by (c, k) (sharing weights); the part geometry of each PE
+    assert [dict(c.groups) for c in chips] == [{(0, 0): [(0, 0)]}, {(0, 0): [(0, 1)]}, {(0, 1): [(0, 1)]},
+                                               {(0, 1): [(0, 2)]}]
+    assert [dict(c.wgroups) for c in chips] == [{(0, 0): [(0, 0)]}, {(0, 1): [(0, 1)]}, {(1, 0): [(0, 1)]},
+                                                {(1, 1): [(0, 2)]}]
+    geo = Geometry(SHAPE, TWO)
+    assert [c.bases for c in chips] == [[geo.base(0)], [geo.base(1)], [geo.base(2)], [geo.base(3)]]
 
 
 def test_package_pe_of_each_pe_index(mapper):
