@@ -73,3 +73,14 @@ def test_package_pe_of_each_pe_index(mapper):
     assert mapper._slots(TWO, SimpleNamespace(slots=(5, 4, 3, 2), positions=(1,))) == (5, 4, 3, 2)
     assert mapper._slots(EIGHT, SimpleNamespace(slots=None, positions=None)) == tuple(range(8))
     assert mapper._slots(EIGHT, SimpleNamespace(slots=None, positions=(3, 1))) == (18, 19, 20, 21, 22, 23, 6, 7)
+
+
+def test_partial_sums_of_a_second_row_part_go_to_its_own_owner(mapper):
+    """K 2 x C 2 x P 2 = 8 PEs, row-major: PE i has k = i mod 2, c = (i // 2) mod 2, p = i // 4.
+    Chiplet 0 (PEs 0..5): finals 0, 1, 4, 5; PEs 2, 3 (p 0) send to PEs 0, 1 on chiplet 0.
+    Chiplet 1 at (0, 1) (PEs 6, 7: p 1, c 1) sends to PEs k + p x 4 = 4, 5: chiplet 0, (0, 0)."""
+    part = Partition(2, 2, 2, 4, 1, 4)
+    chips = mapper._place(part, Geometry(SHAPE, part))
+    assert layout(chips) == [
+        ((0, 0), [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)], [0, 1, 4, 5], {(0, 0): [2, 3]}),
+        ((0, 1), [(0, 0), (0, 1)], [], {(0, 0): [0, 1]})]
