@@ -136,6 +136,15 @@ def test_a_shared_dram_read_is_spread_over_the_attach_chiplets():
     loads = tr.link_loads((1, 5, 4))
     assert by_link(loads) == {(2, 1): 15, (2, 5): 15, (3, 4): 15, (4, 1): 15, (4, 5): 15}
     assert tr.received == 30
+    tr.uni[0, 0] = 50          # logical 0 (phys 1) also receives 50 B from phys 0: 50 + 30 = 80
+    loads = tr.link_loads((1, 5, 4))
+    assert by_link(loads)[(0, 1)] == 50 and tr.received == 80
+
+
+def test_a_layer_on_no_chiplet_moves_nothing():
+    tr = traffic(0)
+    loads = tr.link_loads(())
+    assert loads.shape == (14,) and not loads.any() and tr.received == 0
 
 
 def test_dram_channels_entering_by_a_shared_edge_load_that_link():
