@@ -213,6 +213,7 @@ def test_merging_input_slices_where_they_touch():
     assert _merge([s(0, 1, 0, 2, 0, 2), s(0, 1, 0, 2, 3, 4)]) == [s(0, 1, 0, 2, 0, 2), s(0, 1, 0, 2, 3, 4)]
     assert _merge([s(0, 1, 0, 2, 0, 2), s(0, 1, 2, 4, 0, 2)]) == [s(0, 1, 0, 2, 0, 2), s(0, 1, 2, 4, 0, 2)]
     assert _merge([s(1, 2, 0, 1, 0, 2), s(0, 1, 0, 1, 0, 2)]) == [s(0, 2, 0, 1, 0, 2)]      # along g
+    assert _merge([s(0, 1, 0, 1, 0, 2, 1), s(1, 2, 0, 1, 0, 2)]) == [s(0, 2, 0, 1, 0, 2)]   # halos not compared
     # a 2 x 2 block of (group, rows) pieces becomes one slice: groups first, then rows
     block = [s(0, 1, 0, 1, 0, 2), s(1, 2, 0, 1, 2, 4), s(1, 2, 0, 1, 0, 2), s(0, 1, 0, 1, 2, 4)]
     assert _merge(block) == [s(0, 2, 0, 1, 0, 4)]
