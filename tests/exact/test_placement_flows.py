@@ -1,14 +1,14 @@
 """The NoP flows of a layer (``simulator.mapping.placement.traffic``) and the helpers behind them,
 by hand, on a small asymmetric package ("hexa"): a 2 x 3 chiplet mesh, 3 PEs per chiplet (a 1 x 3
-NoC), two DRAM channels attached at chiplets [1, 0] (west edge, its own port) and [0, 2] (entering
-by its south edge, the NoP link it shares with chiplet [1, 2]).
+NoC), two DRAM channels attached at chiplets [1, 0] (entering by its north edge, the NoP link it
+shares with chiplet [0, 0]) and [0, 2] (by its south edge, shared with chiplet [1, 2]).
 
 Physical chiplets are numbered row-major (``r * 3 + c``)::
 
     0 1 2
     3 4 5
 
-so the attach chiplets are 3 and 2 (sorted: (2, 3)) and the shared edge is 2 <-> 5.
+so the attach chiplets are 3 and 2 (sorted: (2, 3)) and the shared edges are 3 <-> 0 and 2 <-> 5.
 
 PE ``i`` of a partition holds part ``k = i % K_parts``, ``c = (i // K_parts) % C_parts``,
 ``p = i // (K_parts * C_parts)``; without slots, logical chiplet ``j`` holds PEs ``3j .. 3j + 2``.
@@ -31,7 +31,7 @@ def hexa(write_arch):
     def edit(d):
         d["package"]["mesh"] = {"rows": 2, "cols": 3}
         d["package"]["dram"] = {"channels": 2, "channel_bandwidth_bytes_per_cycle": 4, "latency_cycles": 7,
-                                "attach": [[1, 0], [0, 2]], "edges": ["west", "south"]}
+                                "attach": [[1, 0], [0, 2]], "edges": ["north", "south"]}
         d["chiplet"]["noc"]["mesh"] = {"rows": 1, "cols": 3}
     return load_arch(write_arch(edit, base="tiny", name="hexa.yaml"))
 
@@ -84,6 +84,10 @@ def test_output_bytes_of_the_final_parts():
     # with SLOTS: logical 0 holds (c0, p1, k 4-7): 6 -> 2; logical 1 (c0, p1, k 0-4): 8 -> 3;
     # logical 2 (c0, p0, k 0-8): 16 + 12 -> 5 + 4
     assert output_bytes(shape, PART, 3, 0.3, SLOTS).tolist() == [2, 3, 9]
+    # K = 6 in 5 parts of 2 (by hand): parts 3 (channels 6-6) and 4 (8-6) hold nothing
+    six = Shape.of(Layer("six", "conv", 2, 2, 2, 6, 1, 1, 1, 1, 0, 0))
+    five = Partition(k_parts=5, p_parts=1, c_parts=1, k_pe=2, p_pe=2, c_pe=2)
+    assert output_bytes(six, five, 3, 1.0).tolist() == [3 * 2 * 2 * 2, 0]
 
 
 def test_dram_flows_of_a_conv_split_over_three_chiplets(hexa):
@@ -101,7 +105,7 @@ def test_dram_flows_of_a_conv_split_over_three_chiplets(hexa):
     shape = Shape.of(CONV)
     tr = traffic(shape, PART, hexa, word=2.0, input_reloads=3.0, w_bytes_pe=5.0, psum_bytes_pe=7.0,
                  out_word=0.3, outputs_resident=False)
-    assert (tr.rows, tr.cols, tr.chiplets, tr.attach, tr.entries) == (2, 3, 3, (2, 3), {2: 5})
+    assert (tr.rows, tr.cols, tr.chiplets, tr.attach, tr.entries) == (2, 3, 3, (2, 3), {3: 0, 2: 5})
     assert not tr.uni.any() and tr.uni.shape == (6, 3) and tr.multi == []
     assert tr.dram_uni.tolist() == [96, 72, 24]
     assert tr.dram_multi == [(10.0, (0, 1)), (5.0, (0, 2)), (5.0, (1, 2))]
@@ -144,6 +148,44 @@ def test_weights_read_per_chiplet_when_p_is_not_split(hexa):
     assert tr.dram_uni.tolist() == [9, 6]
     assert tr.dram_multi == [(8.0, (0, 1))]
     assert tr.multi == [] and not tr.uni.any()
+
+
+# A 1x1 convolution, C = 2, 3 x 1 inputs, K = 2, split in 3 row parts and 2 channel parts (6 PEs):
+# PE i is (c = i % 2, p = i // 2); the (k, c) groups of PEs sharing weights are the c = 0 PEs 0, 2, 4
+# and the c = 1 PEs 1, 3, 5.
+ROWS3 = Layer("v", "conv", 2, 3, 1, 2, 1, 1, 1, 1, 0, 0)
+ROWS3_PART = Partition(k_parts=1, p_parts=3, c_parts=2, k_pe=2, p_pe=1, c_pe=1)
+
+
+def test_weights_of_a_group_on_one_chiplet_are_read_for_it_alone(hexa):
+    """Slots (0, 3, 1, 4, 2, 5): the c = 0 PEs on chip 0, the c = 1 PEs on chip 1. Inputs:
+    channel 0 of the 3 rows for chip 0, channel 1 for chip 1 (3 B each, different sets); each
+    weight group (5 B) lies on one chiplet: read for it alone. Partial sums (7 B) of the three
+    c = 1 PEs go to their c = 0 owners, all on chip 0: 21 B from logical 1 to logical 0."""
+    tr = traffic(Shape.of(ROWS3), ROWS3_PART, hexa, w_bytes_pe=5.0, psum_bytes_pe=7.0, slots=(0, 3, 1, 4, 2, 5))
+    assert tr.dram_uni.tolist() == [3 + 5, 3 + 5] and tr.dram_multi == []
+    assert tr.psum.tolist() == [[0, 0], [21, 0]]
+
+
+def test_partial_sums_stay_on_a_chiplet_that_holds_both_parts(hexa):
+    """Slots (0, 1, 3, 4, 6, 7): row part p on chip p (both channel parts together): no partial
+    sum crosses the NoP; each weight group spans the 3 chiplets (10 B shared); inputs: both
+    channels of row p, for chip p alone (2 B each)."""
+    tr = traffic(Shape.of(ROWS3), ROWS3_PART, hexa, w_bytes_pe=5.0, psum_bytes_pe=7.0, slots=(0, 1, 3, 4, 6, 7))
+    assert tr.chiplets == 3 and not tr.psum.any()
+    assert tr.dram_multi == [(10.0, (0, 1, 2))] and tr.dram_uni.tolist() == [2, 2, 2]
+
+
+def test_weights_and_inputs_both_read_per_chiplet(hexa):
+    """C = 4, K = 6, 2 x 2 inputs; K in 3 parts, C in 2 parts of 2 channels, P whole (6 PEs):
+    chip 0 holds the c = 0 PEs (channels 0-1: 8 B of inputs), chip 1 the c = 1 PEs (channels
+    2-3: 8 B). P is not split: every PE reads its own weights (3 B), 9 B per chiplet. Partial
+    sums (4 B) of the 3 PEs on chip 1 go to chip 0."""
+    shape = Shape.of(Layer("w", "conv", 4, 2, 2, 6, 1, 1, 1, 1, 0, 0))
+    part = Partition(k_parts=3, p_parts=1, c_parts=2, k_pe=2, p_pe=2, c_pe=2)
+    tr = traffic(shape, part, hexa, w_bytes_pe=3.0, psum_bytes_pe=4.0)
+    assert tr.dram_uni.tolist() == [8 + 9, 8 + 9] and tr.dram_multi == []
+    assert tr.psum.tolist() == [[0, 0], [12, 0]]
 
 
 def resident(*pieces):
@@ -280,8 +322,26 @@ def test_aligned_slots_follow_the_producer_parts():
     shape = Shape.of(Layer("p", "pool", 8, 4, 4, 8, 2, 2, 2, 2, 0, 0, pool_mode="max"))
     part = Partition(k_parts=4, p_parts=2, c_parts=1, k_pe=2, p_pe=1, c_pe=1)
     assert aligned_slots(shape, part, PRODUCER, PRODUCER_SLOTS, 3, 18) == (10, 9, 4, 3, 0, 1, 17, 15)
+    # 12 channels in 3 parts of 4: channels 8-11 lie beyond the producer's K parts; they follow
+    # its last K part (1): PE 2 (k2 p0) wants slot 4, taken by PE 1 -> 3; PE 5 (k2 p1) wants 17 -> 15
+    wide = Shape.of(Layer("w", "pool", 12, 4, 4, 12, 2, 2, 2, 2, 0, 0, pool_mode="max"))
+    thirds = Partition(k_parts=3, p_parts=2, c_parts=1, k_pe=4, p_pe=1, c_pe=1)
+    assert aligned_slots(wide, thirds, PRODUCER, PRODUCER_SLOTS, 3, 18) == (10, 4, 3, 0, 17, 15)
     # slot 17 is not a PE of a 17-PE package: no alignment
     assert aligned_slots(shape, part, PRODUCER, PRODUCER_SLOTS, 3, 17) is None
+
+
+def test_aligned_slots_for_rows_beyond_the_producer_parts():
+    """The pool of the test above on 6 x 4 inputs (P = 3), K in 2 parts of 4: part (p, k) starts at
+    input row 2p; row 4 (p = 2) lies beyond the producer's 2 row parts of 2 rows and follows its
+    last one (p 1): PE 4 (k0 p2) wants slot 0, taken by PE 2 -> 1; PE 5 (k1 p2) wants 17 -> 15."""
+    shape = Shape.of(Layer("p", "pool", 8, 6, 4, 8, 2, 2, 2, 2, 0, 0, pool_mode="max"))
+    part = Partition(k_parts=2, p_parts=3, c_parts=1, k_pe=4, p_pe=1, c_pe=1)
+    assert aligned_slots(shape, part, PRODUCER, PRODUCER_SLOTS, 3, 18) == (10, 4, 0, 17, 1, 15)
+    # a producer with 3 row parts of 2 rows (PE k + 2p on the slots below): part p reads row 2p,
+    # written by producer row part p
+    producer = Partition(k_parts=2, p_parts=3, c_parts=1, k_pe=4, p_pe=2, c_pe=8)
+    assert aligned_slots(shape, part, producer, (10, 4, 0, 17, 6, 13), 3, 18) == (10, 4, 0, 17, 6, 13)
 
 
 def test_aligned_slots_give_up_when_a_chiplet_is_full():
