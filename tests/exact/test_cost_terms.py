@@ -73,6 +73,13 @@ def test_the_loop_nest_bytes_of_a_grouped_conv(tri):
     one_c_tile = Tiling(2, 4, 1, 1, k_tiles=1, c_tiles=1, row_tiles=1, col_tiles=2)
     n = nest(shape, Candidate(whole, one_c_tile, "x"), tri)
     assert n.psum_pe == 0 and n.w_loads == 2 * 4 * 9 and n.i_loads == 2 * 4 * 18
+    # partial last tiles: K_pe = 3 and C_pe = 3 in tiles of 2 -> k tiles 2, 1 and c tiles 2, 1;
+    # weights (2x2 + 2x1 + 1x2 + 1x1) x 9 = 81 B; input channels per (k, c) tile: 2 groups for a
+    # 2-channel K tile, 1 for a single channel: 2x2 + 2x1 + 1x2 + 1x1 = 9, x 18 B of windows
+    odd = Partition(k_parts=3, p_parts=2, c_parts=1, k_pe=3, p_pe=1, c_pe=3)
+    halves = Tiling(2, 2, 1, 1, k_tiles=2, c_tiles=2, row_tiles=1, col_tiles=2, c_outer=True)
+    n = nest(shape, Candidate(odd, halves, "x"), tri)
+    assert (n.w_loads, n.i_loads) == (81, 9 * 18)
 
 
 def grouped_cost(tri, tiling=KSC, **kw):
