@@ -80,6 +80,9 @@ def test_the_loop_nest_bytes_of_a_grouped_conv(tri):
     halves = Tiling(2, 2, 1, 1, k_tiles=2, c_tiles=2, row_tiles=1, col_tiles=2, c_outer=True)
     n = nest(shape, Candidate(odd, halves, "x"), tri)
     assert (n.w_loads, n.i_loads) == (81, 9 * 18)
+    # P whole (2 rows per PE), C split: partial sums of 2 channels x 2 rows x 2 columns x 3 B
+    rows2 = Partition(k_parts=4, p_parts=1, c_parts=2, k_pe=2, p_pe=2, c_pe=2)
+    assert nest(shape, Candidate(rows2, KSC, "x"), tri).psum_pe == 2 * 2 * 2 * 3
 
 
 def grouped_cost(tri, tiling=KSC, **kw):
@@ -132,6 +135,27 @@ def test_pes_placed_by_slot_count_per_chiplet(tri):
     assert (c.nop, c.gb, c.noc) == (390, 409.5, 396)
 
 
+def test_a_step_of_two_rows(tri):
+    """P_pe = 2 rows in one row tile: one step is ceil(2/4) x ceil(1/2) x 9 x 2 rows x 1 column
+    = 18 cycles, the fill 7 + 25 + 18."""
+    rows2 = Partition(k_parts=4, p_parts=1, c_parts=2, k_pe=2, p_pe=2, c_pe=2)
+    t = Tiling(2, 1, 2, 1, k_tiles=1, c_tiles=2, row_tiles=1, col_tiles=2)
+    assert cost(Shape.of(GROUPED), Candidate(rows2, t, "x"), tri).fill == LAT + CROSS + 18
+
+
+def test_fewer_weight_groups_than_pes_on_a_chiplet(tri):
+    """K in 2 parts of 4, P in 2 parts of 1 row, C whole (4 PEs on one chiplet): the 4 PEs form
+    only 2 (k, c) weight groups. Weights per group: 2 K tiles x 2 x 4 x 9 = 144 B; inputs per PE:
+    2 K tiles x 8 channels (2 groups x 4) x 18 B of windows = 288 B. The chiplet receives
+    2 x 144 + 4 x 288 = 1440 B (360 cycles; the attach chiplets send the same 1440 B over 2
+    links: 180); its global buffer: 1440 in + 288 + 1152 to the NoC + 4 PEs x 8 outputs gathered
+    + 32 written out = 2944 B (368); its NoC (288 + 1152 + 32) / 4 = 368."""
+    part = Partition(k_parts=2, p_parts=2, c_parts=1, k_pe=4, p_pe=1, c_pe=4)
+    t = Tiling(2, 4, 1, 1, k_tiles=2, c_tiles=1, row_tiles=1, col_tiles=2)
+    c = cost(Shape.of(GROUPED), Candidate(part, t, "x"), tri)
+    assert (c.nop, c.gb, c.noc, c.nop_dram) == (360, 368, 368, 180)
+
+
 def test_resident_tensors_and_a_fused_add(tri):
     """Inputs resident: DRAM reads only the 1152 B of weights (+48 written): 100; the attach
     chiplets send 1152 B: 144. Outputs resident too: 1152 / 12 = 96, and the global buffer no
@@ -170,6 +194,9 @@ def test_a_vector_layer_on_resident_tensors(tri):
     assert c.limit == "gb" and c.fill == LAT + CROSS + 1
     r = cost(shape, cand, tri, inputs_resident=True, outputs_resident=True)
     assert (r.dram, r.nop, r.gb, r.nop_dram, r.fill, r.fill_nop) == (0, 64, 80, 0, CROSS + 1, CROSS)
+    # tiles of 2 rows: one step is ceil(2 x 2 x 4 / 8) = 2 cycles
+    two_rows = Tiling(2, 1, 2, 4, k_tiles=2, c_tiles=1, row_tiles=1, col_tiles=1)
+    assert cost(shape, Candidate(ADD_PART, two_rows, "x"), tri).fill == LAT + CROSS + 2
     # a placement can move nothing (nop_dram = 0): the floor drops the crossing
     assert r.floor == max(4, 0, 96, 0, (640 - 256) / 8) + 1
     assert c.floor == max(4, 32, 96, 256 / 8, (768 - 256) / 8) + LAT + CROSS + 1
