@@ -154,6 +154,8 @@ def test_fewer_weight_groups_than_pes_on_a_chiplet(tri):
     t = Tiling(2, 4, 1, 1, k_tiles=2, c_tiles=1, row_tiles=1, col_tiles=2)
     c = cost(Shape.of(GROUPED), Candidate(part, t, "x"), tri)
     assert (c.nop, c.gb, c.noc, c.nop_dram) == (360, 368, 368, 180)
+    # 2-byte activations: inputs 2 x 1152 B to the NoC, outputs gathered 4 PEs x 8 x 2 B
+    assert cost(Shape.of(GROUPED), Candidate(part, t, "x"), tri, word=2.0).noc == (288 + 2304 + 64) / 4
 
 
 def test_resident_tensors_and_a_fused_add(tri):
@@ -200,6 +202,27 @@ def test_a_vector_layer_on_resident_tensors(tri):
     # a placement can move nothing (nop_dram = 0): the floor drops the crossing
     assert r.floor == max(4, 0, 96, 0, (640 - 256) / 8) + 1
     assert c.floor == max(4, 32, 96, 256 / 8, (768 - 256) / 8) + LAT + CROSS + 1
+
+
+# One max over a single 1 x 1 pixel of one channel, with half-byte activations: the layer moves
+# 0.5 B in and 0.5 B out. Whatever crosses the NoP or touches DRAM, however few bytes, counts.
+ONE = Layer("one", "pool", 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, pool_mode="max")
+ONE_CAND = Candidate(Partition(1, 1, 1, 1, 1, 1), Tiling(1, 1, 1, 1, 1, 1, 1, 1), "x")
+
+
+def test_half_a_byte_still_pays_the_latencies(tri):
+    """Inputs resident, the 0.5 output byte written to DRAM: fill = DRAM latency 7 + crossing 25 +
+    one step ceil(1/8) = 1; the attach chiplets' bound 0.5 / 8 keeps the crossing when the
+    placement moves nothing. Both resident: only the 0.5 B received cross the NoP: 25 + 1."""
+    shape = Shape.of(ONE)
+    out = cost(shape, ONE_CAND, tri, word=0.5, inputs_resident=True)
+    assert (out.fill, out.fill_nop, out.nop_dram) == (LAT + CROSS + 1, CROSS, 0.5 / 8)
+    assert crossing(out, False, tri) == {"fill": LAT + CROSS + 1, "fill_nop": CROSS}
+    kept = cost(shape, ONE_CAND, tri, word=0.5, inputs_resident=True, outputs_resident=True)
+    assert (kept.fill, kept.fill_nop, kept.nop_dram) == (CROSS + 1, CROSS, 0)
+    # placed: half a byte over one link keeps the crossing; nothing over any link drops it
+    assert with_links(kept, np.array([0.0, 0.5]), 0.5, tri).fill == CROSS + 1
+    assert with_links(kept, np.array([0.0, 0.0]), 0.0, tri).fill == 1
 
 
 def test_the_floor_and_the_ranking_cycles_of_a_cost():
