@@ -60,3 +60,6 @@ def test_the_peak_is_the_most_held_since_the_last_call(tmp_path):
     assert res.take_peak() == {X: 100}
     res.done(U)
     assert res.take_peak() == {X: 30}
+    res.used = {Y: 1}                            # a single byte counts too
+    res.done(U)
+    assert res.take_peak() == {Y: 1}
