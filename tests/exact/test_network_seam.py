@@ -187,3 +187,30 @@ def test_build_passes_the_multicast_mode(model, multicast):
     net, = build([mesh], link, model)
     assert net.stream.cfg.multicast == multicast
     assert net.stream.name == "m" and (net.stream.rows, net.stream.cols) == (2, 2)
+
+
+def test_a_flit_transfer_released_by_a_dram_read_while_the_networks_are_idle(tmp_path):
+    """DRAM read of 8 B: 2 cycles + 7 = 9 (no network busy until then); then a NoC transfer of
+    chiplet (1,1), (0,0) -> (0,1), 16 B = 8 flits, 1 hop: 9 + 2 + 3 + 7 = 21; then a compute of
+    k = 4, c = 2, rs = 1, 3 pixels on 4 vector MACs x 2 lanes: 3 cycles, 21 -> 24."""
+    tr = LayerTrace("idle", "conv", 0)
+    rd = tr.add("dram_read", bytes=8, channel=1)
+    noc = tr.add("noc", [rd], chiplet=(1, 1), src=(0, 0), dsts=((0, 1),), bytes=16, ds="inputs")
+    tr.add("compute", [noc], chiplet=(1, 1), pes=1, k=4, c=2, rs=1, pixels=3)
+    _, _, out, seen = flit_replay(quad_arch(tmp_path), traces=[tr])
+    assert {i: v for (_, i), v in seen.items()} == {0: (0, 9), 1: (9, 9 + t0_noc(1, 8)), 2: (21, 24)}
+    assert (out[0][1].start_cycle, out[0][1].end_cycle) == (0, 24)
+
+
+def test_a_noc_finish_releases_a_nop_transfer_while_the_nop_is_busy(tmp_path):
+    """U0: NoP (0,0) -> (0,1), 400 B = 100 flits, 1 hop: 0 -> 6 + 6 + 99 = 111. U1: NoC of chiplet
+    (0,0), (0,0) -> (0,1), 16 B = 8 flits, 1 hop: 0 -> 2 + 3 + 7 = 12. U2 (after U1): NoP
+    (1,0) -> (1,1), 16 B = 4 flits (another row than U0's): 12 -> 12 + 15 = 27. The NoP, busy
+    until 111, must not run ahead of the NoC's finish at 12 (conservative synchronisation)."""
+    tr = LayerTrace("sync", "conv", 0)
+    tr.add("nop", src=(0, 0), dsts=((0, 1),), bytes=400, ds="weights")
+    u1 = tr.add("noc", chiplet=(0, 0), src=(0, 0), dsts=((0, 1),), bytes=16, ds="inputs")
+    tr.add("nop", [u1], src=(1, 0), dsts=((1, 1),), bytes=16, ds="inputs")
+    _, _, _, seen = flit_replay(quad_arch(tmp_path), traces=[tr])
+    assert {i: v for (_, i), v in seen.items()} == {0: (0, t0_nop(1, 100)), 1: (0, t0_noc(1, 8)),
+                                                    2: (12, 12 + t0_nop(1, 4))}

@@ -1,0 +1,95 @@
+"""The package's per-layer bookkeeping, by hand, on the asymmetric 2x2 package (tests/quad.py):
+link bits kept per key (``Package.account``), taken per key or for the current one, run totals
+over taken and untaken keys; counts under each key; instances for leakage.
+
+Link bits of a NoP transfer of b bytes = 8·b on every link of its XY route (X first); NoC likewise
+inside a chiplet (2 x 3 PE routers).
+"""
+from __future__ import annotations
+
+import pytest
+
+from quad import quad_arch
+from simulator.config.operating import mesh_links
+from simulator.hw.package import Package
+from simulator.mapping.trace import Txn
+from simulator.stats.counters import Counters
+
+NOP = mesh_links(2, 2)
+NOC = mesh_links(2, 3)
+
+
+@pytest.fixture
+def pkg(tmp_path):
+    return Package(quad_arch(tmp_path), Counters())
+
+
+def nop(tid: int, src, dst, nbytes: int) -> Txn:
+    return Txn(tid, "nop", src=src, dsts=(dst,), bytes=nbytes, ds="weights")
+
+
+def nonzero(bits) -> dict:
+    return {i: int(b) for i, b in enumerate(bits) if b}
+
+
+def test_link_bits_without_a_key_are_taken_for_the_default_key(pkg):
+    """No ``account`` call: the bits count under the default key, which is the current one."""
+    pkg.execute(nop(0, (0, 0), (1, 1), 10), 0)       # (0,0)->(0,1)->(1,1): 80 bits on each
+    pkg.execute(Txn(1, "noc", chiplet=(1, 0), src=(1, 2), dsts=((0, 0),), bytes=3, ds="inputs"), 0)
+    taken = pkg.take_link_bits()
+    assert nonzero(taken["nop"]) == {NOP.index(((0, 0), (0, 1))): 80, NOP.index(((0, 1), (1, 1))): 80}
+    # (1,2)->(1,1)->(1,0)->(0,0): 24 bits on each
+    assert nonzero(taken["chiplet[1,0].noc"]) == {NOC.index(((1, 2), (1, 1))): 24, NOC.index(((1, 1), (1, 0))): 24,
+                                                 NOC.index(((1, 0), (0, 0))): 24}
+    assert set(taken) == {"nop", "chiplet[0,0].noc", "chiplet[0,1].noc", "chiplet[1,0].noc", "chiplet[1,1].noc"}
+    assert all(int(b.sum()) == 0 for name, b in taken.items() if name not in ("nop", "chiplet[1,0].noc"))
+    assert all(b.dtype.kind == "i" for b in taken.values())
+    again = pkg.take_link_bits()                    # taken bits start again from zero
+    assert all(int(b.sum()) == 0 for b in again.values())
+    assert nonzero(pkg.link_totals(pkg.nop)) == nonzero(taken["nop"])   # the run total keeps them
+    assert nonzero(pkg.link_totals(pkg.chiplets[(1, 0)].noc)) == nonzero(taken["chiplet[1,0].noc"])
+
+
+def test_keys_keep_their_own_link_bits_and_counts(pkg):
+    """Key 1: NoP (1,0)->(0,0), 5 B = 40 bits. Key 2: NoP (1,0)->(0,1), X first: (1,0)->(1,1) then
+    (1,1)->(0,1), 2 B = 16 bits each. Key 1 again: (1,0)->(0,0), 1 B = 8 bits.
+    Key 1 is taken while key 2 is current; key 2 is taken as the current key."""
+    pkg.account(1)
+    pkg.execute(nop(0, (1, 0), (0, 0), 5), 0)
+    pkg.account(2)
+    pkg.execute(nop(1, (1, 0), (0, 1), 2), 0)
+    pkg.account(1)
+    pkg.execute(nop(2, (1, 0), (0, 0), 1), 50)
+    pkg.account(1)                                   # the same key again keeps what it has
+    pkg.account(2)
+    up = NOP.index(((1, 0), (0, 0)))
+    one = pkg.take_link_bits(1)
+    assert nonzero(one["nop"]) == {up: 48}
+    assert pkg.counters.take(1)[("nop", "nop_link.bit")] == 48
+    two = pkg.take_link_bits()                       # the current key: 2
+    assert nonzero(two["nop"]) == {NOP.index(((1, 0), (1, 1))): 16, NOP.index(((1, 1), (0, 1))): 16}
+    assert pkg.counters.take()[("nop", "nop_link.bit")] == 32
+    assert nonzero(pkg.take_link_bits(1)["nop"]) == {}   # taken keys are done
+    assert nonzero(pkg.link_totals(pkg.nop)) == {up: 48, NOP.index(((1, 0), (1, 1))): 16,
+                                                 NOP.index(((1, 1), (0, 1))): 16}
+
+
+def test_run_totals_add_taken_and_untaken_keys(pkg):
+    """Key 7 taken, key 8 not: the totals of the NoP and of chiplet (0,1)'s NoC hold both."""
+    pkg.account(7)
+    pkg.execute(nop(0, (0, 1), (0, 0), 4), 0)          # 32 bits on (0,1)->(0,0)
+    pkg.execute(Txn(1, "noc", chiplet=(0, 1), src=(0, 0), dsts=((0, 1),), bytes=2, ds="inputs"), 0)  # 16 bits
+    pkg.take_link_bits(7)
+    pkg.account(8)
+    pkg.execute(nop(2, (0, 1), (0, 0), 1), 100)        # 8 bits
+    pkg.execute(Txn(3, "noc", chiplet=(0, 1), src=(0, 1), dsts=((0, 2),), bytes=1, ds="inputs"), 100)  # 8 bits
+    assert nonzero(pkg.link_totals(pkg.nop)) == {NOP.index(((0, 1), (0, 0))): 40}
+    assert nonzero(pkg.link_totals(pkg.chiplets[(0, 1)].noc)) == {NOC.index(((0, 0), (0, 1))): 16,
+                                                                 NOC.index(((0, 1), (0, 2))): 8}
+    assert nonzero(pkg.link_totals(pkg.chiplets[(1, 1)].noc)) == {}
+    assert pkg.meshes() == [pkg.nop] + [pkg.chiplets[rc].noc for rc in ((0, 0), (0, 1), (1, 0), (1, 1))]
+
+
+def test_instances_for_leakage(pkg):
+    """4 chiplets of 2 x 3 PEs; one global buffer and one NoP router per chiplet; 2 DRAM channels."""
+    assert pkg.instances() == {"pe": 24, "global_buffer": 4, "nop_router": 4, "dram": 2}
