@@ -214,3 +214,17 @@ def test_a_noc_finish_releases_a_nop_transfer_while_the_nop_is_busy(tmp_path):
     _, _, _, seen = flit_replay(quad_arch(tmp_path), traces=[tr])
     assert {i: v for (_, i), v in seen.items()} == {0: (0, t0_nop(1, 100)), 1: (0, t0_noc(1, 8)),
                                                     2: (12, 12 + t0_nop(1, 4))}
+
+
+def test_a_flit_layer_ends_at_its_last_finish_while_a_prefetch_is_pending(tmp_path):
+    """Layer one: NoC of chiplet (0,0), (0,0) -> (0,1), 8 flits: 0 -> 12. Layer two prefetches a
+    DRAM read of 40 B (10 cycles + 7: 0 -> 17) and then computes 3 cycles (17 -> 20). Layer one
+    ends at 12, when its own transfer is delivered; layer two opens then (start 12, end 20)."""
+    one = LayerTrace("one", "conv", 0)
+    one.add("noc", chiplet=(0, 0), src=(0, 0), dsts=((0, 1),), bytes=16, ds="inputs")
+    two = LayerTrace("two", "conv", 0)
+    rd = two.add("dram_read", bytes=40, ds="weights", early=True)
+    two.add("compute", [rd], chiplet=(0, 0), pes=1, k=4, c=2, rs=1, pixels=3)
+    _, _, out, seen = flit_replay(quad_arch(tmp_path), traces=[one, two])
+    assert seen == {("one", 0): (0, 12), ("two", 0): (0, 17), ("two", 1): (17, 20)}
+    assert [(t.start_cycle, t.end_cycle, t.first_cycle) for _, t in out] == [(0, 12, 0), (12, 20, 0)]
