@@ -228,3 +228,26 @@ def test_a_flit_layer_ends_at_its_last_finish_while_a_prefetch_is_pending(tmp_pa
     _, _, out, seen = flit_replay(quad_arch(tmp_path), traces=[one, two])
     assert seen == {("one", 0): (0, 12), ("two", 0): (0, 17), ("two", 1): (17, 20)}
     assert [(t.start_cycle, t.end_cycle, t.first_cycle) for _, t in out] == [(0, 12, 0), (12, 20, 0)]
+
+
+@pytest.mark.parametrize("model, finish", [("flit", 22), ("flit-unicast", 16 + 22)])
+def test_a_multicast_from_the_global_buffer_on_the_flit_noc(tmp_path, model, finish):
+    """Chiplet (1,0): 32 B from the global buffer at (0,1) to the PEs at (1,0) and (1,2). The
+    buffer read takes 32 / 8 = 4 cycles (0 -> 4), so the transfer ends no earlier than
+    0 + 4 + 2 hops x 2 = 8. XY routes: (0,1)->(0,0)->(1,0) and (0,1)->(0,2)->(1,2), 2 hops each,
+    16 flits of 16 bits. Replicated in the routers, both copies leave at once: T0(2, 16) =
+    3 + 4 + 15 = 22. As repeated unicast the interface sends the second copy's 16 flits after
+    the first's: 16 + 22 = 38. Either way: the buffer is read once (256 bits), each PE's input
+    buffer is written 256 bits, 4 links carry 16 flits, and every flit passes the 2 + 1 routers
+    of its route (768 router bits per copy)."""
+    tr = LayerTrace("mc", "conv", 0)
+    tr.add("noc", chiplet=(1, 0), src=(0, 1), dsts=((1, 0), (1, 2)), bytes=32, ds="inputs",
+           src_buf="gb", dst_buf="pe")
+    _, counters, out, seen = flit_replay(quad_arch(tmp_path), models={"nop": "transaction", "noc": model},
+                                         traces=[tr])
+    assert seen == {("mc", 0): (0, finish)}
+    got = counters.take(out[0][1].scope)
+    assert got[("chiplet[1,0].gb", "global_buffer.read_bit")] == 256
+    assert got[("chiplet[1,0].pes", "input_buffer.write_bit")] == 2 * 256
+    assert got[("chiplet[1,0].noc", "noc_link.bit")] == 4 * 16 * 16
+    assert got[("chiplet[1,0].noc", "noc_router.bit")] == 2 * 3 * 16 * 16
