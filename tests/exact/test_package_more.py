@@ -93,3 +93,29 @@ def test_run_totals_add_taken_and_untaken_keys(pkg):
 def test_instances_for_leakage(pkg):
     """4 chiplets of 2 x 3 PEs; one global buffer and one NoP router per chiplet; 2 DRAM channels."""
     assert pkg.instances() == {"pe": 24, "global_buffer": 4, "nop_router": 4, "dram": 2}
+
+
+def test_a_shared_dram_entry_with_a_flit_nop_is_refused_with_the_whole_message(tmp_path):
+    """Channel 0 attaches to chiplet (0,0) and enters by its east edge, which it shares with
+    chiplet (0,1): only the transaction-level NoP models that shared link (docs/models.md, "DRAM
+    channel entry edges"); a flit-level NoP, replicating multicasts or not, is refused."""
+    import yaml
+
+    from simulator.config import load_arch
+    from simulator.errors import AxsimError
+    path = tmp_path / "edges.yaml"
+    quad_arch(tmp_path)  # writes quad.yaml
+    data = yaml.safe_load((tmp_path / "quad.yaml").read_text(encoding="utf-8"))
+    data["package"]["dram"]["edges"] = ["east", "west"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    arch = load_arch(path)
+    for model in ("flit", "flit-unicast"):   # both flit-level NoPs
+        with pytest.raises(AxsimError) as info:
+            Package(arch, Counters(), network_model={"nop": model})
+        assert str(info.value) == (
+            "package.dram.edges: the channel at chiplet [0, 0] enters by the edge it shares with chiplet [0, 1]; "
+            "a shared entry link is modelled by the transaction-level NoP only: run with --network-model "
+            "nop=transaction, or use edges on the package boundary")
+    for model in ("transaction", "transaction-ports"):
+        pkg = Package(arch, Counters(), network_model={"nop": model, "noc": "flit"})
+        assert pkg._dram_entry == {(0, 0): (0, 1)}
