@@ -95,20 +95,40 @@ def test_instances_for_leakage(pkg):
     assert pkg.instances() == {"pe": 24, "global_buffer": 4, "nop_router": 4, "dram": 2}
 
 
+def quad_with_edges(tmp_path):
+    """The quad package whose channel 0 (attached to chiplet (0,0)) enters by the east edge,
+    shared with chiplet (0,1); channel 1 (chiplet (1,0)) by the west edge (package boundary)."""
+    import yaml
+
+    from simulator.config import load_arch
+    quad_arch(tmp_path)  # writes quad.yaml
+    data = yaml.safe_load((tmp_path / "quad.yaml").read_text(encoding="utf-8"))
+    data["package"]["dram"]["edges"] = ["east", "west"]
+    path = tmp_path / "edges.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_arch(path)
+
+
+def test_a_write_leaves_by_the_shared_link_after_its_route(tmp_path):
+    """A NoP write of 8 B (2 cycles of a 32-bit link) from chiplet (1,1) to channel 0: XY route
+    (1,1)->(1,0)->(0,0) (hop offsets 0 and 5), then the shared link (0,0)->(0,1) at offset
+    2 hops x 5 = 10, i.e. busy 10..12; finish 0 + 2 + 3 x 5 = 17. A transfer (0,0)->(0,1) ready
+    at 0 uses that link 0..2, before the write reaches it: finish 0 + 2 + 5 = 7."""
+    pkg = Package(quad_with_edges(tmp_path), Counters())
+    w = Txn(0, "nop", src=(1, 1), dsts=((0, 0),), bytes=8, ds="outputs", dst_buf="dram")
+    assert pkg.execute(w, 0) == 17
+    assert pkg.execute(nop(1, (0, 0), (0, 1), 8), 0) == 7
+    bits = pkg.take_link_bits()["nop"]
+    assert nonzero(bits) == {NOP.index(((1, 1), (1, 0))): 64, NOP.index(((1, 0), (0, 0))): 64,
+                             NOP.index(((0, 0), (0, 1))): 128}
+
+
 def test_a_shared_dram_entry_with_a_flit_nop_is_refused_with_the_whole_message(tmp_path):
     """Channel 0 attaches to chiplet (0,0) and enters by its east edge, which it shares with
     chiplet (0,1): only the transaction-level NoP models that shared link (docs/models.md, "DRAM
     channel entry edges"); a flit-level NoP, replicating multicasts or not, is refused."""
-    import yaml
-
-    from simulator.config import load_arch
     from simulator.errors import AxsimError
-    path = tmp_path / "edges.yaml"
-    quad_arch(tmp_path)  # writes quad.yaml
-    data = yaml.safe_load((tmp_path / "quad.yaml").read_text(encoding="utf-8"))
-    data["package"]["dram"]["edges"] = ["east", "west"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    arch = load_arch(path)
+    arch = quad_with_edges(tmp_path)
     for model in ("flit", "flit-unicast"):   # both flit-level NoPs
         with pytest.raises(AxsimError) as info:
             Package(arch, Counters(), network_model={"nop": model})
