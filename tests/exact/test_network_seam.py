@@ -251,3 +251,12 @@ def test_a_multicast_from_the_global_buffer_on_the_flit_noc(tmp_path, model, fin
     assert got[("chiplet[1,0].pes", "input_buffer.write_bit")] == 2 * 256
     assert got[("chiplet[1,0].noc", "noc_link.bit")] == 4 * 16 * 16
     assert got[("chiplet[1,0].noc", "noc_router.bit")] == 2 * 3 * 16 * 16
+
+
+def test_flit_network_defaults():
+    """The documented defaults of FlitNetwork (simulator/hw/network.py): multicasts replicated in
+    the routers, packets of at most 32 flits."""
+    from simulator.hw.network import FlitNetwork
+    link = Link(link_width_bits=64, router_latency_cycles=2, link_latency_cycles=1)
+    net = FlitNetwork([Mesh("m", 2, 3, link, "noc_link.bit", "noc_router.bit", Counters())], link)
+    assert net.stream.cfg.multicast == "replicate" and net.stream.max_packet_flits == 32
