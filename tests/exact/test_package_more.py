@@ -87,6 +87,8 @@ def test_run_totals_add_taken_and_untaken_keys(pkg):
     assert nonzero(pkg.link_totals(pkg.chiplets[(0, 1)].noc)) == {NOC.index(((0, 0), (0, 1))): 16,
                                                                  NOC.index(((0, 1), (0, 2))): 8}
     assert nonzero(pkg.link_totals(pkg.chiplets[(1, 1)].noc)) == {}
+    # bit counts are integers (links.csv writes them as such)
+    assert all(type(b) is int for m in pkg.meshes() for b in pkg.link_totals(m).tolist())
     assert pkg.meshes() == [pkg.nop] + [pkg.chiplets[rc].noc for rc in ((0, 0), (0, 1), (1, 0), (1, 1))]
 
 
