@@ -141,3 +141,31 @@ def test_a_shared_dram_entry_with_a_flit_nop_is_refused_with_the_whole_message(t
     for model in ("transaction", "transaction-ports"):
         pkg = Package(arch, Counters(), network_model={"nop": model, "noc": "flit"})
         assert pkg._dram_entry == {(0, 0): (0, 1)}
+
+
+def test_a_dram_entry_transfer_waiting_for_its_buffer_keeps_earlier_link_bookings(tmp_path):
+    """Channel 0 enters chiplet (0,0) over the link (0,1)->(0,0). X: NoP (0,1)->(0,0), 8 B (2 cycles
+    of a 32-bit link) at 0: link busy 0..2, finish 0 + 2 + 5 = 7. A global-buffer access of 80 B
+    holds chiplet (0,0)'s port 0..10. R: 8 B from channel 0 into that buffer, ready at 1: its
+    buffer write starts at 10 (1 cycle), the entry link is busy 10..12, finish 10 + 2 + 1 hop x 5
+    = 17. Y: NoP (0,1)->(0,0), 8 B, ready at 1 (as R): the link is still busy with X until 2
+    (R's wait must not forget X's booking), so Y uses it 2..4: finish 2 + 2 + 5 = 9."""
+    pkg = Package(quad_with_edges(tmp_path), Counters())
+    assert pkg.execute(nop(0, (0, 1), (0, 0), 8), 0) == 7
+    assert pkg.execute(Txn(1, "sram", chiplet=(0, 0), read_bytes=80, ds="inputs"), 0) == 10
+    r = Txn(2, "nop", src=(0, 0), dsts=((0, 0),), bytes=8, ds="weights", src_buf="dram", dst_buf="gb")
+    assert pkg.execute(r, 1) == 17
+    assert pkg.execute(nop(3, (0, 1), (0, 0), 8), 1) == 9
+
+
+def test_global_buffer_counts_keep_their_data_structure(pkg):
+    """SRAM counts per data structure (priced per part of a buffer): an sram step of chiplet (0,1)
+    reading 4 B and writing 2 B of partial sums; a NoP multicast of 3 B of weights from chiplet
+    (1,1)'s buffer to chiplet (0,0)'s (one read, one write)."""
+    pkg.execute(Txn(0, "sram", chiplet=(0, 1), read_bytes=4, write_bytes=2, ds="psums"), 0)
+    pkg.execute(Txn(1, "nop", src=(1, 1), dsts=((0, 0),), bytes=3, ds="weights", src_buf="gb", dst_buf="gb"), 0)
+    assert pkg.counters.take_sram() == {
+        ("chiplet[0,1].gb", "global_buffer.read_bit", "psums"): 32,
+        ("chiplet[0,1].gb", "global_buffer.write_bit", "psums"): 16,
+        ("chiplet[1,1].gb", "global_buffer.read_bit", "weights"): 24,
+        ("chiplet[0,0].gb", "global_buffer.write_bit", "weights"): 24}
