@@ -97,15 +97,18 @@ def test_instances_for_leakage(pkg):
     assert pkg.instances() == {"pe": 24, "global_buffer": 4, "nop_router": 4, "dram": 2}
 
 
-def quad_with_edges(tmp_path):
+def quad_with_edges(tmp_path, gb_bank_bits: int | None = None):
     """The quad package whose channel 0 (attached to chiplet (0,0)) enters by the east edge,
-    shared with chiplet (0,1); channel 1 (chiplet (1,0)) by the west edge (package boundary)."""
+    shared with chiplet (0,1); channel 1 (chiplet (1,0)) by the west edge (package boundary).
+    ``gb_bank_bits``: another bank width of the global buffer (2 banks)."""
     import yaml
 
     from simulator.config import load_arch
     quad_arch(tmp_path)  # writes quad.yaml
     data = yaml.safe_load((tmp_path / "quad.yaml").read_text(encoding="utf-8"))
     data["package"]["dram"]["edges"] = ["east", "west"]
+    if gb_bank_bits is not None:
+        data["chiplet"]["global_buffer"]["bank_width_bits"] = gb_bank_bits
     path = tmp_path / "edges.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return load_arch(path)
@@ -169,3 +172,12 @@ def test_global_buffer_counts_keep_their_data_structure(pkg):
         ("chiplet[0,1].gb", "global_buffer.write_bit", "psums"): 16,
         ("chiplet[1,1].gb", "global_buffer.read_bit", "weights"): 24,
         ("chiplet[0,0].gb", "global_buffer.write_bit", "weights"): 24}
+
+
+def test_a_slow_buffer_write_sets_the_duration_of_a_dram_entry_transfer(tmp_path):
+    """Global buffer of 2 banks x 8 bits = 2 B/cycle (slower than the 4 B/cycle NoP link): 8 B from
+    channel 0 into chiplet (0,0)'s buffer take 8 / 2 = 4 cycles of the buffer port and 2 of the
+    entry link: finish 0 + max(2, 4) + 1 hop x 5 = 9."""
+    pkg = Package(quad_with_edges(tmp_path, gb_bank_bits=8), Counters())
+    r = Txn(0, "nop", src=(0, 0), dsts=((0, 0),), bytes=8, ds="weights", src_buf="dram", dst_buf="gb")
+    assert pkg.execute(r, 0) == 9
