@@ -66,11 +66,12 @@ def test_keys_keep_their_own_link_bits_and_counts(pkg):
     one = pkg.take_link_bits(1)
     assert nonzero(one["nop"]) == {up: 48}
     assert pkg.counters.take(1)[("nop", "nop_link.bit")] == 48
+    pkg.execute(nop(3, (1, 0), (1, 1), 1), 100)      # still key 2 (taking key 1 does not change it): 8 bits
     two = pkg.take_link_bits()                       # the current key: 2
-    assert nonzero(two["nop"]) == {NOP.index(((1, 0), (1, 1))): 16, NOP.index(((1, 1), (0, 1))): 16}
-    assert pkg.counters.take()[("nop", "nop_link.bit")] == 32
+    assert nonzero(two["nop"]) == {NOP.index(((1, 0), (1, 1))): 16 + 8, NOP.index(((1, 1), (0, 1))): 16}
+    assert pkg.counters.take()[("nop", "nop_link.bit")] == 32 + 8
     assert nonzero(pkg.take_link_bits(1)["nop"]) == {}   # taken keys are done
-    assert nonzero(pkg.link_totals(pkg.nop)) == {up: 48, NOP.index(((1, 0), (1, 1))): 16,
+    assert nonzero(pkg.link_totals(pkg.nop)) == {up: 48, NOP.index(((1, 0), (1, 1))): 24,
                                                  NOP.index(((1, 1), (0, 1))): 16}
 
 
@@ -164,10 +165,16 @@ def test_a_dram_entry_transfer_waiting_for_its_buffer_keeps_earlier_link_booking
 def test_global_buffer_counts_keep_their_data_structure(pkg):
     """SRAM counts per data structure (priced per part of a buffer): an sram step of chiplet (0,1)
     reading 4 B and writing 2 B of partial sums; a NoP multicast of 3 B of weights from chiplet
-    (1,1)'s buffer to chiplet (0,0)'s (one read, one write)."""
+    (1,1)'s buffer to chiplet (0,0)'s (one read, one write); a NoC scatter of 2 B per PE to 2 PEs
+    (the buffer read once per destination: 4 B; 2 B written into each PE's input buffer)."""
     pkg.execute(Txn(0, "sram", chiplet=(0, 1), read_bytes=4, write_bytes=2, ds="psums"), 0)
     pkg.execute(Txn(1, "nop", src=(1, 1), dsts=((0, 0),), bytes=3, ds="weights", src_buf="gb", dst_buf="gb"), 0)
+    # and a NoC scatter of 2 B of inputs per PE from chiplet (1,0)'s buffer to 2 PEs
+    pkg.execute(Txn(2, "noc", chiplet=(1, 0), src=(0, 1), dsts=((0, 0), (1, 2)), bytes=2, mode="scatter",
+                    ds="inputs", src_buf="gb", dst_buf="pe"), 0)
     assert pkg.counters.take_sram() == {
+        ("chiplet[1,0].gb", "global_buffer.read_bit", "inputs"): 32,
+        ("chiplet[1,0].pes", "input_buffer.write_bit", "inputs"): 32,
         ("chiplet[0,1].gb", "global_buffer.read_bit", "psums"): 32,
         ("chiplet[0,1].gb", "global_buffer.write_bit", "psums"): 16,
         ("chiplet[1,1].gb", "global_buffer.read_bit", "weights"): 24,
