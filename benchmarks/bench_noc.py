@@ -6,8 +6,10 @@
 The router is BookSim2's example mesh configuration (16 VCs x 8 flits, iSLIP with
 2 iterations, credit delay 2, pipeline 0/1/1/1 + 1-cycle links). A flit-hop is one
 router traversal (BookSim2 counts about 6.25 per packet on this mesh: 5.25 links +
-the destination router). Time is CPU time of the kernel call (process time), the
-best of ``--repeat`` runs after one warm-up call that loads the compiled kernel.
+the destination router). Time is the CPU time (process time) of the compiled kernel's call
+(``simulator.noc.kernel.simulate``: the simulated work), the best of ``--repeat`` runs after one
+warm-up call that loads the compiled kernel; the whole ``run_packets`` call (plus sorting the
+packets into the interfaces' queues and allocating the state) is reported next to it.
 Goal (docs/performance.md): >= 10 M flit-hops/s; BookSim2 on these machines:
 60,105 cycles in 17.1 s of CPU at 0.1 flits/node/cycle (about 0.14 M flit-hops/s).
 """
@@ -23,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from simulator.noc import kernel  # noqa: E402
 from simulator.noc.router import RouterConfig, run_packets  # noqa: E402
 from simulator.noc.traffic import bernoulli_times, stream  # noqa: E402
 
@@ -45,15 +48,28 @@ def measure(k: int, rate: float, size: int, cycles: int, repeat: int) -> dict:
     cfg = RouterConfig()
     src, dst, size_, ctime = workload(k, rate, size, cycles)
     run_packets(2, 2, cfg, np.array([0]), np.array([3]), np.array([1]), np.array([0]))  # load the kernel
-    best, run = None, None
-    for _ in range(repeat):
+    plain, spent = kernel.simulate, []
+
+    def timed(*args):  # the kernel call alone
         t0 = time.process_time()
-        run = run_packets(k, k, cfg, src, dst, size_, ctime)
-        dt = time.process_time() - t0
-        best = dt if best is None else min(best, dt)
+        status = plain(*args)
+        spent.append(time.process_time() - t0)
+        return status
+
+    best, whole, run = None, None, None
+    kernel.simulate = timed
+    try:
+        for _ in range(repeat):
+            t0 = time.process_time()
+            run = run_packets(k, k, cfg, src, dst, size_, ctime)
+            dt = time.process_time() - t0
+            whole = dt if whole is None else min(whole, dt)
+            best = spent[-1] if best is None else min(best, spent[-1])
+    finally:
+        kernel.simulate = plain
     hops = int(run.link_flits.sum())  # router traversals, ejection included
     return {"k": k, "rate": rate, "size": size, "packets": len(src), "cycles": run.end_cycle, "hops": hops,
-            "cpu_s": best, "hops_per_s": hops / best, "latency": float(np.mean(run.atime - ctime))}
+            "cpu_s": best, "whole_s": whole, "hops_per_s": hops / best, "latency": float(np.mean(run.atime - ctime))}
 
 
 def report(m: dict) -> None:
@@ -61,20 +77,24 @@ def report(m: dict) -> None:
     print(f"  packets {m['packets']:,}  cycles {m['cycles']:,}  flit-hops {m['hops']:,} "
           f"({m['hops'] / m['packets'] / m['size']:.2f} routers per flit)")
     rate = m["hops_per_s"]
-    print(f"  CPU {m['cpu_s']:.3f} s  ->  {rate / 1e6:.2f} M flit-hops/s, {m['cycles'] / m['cpu_s'] / 1e3:.0f} k "
-          f"cycles/s (goal {GOAL_HOPS_PER_S / 1e6:.0f} M: {'met' if rate >= GOAL_HOPS_PER_S else 'NOT met'})")
+    print(f"  kernel CPU {m['cpu_s']:.3f} s  ->  {rate / 1e6:.2f} M flit-hops/s, {m['cycles'] / m['cpu_s'] / 1e3:.0f} k "
+          f"cycles/s (goal {GOAL_HOPS_PER_S / 1e6:.0f} M: {'met' if rate >= GOAL_HOPS_PER_S else 'NOT met'}); "
+          f"whole run_packets call {m['whole_s']:.3f} s")
     print(f"  mean packet latency {m['latency']:.2f} cycles")
 
 
 def write_doc(rows: list[dict], load: str) -> None:
     from doc_blocks import DOCS, replace_block
     lines = [f"Measured by `python benchmarks/bench_noc.py --doc` (CPU time of the kernel call, best of 3; "
-             f"load average before the run: {load}):", "",
-             "| case (8 × 8, reference router, uniform random) | CPU s | flit-hops | flit-hops/s | simulated cycles/s |",
-             "|---|---|---|---|---|"]
+             f"load average before the run: {load}; last column: the whole `run_packets` call, queueing "
+             "the packets and allocating the state included):", "",
+             "| case (8 × 8, reference router, uniform random) | kernel CPU s | flit-hops | flit-hops/s "
+             "| simulated cycles/s | run_packets CPU s |",
+             "|---|---|---|---|---|---|"]
     for m in rows:
         lines.append(f"| {m['size']}-flit packets at {m['rate']} flits/node/cycle | {m['cpu_s']:.3f} | "
-                     f"{m['hops']:,} | {m['hops_per_s'] / 1e6:.2f} M | {m['cycles'] / m['cpu_s'] / 1e3:.0f} k |")
+                     f"{m['hops']:,} | {m['hops_per_s'] / 1e6:.2f} M | {m['cycles'] / m['cpu_s'] / 1e3:.0f} k | "
+                     f"{m['whole_s']:.3f} |")
     replace_block(DOCS / "performance.md", "bench-noc", "\n".join(lines) + "\n")
 
 

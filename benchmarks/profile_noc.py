@@ -31,16 +31,16 @@ from simulator.noc.router import RouterConfig, run_packets  # noqa: E402
 # (counter name, what it counts, anchor line in kernel.py after which the counter is incremented)
 COUNTERS = (
     ("cycles", "stepped cycles (cycles in which something is due)", "    while True:\n"),
-    ("visits", "router visits (a router with a flit, credit or stage due)", "            wake[r] = INF\n"),
-    ("empty_visits", "visits to a router holding no flit", "            if rcount[r] == 0:\n"),
-    ("vc_scans", "non-empty input VCs scanned in visits", "                    m &= m - 1\n"),
-    ("vc_not_arrived", "scanned VCs whose head flit has not arrived yet", "                    if ft > now:\n"),
-    ("va_one", "VC allocations with one request (written out)", "                if nr == 1:\n"),
-    ("va_several", "VC allocations with several requests (iSLIP call)", "                elif nr > 1:\n"),
-    ("sa_requests", "visits with a switch request", "            if swreq != 0:  # switch and link traversal\n"),
-    ("sa_several", "switch allocations with several inputs (iSLIP)", "            elif swreq != 0:\n"),
+    ("visits", "router visits (a router with a flit, credit or stage due)", "                wake[r] = INF\n"),
+    ("empty_visits", "visits to a router holding no flit", "                if rcount[r] == 0:\n"),
+    ("vc_scans", "non-empty input VCs scanned in visits", "                        m &= m - 1\n"),
+    ("vc_not_arrived", "scanned VCs whose head flit has not arrived yet", "                        if ft > now:\n"),
+    ("va_one", "VC allocations with one request (written out)", "                    if nr == 1:\n"),
+    ("va_several", "VC allocations with several requests (iSLIP call)", "                    else:  # several requests\n"),
+    ("sa_requests", "visits with a switch request", "                if inm != 0:  # a switch request\n"),
+    ("sa_several", "switch allocations with several inputs (iSLIP)", "                    else:  # several requesting inputs\n"),
     ("grants", "flits granted the switch (= flit-hops)",
-     "                    v = _rr_pick(elig[ip * P + o], sa_vptr[r, ip])\n"),
+     "                    v = _rr_pick(elig[_u(ip * P + o)], sa_vptr[_u(r), _u(ip)])\n"),
     ("sa_lost", "inputs that lost the switch", "                    if o < 0:  # lost the switch: try again next cycle\n"),
 )
 
@@ -62,10 +62,10 @@ def counting_kernel():
             raise SystemExit(f"profile_noc.py: anchor {anchor.strip()!r} occurs {src.count(anchor)} times in "
                              "simulator/noc/kernel.py (needs exactly 1); update COUNTERS")
         src = src.replace(anchor, anchor + code)
-    marker = "@njit(cache=True, _nrt=False)"
+    marker = "@njit(cache=True, _nrt=False, "
     if src.count(marker) != 1:
         raise SystemExit(f"profile_noc.py: {marker!r} not found once in simulator/noc/kernel.py")
-    src = src.replace(marker, "@njit(cache=False, _nrt=False)")  # compiled anew in each process (seconds)
+    src = src.replace(marker, "@njit(cache=False, _nrt=False, ")  # compiled anew in each process (seconds)
     with tempfile.TemporaryDirectory(prefix="axsim_profile_noc_") as where:
         path = Path(where) / "kernel_counting.py"
         path.write_text(src, encoding="utf-8")

@@ -8,8 +8,10 @@ port ``OPP[o]`` of ``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 
 interface of node ``r``. Per hop (docs/models.md, "Flit-level NoC and NoP"): routing
 (``routing_delay``), VC allocation (``vc_alloc_delay``), switch allocation, then the next
 buffer at ``s + sw_alloc_delay + st_final_delay + link_latency`` and a credit upstream
-``credit_delay`` after ``s``. Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces:
-:mod:`simulator.noc.kernel_ni`; state, routing, flips: :mod:`simulator.noc.kernel_parts`.
+``credit_delay`` after ``s``; a unicast head's output port is looked up when it is written
+into a buffer (``buf_rt``; bookkeeping only, the routing delay still counts from its arrival).
+Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`;
+state, routing, flips: :mod:`simulator.noc.kernel_parts`.
 
 Multicast by replication (``pk_mc[pk] >= 0``: destinations ``mc_dst[pk_mc[pk]:][:pk_mcn[pk]]``):
 the head is routed along the dimension-ordered tree, so an input VC can have several output
@@ -17,7 +19,8 @@ branches, each allocated on its own (output VC, credits, switch) and reading the
 its own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once
 every branch has sent it. A flit granted the switch also goes to the other ready branches of
 its VC waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case.
-Hot paths are written out, not called (docs/performance.md: numba calls cost more than the work).
+Hot paths are written out, not called (docs/performance.md: numba calls cost more than the work);
+their array indices are written ``_u(i)`` (unsigned: no negative-index wrap-around, about 12%).
 """
 from __future__ import annotations
 
@@ -29,11 +32,11 @@ from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
-                                        _credits_consistent, _drain, _lowest, _mc_branches, _push_credit,
+                                        _broken, _credits_consistent, _drain, _lowest, _mc_branches, _push_credit, _u,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
-@njit(cache=True, _nrt=False)  # no reference counting in the hot loop (docs/performance.md)
+@njit(cache=True, _nrt=False, error_model="numpy")  # no reference counting in the hot loop (docs/performance.md)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
              link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,
@@ -53,7 +56,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, scr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, scr, sc) = state
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
     # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
@@ -78,232 +81,236 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
             status = BROKEN
             break
         gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
-                       pk_next, pk_itime, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy,
+                       pk_next, pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t,
+                       cr_h, cr_n, ovc_busy,
                        buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info)
         if gmin < 0:
             status = BROKEN
             break
-        # ---- routers ------------------------------------------------------------------
-        for r in range(N):
-            if wake[r] > now:
-                continue
-            wake[r] = INF
-            if rcount[r] == 0:
-                continue
-            nx = INF
-            # route computation; VC-allocation requests of unallocated branches; switch requests
-            for o in range(P):
-                req_n[o] = 0
-            for ip in range(P):
-                reqmask[ip] = 0
-                m = vmask[r * P + ip]
-                while m != 0:
-                    v = _lowest(m)
-                    m &= m - 1
-                    iv = (r * P + ip) * V + v
-                    h = buf_h[iv]
-                    ft = buf_t[iv, h]
-                    if ft > now:
-                        nx = min(nx, ft)
-                        continue
-                    if ivc_st[iv] == IDLE:
-                        pk = buf_pk[iv, h]
-                        if pk_mc[pk] < 0:
-                            bm = np.int64(1) << rtab[pk_mode[pk], r, pk_dst[pk]]
-                        else:
-                            bm, ivc_mcj[iv] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn, mc_dst)
-                        ivc_ball[iv] = bm
-                        ivc_bm[iv] = bm
-                        ivc_vam[iv] = 0
-                        b = bm
-                        while b != 0:
-                            ivc_bsent[iv * P + _lowest(b)] = 0
-                            b &= b - 1
-                        ivc_st[iv] = ROUTED
-                        ivc_t[iv] = ft + routing_delay
-                    if ivc_t[iv] > now:
-                        nx = min(nx, ivc_t[iv])
-                        continue
-                    bm = ivc_bm[iv]
-                    vam = ivc_vam[iv]
-                    while bm != 0:
-                        o = _lowest(bm)
-                        bm &= bm - 1
-                        if (vam >> o) & 1 == 0:
-                            req_list[o, req_n[o]] = ip * V + v
-                            req_n[o] += 1
-                            continue
-                        j = iv * P + o
-                        if ivc_bt[j] > now:
-                            nx = min(nx, ivc_bt[j])
-                            continue
-                        k = ivc_bsent[j] - buf_fi[iv, h]
-                        if k > 0:  # a branch ahead of the buffer's head (multicast)
-                            if k >= buf_n[iv]:
-                                continue  # its next flit is not sent yet; its arrival wakes the router
-                            q = h + k
-                            if q >= D:
-                                q -= D
-                            if buf_t[iv, q] > now:
-                                nx = min(nx, buf_t[iv, q])
-                                continue
-                        ov = (r * Q + o) * V + ivc_bovc[j]
-                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                        if cred[ov] > 0:
-                            if (reqmask[ip] >> o) & 1:
-                                elig[ip * P + o] |= np.int64(1) << v
-                            else:
-                                elig[ip * P + o] = np.int64(1) << v
-                            reqmask[ip] |= 1 << o
-                        else:
-                            nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
-            # VC allocation per output port
-            for o in range(P):
-                nr = req_n[o]
-                if nr == 1:
-                    obase = (r * Q + o) * V
-                    e = req_list[o, 0]
-                    iv = r * P * V + e
-                    lo = 0
-                    cnt = V
-                    if vc_split:
-                        cnt = half
-                        if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
-                            lo = half
-                    c = va_iptr[iv]
-                    if c < lo or c >= lo + cnt:
-                        c = lo
-                    best = -1
-                    for _ in range(cnt):
-                        ov = obase + c
-                        _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                        if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
-                            best = c
-                            break
-                        if ovc_busy[ov] == 0:
-                            wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
-                        c += 1
-                        if c >= lo + cnt:
-                            c = lo
-                    if best >= 0:
-                        ov = obase + best
-                        ovc_busy[ov] = 1
-                        ivc_vam[iv] |= 1 << o
-                        j = iv * P + o
-                        ivc_bovc[j] = best
-                        ivc_bt[j] = now + vc_alloc_delay
-                        va_iptr[iv] = best + 1 if best + 1 < V else 0
-                        va_optr[ov] = e + 1 if e + 1 < P * V else 0
-                        nx = min(nx, now + vc_alloc_delay)
-                        if vc_alloc_delay == 0 and cred[ov] > 0:
-                            ip = e // V
-                            if (reqmask[ip] >> o) & 1:
-                                elig[ip * P + o] |= np.int64(1) << (e - ip * V)
-                            else:
-                                elig[ip * P + o] = np.int64(1) << (e - ip * V)
-                            reqmask[ip] |= 1 << o
-                elif nr > 1:
-                    nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
-                                   vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
-                                   ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
-                                   wake, reqmask, elig)
-            # switch allocation (separable iSLIP over ports), then the VC within the input port
-            swreq = 0
-            nin = 0
-            lastin = -1
-            for ip in range(P):
-                swreq |= reqmask[ip]
-                in_m[ip] = -1
-                out_m[ip] = -1
-                if reqmask[ip] != 0:
-                    nin += 1
-                    lastin = ip
-            if nin == 1:  # one requesting input: every output it asks grants it; it accepts one
-                ip = lastin
-                o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
-                in_m[ip] = o
-                sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
-                sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
-            elif swreq != 0:
-                _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
-            if swreq != 0:  # switch and link traversal
+        # ---- routers due in this cycle, 64 per mask word (a visit sets no wake-up <= now) ----
+        for w0 in range(0, N, 64):
+            due = np.int64(0)
+            for k in range(min(64, N - w0)):
+                due |= np.int64(wake[w0 + k] <= now) << k
+            while due != 0:
+                r = w0 + _lowest(due)
+                due &= due - 1
+                wake[r] = INF
+                if rcount[r] == 0:
+                    continue
+                nx = INF
+                # routing; VC-allocation and switch requests (loops over set bits of port masks)
+                pm = 0  # input ports holding flits
                 for ip in range(P):
-                    if reqmask[ip] == 0:
-                        continue
-                    o = in_m[ip]
+                    req_n[ip] = 0
+                    reqmask[ip] = 0
+                    pm |= np.int64(vmask[r * P + ip] != 0) << ip
+                vreq = 0  # output ports with VC-allocation requests
+                while pm != 0:
+                    ip = _lowest(pm)
+                    pm &= pm - 1
+                    m = vmask[_u(r * P + ip)]
+                    while m != 0:
+                        v = _lowest(m)
+                        m &= m - 1
+                        iv = (r * P + ip) * V + v
+                        h = buf_h[_u(iv)]
+                        ft = buf_t[_u(iv), _u(h)]
+                        if ft > now:
+                            nx = min(nx, ft)
+                            continue
+                        if ivc_st[_u(iv)] == IDLE:
+                            rt = buf_rt[_u(iv), _u(h)]  # routed when the head was written (lookahead)
+                            if rt >= 0:
+                                bm = np.int64(1) << rt
+                            else:
+                                pk = buf_pk[_u(iv), _u(h)]
+                                bm, ivc_mcj[_u(iv)] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn,
+                                                                   mc_dst)
+                            ivc_ball[_u(iv)] = bm
+                            ivc_bm[_u(iv)] = bm
+                            ivc_vam[_u(iv)] = 0
+                            b = bm
+                            while b != 0:
+                                ivc_bsent[_u(iv * P + _lowest(b))] = 0
+                                b &= b - 1
+                            ivc_st[_u(iv)] = ROUTED
+                            ivc_t[_u(iv)] = ft + routing_delay
+                        if ivc_t[_u(iv)] > now:
+                            nx = min(nx, ivc_t[_u(iv)])
+                            continue
+                        bm = ivc_bm[_u(iv)]
+                        vam = ivc_vam[_u(iv)]
+                        while bm != 0:
+                            o = _lowest(bm)
+                            bm &= bm - 1
+                            if (vam >> o) & 1 == 0:
+                                req_list[_u(o), _u(req_n[_u(o)])] = ip * V + v
+                                req_n[_u(o)] += 1
+                                vreq |= 1 << o
+                                continue
+                            j = iv * P + o
+                            if ivc_bt[_u(j)] > now:
+                                nx = min(nx, ivc_bt[_u(j)])
+                                continue
+                            k = ivc_bsent[_u(j)] - buf_fi[_u(iv), _u(h)]
+                            if k > 0:  # a branch ahead of the buffer's head (multicast)
+                                if k >= buf_n[_u(iv)]:
+                                    continue  # its next flit is not sent yet; its arrival wakes the router
+                                q = h + k
+                                if q >= D:
+                                    q -= D
+                                if buf_t[_u(iv), _u(q)] > now:
+                                    nx = min(nx, buf_t[_u(iv), _u(q)])
+                                    continue
+                            ov = (r * Q + o) * V + ivc_bovc[_u(j)]
+                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                            if cred[_u(ov)] > 0:
+                                if (reqmask[_u(ip)] >> o) & 1:
+                                    elig[_u(ip * P + o)] |= np.int64(1) << v
+                                else:
+                                    elig[_u(ip * P + o)] = np.int64(1) << v
+                                reqmask[_u(ip)] |= 1 << o
+                            else:
+                                nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
+                # VC allocation per output port
+                while vreq != 0:
+                    o = _lowest(vreq)
+                    vreq &= vreq - 1
+                    nr = req_n[o]
+                    if nr == 1:
+                        obase = (r * Q + o) * V
+                        e = req_list[o, 0]
+                        iv = r * P * V + e
+                        lo = 0
+                        cnt = V
+                        if vc_split:
+                            cnt = half
+                            if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
+                                lo = half
+                        c = va_iptr[iv]
+                        if c < lo or c >= lo + cnt:
+                            c = lo
+                        best = -1
+                        for _ in range(cnt):
+                            ov = obase + c
+                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                            if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                                best = c
+                                break
+                            if ovc_busy[ov] == 0:
+                                wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
+                            c += 1
+                            if c >= lo + cnt:
+                                c = lo
+                        if best >= 0:
+                            ov = obase + best
+                            ovc_busy[ov] = 1
+                            ivc_vam[iv] |= 1 << o
+                            j = iv * P + o
+                            ivc_bovc[j] = best
+                            ivc_bt[j] = now + vc_alloc_delay
+                            va_iptr[iv] = best + 1 if best + 1 < V else 0
+                            va_optr[ov] = e + 1 if e + 1 < P * V else 0
+                            nx = min(nx, now + vc_alloc_delay)
+                            if vc_alloc_delay == 0 and cred[ov] > 0:
+                                ip = e // V
+                                if (reqmask[ip] >> o) & 1:
+                                    elig[ip * P + o] |= np.int64(1) << (e - ip * V)
+                                else:
+                                    elig[ip * P + o] = np.int64(1) << (e - ip * V)
+                                reqmask[ip] |= 1 << o
+                    else:  # several requests
+                        nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
+                                       vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
+                                       ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
+                                       wake, reqmask, elig)
+                # switch allocation (separable iSLIP over ports), then the VC within the input port
+                inm = 0  # input ports asking for the switch
+                for ip in range(P):
+                    in_m[ip] = -1
+                    out_m[ip] = -1
+                    inm |= np.int64(reqmask[ip] != 0) << ip
+                if inm != 0:  # a switch request
+                    if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
+                        ip = _lowest(inm)
+                        o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
+                        in_m[ip] = o
+                        sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
+                        sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
+                    else:  # several requesting inputs
+                        _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
+                while inm != 0:  # switch and link traversal
+                    ip = _lowest(inm)
+                    inm &= inm - 1
+                    o = in_m[_u(ip)]
                     if o < 0:  # lost the switch: try again next cycle
                         nx = now + 1
                         continue
-                    v = _rr_pick(elig[ip * P + o], sa_vptr[r, ip])
-                    sa_vptr[r, ip] = v + 1 if v + 1 < V else 0
+                    v = _rr_pick(elig[_u(ip * P + o)], sa_vptr[_u(r), _u(ip)])
+                    sa_vptr[_u(r), _u(ip)] = v + 1 if v + 1 < V else 0
                     iv = (r * P + ip) * V + v
-                    h = buf_h[iv]
-                    pk = buf_pk[iv, h]
-                    fi = ivc_bsent[iv * P + o]
+                    h = buf_h[_u(iv)]
+                    pk = buf_pk[_u(iv), _u(h)]
+                    fi = ivc_bsent[_u(iv * P + o)]
                     # fanout: the flit also goes to the other ready branches of its VC that wait
                     # for this same flit, on outputs no other input won in this cycle
                     outs = np.int64(1) << o
-                    out_m[o] = ip
-                    rest = reqmask[ip] & ~outs
+                    out_m[_u(o)] = ip
+                    rest = reqmask[_u(ip)] & ~outs
                     while rest != 0:
                         o2 = _lowest(rest)
                         rest &= rest - 1
-                        if out_m[o2] < 0 and (elig[ip * P + o2] >> v) & 1 and ivc_bsent[iv * P + o2] == fi:
+                        if out_m[_u(o2)] < 0 and (elig[_u(ip * P + o2)] >> v) & 1 and ivc_bsent[_u(iv * P + o2)] == fi:
                             outs |= np.int64(1) << o2
-                            out_m[o2] = ip
+                            out_m[_u(o2)] = ip
                     asked = 0
                     for o2 in range(P):
-                        if (reqmask[ip] >> o2) & 1:
-                            asked |= elig[ip * P + o2]
-                    if asked != np.int64(1) << v or reqmask[ip] != outs:  # other requests of this input lost
+                        if (reqmask[_u(ip)] >> o2) & 1:
+                            asked |= elig[_u(ip * P + o2)]
+                    if asked != np.int64(1) << v or reqmask[_u(ip)] != outs:  # other requests of this input lost
                         nx = now + 1
-                    tail = fi == pk_size[pk] - 1
+                    tail = fi == pk_size[_u(pk)] - 1
                     t_arr = now + pipe
                     while outs != 0:
                         o = _lowest(outs)
                         outs &= outs - 1
                         j = iv * P + o
-                        ivc_bsent[j] = fi + 1
-                        ovv = ivc_bovc[j]
+                        ivc_bsent[_u(j)] = fi + 1
+                        ovv = ivc_bovc[_u(j)]
                         ov = (r * Q + o) * V + ovv
-                        cred[ov] -= 1
-                        if cred[ov] < 0:
-                            info[0] = 1
-                            info[1] = ov
-                            info[2] = now
-                            status = BROKEN
+                        cred[_u(ov)] -= 1
+                        if cred[_u(ov)] < 0:
+                            status = _broken(info, 1, ov, now)
                             break
-                        link_flits[r, o] += 1
+                        link_flits[_u(r), _u(o)] += 1
                         if o == 0:  # ejection: the interface takes the flit and returns the credit
-                            if pk_mc[pk] < 0:  # unicast (inline: the common case)
-                                if pk_recv[pk] != fi:
-                                    info[0] = 2
-                                    info[1] = pk
-                                    info[2] = now
-                                    status = BROKEN
+                            if pk_mc[_u(pk)] < 0:  # unicast (inline: the common case)
+                                if pk_recv[_u(pk)] != fi:
+                                    status = _broken(info, 2, pk, now)
                                     break
-                                pk_recv[pk] = fi + 1
+                                pk_recv[_u(pk)] = fi + 1
                                 done = 1 if tail else 0
                             else:
-                                done = _eject(pk, fi, tail, ivc_mcj[iv], t_arr, pk_recv, pk_mc, pk_mcn, mc_recv,
+                                done = _eject(pk, fi, tail, ivc_mcj[_u(iv)], t_arr, pk_recv, pk_mc, pk_mcn, mc_recv,
                                               mc_atime, info)
                                 if done < 0:
                                     status = BROKEN
                                     break
                             _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
-                            if cred[ov] == 0 or (tail and wait_tail_credit != 0):
-                                wake[r] = min(wake[r], t_arr + credit_delay)
+                            if cred[_u(ov)] == 0 or (tail and wait_tail_credit != 0):
+                                wake[_u(r)] = min(wake[_u(r)], t_arr + credit_delay)
                             if t_arr >= window_start and t_arr < window_end:
                                 window_flits += 1
                             if done:
-                                pk_atime[pk] = t_arr
-                                meas_done += pk_meas[pk]
+                                pk_atime[_u(pk)] = t_arr
+                                meas_done += pk_meas[_u(pk)]
                                 n_done += 1
                                 if resumable:
-                                    done_list[n_new] = pk
+                                    done_list[_u(n_new)] = pk
                                     n_new += 1
-                                    tr_left[pk_owner[pk]] -= 1
-                                    if tr_left[pk_owner[pk]] == 0:
+                                    tr_left[_u(pk_owner[_u(pk)])] -= 1
+                                    if tr_left[_u(pk_owner[_u(pk)])] == 0:
                                         t_fin += 1
                         else:
                             hops += 1
@@ -311,67 +318,69 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 lk = r * P + o
                                 n_flips = _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap,
                                                         flips, fl_count, n_flips, info)
-                                if resumable and fl_u.shape[1] - fl_ptr[lk] < flit_bits:
+                                if resumable and fl_u.shape[1] - fl_ptr[_u(lk)] < flit_bits:
                                     refill = True
-                            d = nbr[r, o]
-                            dip = OPP[o]
+                            d = nbr[_u(r), _u(o)]
+                            dip = OPP[_u(o)]
                             div = (d * P + dip) * V + ovv
-                            if buf_n[div] >= D:
-                                info[0] = 3
-                                info[1] = div
-                                info[2] = now
-                                status = BROKEN
+                            if buf_n[_u(div)] >= D:
+                                status = _broken(info, 3, div, now)
                                 break
-                            k = buf_h[div] + buf_n[div]
+                            k = buf_h[_u(div)] + buf_n[_u(div)]
                             if k >= D:
                                 k -= D
-                            buf_pk[div, k] = pk
-                            buf_fi[div, k] = fi
-                            buf_t[div, k] = t_arr
-                            buf_n[div] += 1
-                            vmask[d * P + dip] |= np.int64(1) << ovv
-                            rcount[d] += 1
-                            wake[d] = min(wake[d], t_arr)
+                            buf_pk[_u(div), _u(k)] = pk
+                            buf_fi[_u(div), _u(k)] = fi
+                            buf_t[_u(div), _u(k)] = t_arr
+                            if fi == 0:  # the head's output port at router d (multicast: -1)
+                                buf_rt[_u(div), _u(k)] = (rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[_u(pk)] < 0
+                                                          else -1)
+                            buf_n[_u(div)] += 1
+                            vmask[_u(d * P + dip)] |= np.int64(1) << ovv
+                            rcount[_u(d)] += 1
+                            wake[_u(d)] = min(wake[_u(d)], t_arr)
                         if tail:  # the branch is done: its output VC is free again
-                            ovc_busy[ov] = 0
-                            ivc_bm[iv] &= ~(np.int64(1) << o)
-                            ivc_vam[iv] &= ~(np.int64(1) << o)
-                            if req_n[o] > 0:  # heads waiting for a VC of this port may get this one
+                            ovc_busy[_u(ov)] = 0
+                            ivc_bm[_u(iv)] &= ~(np.int64(1) << o)
+                            ivc_vam[_u(iv)] &= ~(np.int64(1) << o)
+                            if req_n[_u(o)] > 0:  # heads waiting for a VC of this port may get this one
                                 nx = now + 1
                     if status != OK:
                         break
                     # the buffer's head leaves once every branch has sent it
-                    if fi == buf_fi[iv, h]:
+                    if fi == buf_fi[_u(iv), _u(h)]:
                         pop = True
-                        b = ivc_ball[iv]
+                        b = ivc_ball[_u(iv)]
                         while b != 0:
-                            if ivc_bsent[iv * P + _lowest(b)] <= fi:
+                            if ivc_bsent[_u(iv * P + _lowest(b))] <= fi:
                                 pop = False
                                 break
                             b &= b - 1
                         if pop:
-                            buf_h[iv] = h + 1 if h + 1 < D else 0
-                            buf_n[iv] -= 1
-                            if buf_n[iv] == 0:
-                                vmask[r * P + ip] &= ~(np.int64(1) << v)
-                            rcount[r] -= 1
-                            if ivc_bm[iv] == 0:
-                                ivc_st[iv] = IDLE
+                            buf_h[_u(iv)] = h + 1 if h + 1 < D else 0
+                            buf_n[_u(iv)] -= 1
+                            if buf_n[_u(iv)] == 0:
+                                vmask[_u(r * P + ip)] &= ~(np.int64(1) << v)
+                            rcount[_u(r)] -= 1
+                            if ivc_bm[_u(iv)] == 0:
+                                ivc_st[_u(iv)] = IDLE
                             # credit to the upstream output VC
                             if ip == 0:
                                 up = (r * Q + NI) * V + v
                                 _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
-                                if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
-                                    nwake[r] = min(nwake[r], now + credit_delay)
+                                if cred[_u(up)] == 0 or (ovc_busy[_u(up)] == 0 and wait_tail_credit != 0):
+                                    nwake[_u(r)] = min(nwake[_u(r)], now + credit_delay)
                             else:
-                                u = nbr[r, ip]
-                                up = (u * Q + OPP[ip]) * V + v
+                                u = nbr[_u(r), _u(ip)]
+                                up = (u * Q + OPP[_u(ip)]) * V + v
                                 _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
-                                if cred[up] == 0 or (ovc_busy[up] == 0 and wait_tail_credit != 0):
-                                    wake[u] = min(wake[u], now + credit_delay)
-                    if buf_n[iv] > 0:  # the next flit of this VC
-                        nx = min(nx, max(now + 1, buf_t[iv, buf_h[iv]]))
-            wake[r] = min(wake[r], nx)
+                                if cred[_u(up)] == 0 or (ovc_busy[_u(up)] == 0 and wait_tail_credit != 0):
+                                    wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
+                    if buf_n[_u(iv)] > 0:  # the next flit of this VC
+                        nx = min(nx, max(now + 1, buf_t[_u(iv), _u(buf_h[_u(iv)])]))
+                wake[r] = min(wake[r], nx)
+                if status != OK:
+                    break
             if status != OK:
                 break
         if status != OK:

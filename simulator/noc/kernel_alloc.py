@@ -38,7 +38,7 @@ def _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam
         reqmask[ip] |= 1 << o
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split, vc_alloc_delay,
               req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr,
               ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode, wake, reqmask, elig):

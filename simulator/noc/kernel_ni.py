@@ -10,10 +10,10 @@ from numba import njit
 from simulator.noc.kernel_parts import INF, NI, P, Q, _credit_head, _drain
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size, pk_next,
-            pk_itime, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n, ovc_busy, buf_pk, buf_fi, buf_t,
-            buf_h, buf_n, vmask, rcount, wake, info):
+            pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n,
+            ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info):
     """One flit per interface and cycle into input port 0 of its router, on a VC of that port
     taken round robin among the free ones. Returns the earliest wake-up of an interface (or -1
     when an input buffer would overflow: an invariant broken, details in ``info``)."""
@@ -75,6 +75,8 @@ def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_cti
         buf_pk[iv, k] = pk
         buf_fi[iv, k] = fi
         buf_t[iv, k] = now + link_latency
+        if fi == 0:  # the head's output port at router n (multicast: -1)
+            buf_rt[iv, k] = rtab[pk_mode[pk], n, pk_dst[pk]] if pk_mc[pk] < 0 else -1
         buf_n[iv] += 1
         vmask[n * P] |= np.int64(1) << v
         rcount[n] += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 P = 5                  # router ports
 Q = 6                  # output-VC groups per node: 5 router output ports + the network interface
@@ -15,10 +16,6 @@ INF = np.int64(1) << np.int64(62)
 
 IDLE, ROUTED = 0, 1  # input VC: no packet at its head yet routed; head packet routed
 OK, DEADLOCK, MAX_CYCLES, BROKEN = 0, 1, 2, 3
-_DEBRUIJN = np.int64(0x03f79d71b4cb0a89)
-_CTZ = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22,
-                 45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-                 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6], dtype=np.int64)
 # info[0]: the code of the broken invariant: 1 credit out of range, 2 flit out of order,
 # 3 buffer overflow; info[1:3] where (vc index, cycle)
 
@@ -55,7 +52,7 @@ def _between(x, a, b):
     return (a <= x <= b) or (b <= x <= a)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
     """Output ports of router ``r`` in the dimension-ordered tree of multicast packet ``pk``
     (mode 0: XY tree, 1: YX tree): the union, over the destinations whose route from the source
@@ -86,6 +83,23 @@ def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
 
 
 @njit(cache=True, inline="always")
+def _broken(info, code, index, now):
+    """Record a broken invariant (``info[0]``: code, see above; ``info[1:3]``: index, cycle)."""
+    info[0] = code
+    info[1] = index
+    info[2] = now
+    return BROKEN
+
+
+@njit(cache=True, inline="always")
+def _u(i):
+    """An array index as an unsigned integer: numba then leaves out the wrap-around of negative
+    indices (a shift, an and, an add and a load of the array's length per access); used in the
+    kernel's hot loops, where every index is non-negative (docs/performance.md)."""
+    return np.uint64(i)
+
+
+@njit(cache=True, inline="always")
 def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
     while cr_n[ov] > 0 and cr_t[ov, cr_h[ov]] <= now:
         cr_h[ov] += 1
@@ -106,8 +120,8 @@ def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
 
 @njit(cache=True, inline="always")
 def _lowest(m):
-    """Index of the lowest set bit of a non-zero int64."""
-    return _CTZ[((m & -m) * _DEBRUIJN >> 58) & 63]
+    """Index of the lowest set bit of a non-zero integer (LLVM's count-trailing-zeros)."""
+    return trailing_zeros(m)
 
 
 @njit(cache=True, inline="always")
@@ -241,8 +255,10 @@ def new_state(rows, cols, V, D):
     """The kernel's state between calls: buffers, input-VC branch state, credits, allocator
     pointers, wake-up cycles, the network interfaces' current packets, the per-router scratch
     arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
-    nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port ``o`` (index ``iv * P + o``):
-    the output VC of that branch, the cycle it may ask for the switch, flits it has sent."""
+    nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port
+    ``o`` (index ``iv * P + o``): the output VC of that branch, the cycle it may ask for the
+    switch, flits it has sent. After the interfaces' state: ``buf_rt`` (per buffer slot holding
+    a head: its output port at that router, -1 for multicast)."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V
@@ -259,7 +275,7 @@ def new_state(rows, cols, V, D):
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
-            scratch(V), np.zeros(len(SC_NAMES), np.int64))
+            np.zeros((NIV, D), np.int32), scratch(V), np.zeros(len(SC_NAMES), np.int64))
 
 
 # scalars kept between calls (indices into the state's last array)
