@@ -59,7 +59,7 @@ class Package:
         self.mac_models = {"exact": EXACT, **(mac_models or {})}
         self._gb_node = arch.chiplet.noc.gb_node
         self._dram_entry = arch.dram_entries()   # attach chiplet -> neighbour whose link its channels share
-        if self._dram_entry and models["nop"] == "flit":
+        if self._dram_entry and models["nop"] in ("flit", "flit-unicast"):
             (r, c), (nr, nc) = next(iter(self._dram_entry.items()))
             raise AxsimError(f"package.dram.edges: the channel at chiplet [{r}, {c}] enters by the edge it shares "
                              f"with chiplet [{nr}, {nc}]; a shared entry link is modelled by the transaction-level "
