@@ -66,7 +66,20 @@ def test_residency_of_the_fixture(mapped):
 
 
 def test_a_conv_reads_a_shared_tile_by_multicast(mapped):
-    check_noc_loads(mapped["b"], "multicast")
+    nocs = check_noc_loads(mapped["b"], "multicast")
+    # a shared tile: one slice, carried once. C = 8 in 3 parts (3, 3, 2 channels) and one output
+    # row (1 x 4 input positions, R = S = 1) per part; the PEs run in lock step, each step sized by
+    # the largest part (docs/models.md, "Mapping"): 3 x 1 x 4 = 12 one-byte words per load, the
+    # last C part's 8 bytes of data padded to 12.
+    assert sorted({ceil(size("inputs", t.data[0])) for t in nocs}) == [8, 12]
+    for t in nocs:
+        assert len(t.data) == 1 and t.bytes == 12
+    # its input (a, in DRAM) is read and multicast from the DRAM attach point into the buffers
+    fetches = [t for t in mapped["b"].txns if t.op == "nop" and t.ds == "inputs"]
+    assert fetches
+    for t in fetches:
+        assert (t.mode, t.src_buf, t.dst_buf) == ("multicast", "dram", "gb")
+        assert len(t.data) == 1 and t.bytes == 12          # the same padded tile
 
 
 def test_an_add_reads_both_operands_per_pe(mapped):
