@@ -31,15 +31,23 @@ PE_NODES = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2))   # row-major, 3 col
 ATTACH = ((0, 0), (1, 0))
 
 
-def quad_arch(tmp_path):
+def quad_variant(tmp_path, name: str = "quad", package: dict | None = None, edit=None):
+    """The 2x2 package's chiplet (NoC, global buffer, PEs of ``QUAD_EDITS``) in ``package`` (default:
+    the 2x2 package); ``edit(data)`` may change the architecture data further before it is loaded."""
     import yaml
 
     data = arch_data("tiny")
-    data["name"] = "quad"
-    data["package"] = QUAD_EDITS["package"]
+    data["name"] = name
+    data["package"] = QUAD_EDITS["package"] if package is None else package
     data["chiplet"]["noc"] = QUAD_EDITS["noc"]
     data["chiplet"]["global_buffer"] = QUAD_EDITS["global_buffer"]
     data["chiplet"]["pe"].update(QUAD_EDITS["pe"])
-    path = tmp_path / "quad.yaml"
+    if edit is not None:
+        edit(data)
+    path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return load_arch(path)
+
+
+def quad_arch(tmp_path):
+    return quad_variant(tmp_path)

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import arch_data
-from quad import QUAD_EDITS
-from simulator.config import load_arch
+from quad import quad_variant
 from simulator.mapping.candidates import Candidate
 from simulator.mapping.cost import Cost, cost, crossing, dram_bytes_per_cycle, nest, rank, with_links
 from simulator.mapping.tiling import Partition, Shape, Tiling
@@ -28,18 +25,11 @@ LAT = 7             # DRAM latency
 
 @pytest.fixture
 def tri(tmp_path):
-    data = arch_data("tiny")
-    data["name"] = "tri"
-    data["package"] = {"mesh": {"rows": 2, "cols": 3},
-                       "nop": {"link_width_bits": 32, "router_latency_cycles": 3, "link_latency_cycles": 2},
-                       "dram": {"channels": 3, "channel_bandwidth_bytes_per_cycle": 4, "latency_cycles": LAT,
-                                "attach": [[0, 0], [0, 0], [1, 2]]}}
-    data["chiplet"]["noc"] = QUAD_EDITS["noc"]
-    data["chiplet"]["global_buffer"] = QUAD_EDITS["global_buffer"]
-    data["chiplet"]["pe"].update(QUAD_EDITS["pe"])
-    path = tmp_path / "tri.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return load_arch(path)
+    return quad_variant(tmp_path, "tri", {
+        "mesh": {"rows": 2, "cols": 3},
+        "nop": {"link_width_bits": 32, "router_latency_cycles": 3, "link_latency_cycles": 2},
+        "dram": {"channels": 3, "channel_bandwidth_bytes_per_cycle": 4, "latency_cycles": LAT,
+                 "attach": [[0, 0], [0, 0], [1, 2]]}})
 
 
 # A grouped 3x3 convolution: C = K = 8 in 2 groups (4 input channels and 4 output channels per

@@ -103,19 +103,9 @@ def test_a_fused_add_is_priced_by_where_its_operand_comes_from(arch):
 def test_shared_tiles_go_round_robin_over_three_channels(tmp_path):
     """Three DRAM channels attached at (0,0), (1,0), (0,1): shared tiles (one read multicast to the
     PEs that share it; here every tile) take channels 1, 2, 0, 1, ... in order."""
-    import yaml
-    from conftest import arch_data
-    from quad import QUAD_EDITS
-    from simulator.config import load_arch
-    data = arch_data("tiny")
-    data["package"] = {**QUAD_EDITS["package"], "dram": {**QUAD_EDITS["package"]["dram"], "channels": 3,
-                                                        "attach": [[0, 0], [1, 0], [0, 1]]}}
-    data["chiplet"]["noc"] = QUAD_EDITS["noc"]
-    data["chiplet"]["global_buffer"] = QUAD_EDITS["global_buffer"]
-    data["chiplet"]["pe"].update(QUAD_EDITS["pe"])
-    path = tmp_path / "tri.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    arch = load_arch(path)
+    from quad import QUAD_EDITS, quad_variant
+    arch = quad_variant(tmp_path, "tri", {**QUAD_EDITS["package"], "dram": {
+        **QUAD_EDITS["package"]["dram"], "channels": 3, "attach": [[0, 0], [1, 0], [0, 1]]}})
     tr = WeightStationaryMapper(arch).map(LAYER)
     reads = [t for t in tr.txns if t.op == "dram_read"]
     nops = {d: t for t in tr.txns if t.op == "nop" for d in t.after}

@@ -10,8 +10,8 @@ from math import ceil
 import pytest
 import yaml
 
-from conftest import ARCH_DIR, arch_data
-from quad import QUAD_EDITS, quad_arch
+from conftest import ARCH_DIR
+from quad import quad_arch, quad_variant
 from simulator.config import load_arch
 from simulator.mapping.candidates import candidates
 from simulator.mapping.tiling import MappingError, Shape, tile
@@ -52,15 +52,9 @@ def test_the_default_word_is_one_byte(quad):
 @pytest.fixture
 def wide_inputs(tmp_path):
     """The 2x2 package with an 8 KB input buffer (4096-byte share): the weight share binds first."""
-    data = arch_data("tiny")
-    data["package"] = QUAD_EDITS["package"]
-    data["chiplet"]["noc"] = QUAD_EDITS["noc"]
-    data["chiplet"]["global_buffer"] = QUAD_EDITS["global_buffer"]
-    data["chiplet"]["pe"].update(QUAD_EDITS["pe"])
-    data["chiplet"]["pe"]["input_buffer"]["size_bytes"] = 8192
-    path = tmp_path / "wide.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return load_arch(path)
+    def wide(data):
+        data["chiplet"]["pe"]["input_buffer"]["size_bytes"] = 8192
+    return quad_variant(tmp_path, "wide", edit=wide)
 
 
 def test_a_weight_tile_exactly_at_the_share_fits_and_k_halves_down_to_one(wide_inputs):
