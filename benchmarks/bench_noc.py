@@ -98,12 +98,18 @@ def write_doc(rows: list[dict], load: str) -> None:
     replace_block(DOCS / "performance.md", "bench-noc", "\n".join(lines) + "\n")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def case_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The benchmark case's options (mesh k x k, offered rate, packet flits, cycles), shared with
+    profile_noc.py."""
     p.add_argument("--k", type=int, default=8)
     p.add_argument("--rate", type=float, default=0.1)
     p.add_argument("--size", type=int, default=1)
     p.add_argument("--cycles", type=int, default=60105)
+    return p
+
+
+def main() -> None:
+    p = case_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--doc", action="store_true",
                    help="run 1-flit @0.1, 4-flit @0.1 and 1-flit @0.3 and rewrite the table in docs/performance.md")

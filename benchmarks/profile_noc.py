@@ -111,11 +111,8 @@ def table(m: dict) -> list[str]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--k", type=int, default=8)
-    p.add_argument("--rate", type=float, default=0.1)
-    p.add_argument("--size", type=int, default=1)
-    p.add_argument("--cycles", type=int, default=60105)
+    from bench_noc import case_args
+    p = case_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--doc", action="store_true", help="1- and 4-flit packets at 0.1; rewrite docs/performance.md")
     a = p.parse_args()
     cases = [(1, 0.1), (4, 0.1)] if a.doc else [(a.size, a.rate)]

@@ -30,6 +30,12 @@ def _fake_run(tmp_path: Path) -> Path:
     return tmp_path / "mutants"
 
 
+def _names(tmp_path: Path, *names: str) -> Path:
+    path = tmp_path / "sample.txt"
+    path.write_text("".join(n + "\n" for n in names))
+    return path
+
+
 def test_wilson_interval_matches_the_closed_form():
     report = _load("mutation_report")
     # 9 of 10: p = 0.9, z = 1.96; centre (p + z^2/2n)/(1 + z^2/n) = 1.09208/1.38416 = 0.78898,
@@ -47,8 +53,7 @@ def test_report_counts_and_restricts_to_named_mutants(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| engine | 10 | 8 | 1 | 1 | 0 | 0 | 0 | 100.0% |" in out
     assert "| hw | 2 | 0 | 0 | 0 | 0 | 0 | 2 | nan% |" in out
-    names = tmp_path / "sample.txt"
-    names.write_text("simulator.engine.m.x_f__mutmut_1\nsimulator.engine.m.x_f__mutmut_10\n")
+    names = _names(tmp_path, "simulator.engine.m.x_f__mutmut_1", "simulator.engine.m.x_f__mutmut_10")
     assert report.main(["--mutants", str(mutants), "--equivalent", str(tmp_path / "none.txt"),
                         "--names", str(names)]) == 0
     out = capsys.readouterr().out
@@ -60,8 +65,7 @@ def test_report_counts_and_restricts_to_named_mutants(tmp_path, capsys):
 def test_report_rejects_names_that_are_not_mutants(tmp_path, capsys):
     report = _load("mutation_report")
     mutants = _fake_run(tmp_path)
-    names = tmp_path / "sample.txt"
-    names.write_text("simulator.engine.m.x_nope__mutmut_1\n")
+    names = _names(tmp_path, "simulator.engine.m.x_nope__mutmut_1")
     assert report.main(["--mutants", str(mutants), "--names", str(names)]) == 1
     assert "1 names are not mutants of this run, e.g. simulator.engine.m.x_nope__mutmut_1" in capsys.readouterr().out
 

@@ -162,19 +162,26 @@ def test_a_hash_without_listed_differences_points_to_the_files(tiny):
     assert str(info.value).endswith("; differences: see the architecture files")
 
 
-def test_nop_and_noc_links_are_priced_by_their_own_class(tmp_path):
-    """The 2x2 package of tests/quad.py: 100 bits on NoP link 0 (0.82 pJ/bit), 10 bits on link 0
-    of chiplet[0,0]'s NoC (0.060 pJ/bit); no other count."""
-    from quad import quad_arch
+def _links(arch):
+    """Every link of the package's networks in RunCounts' column order: network by network
+    (NoP, then each chiplet's NoC), each mesh's links in ``mesh_links`` order."""
     from simulator.config.operating import networks
-    arch = quad_arch(tmp_path)
-    s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
     nets, frm, to = [], [], []
     for name, rows, cols in networks(arch):
         for a, b in mesh_links(rows, cols):
             nets.append(name)
             frm.append(a)
             to.append(b)
+    return nets, frm, to
+
+
+def test_nop_and_noc_links_are_priced_by_their_own_class(tmp_path):
+    """The 2x2 package of tests/quad.py: 100 bits on NoP link 0 (0.82 pJ/bit), 10 bits on link 0
+    of chiplet[0,0]'s NoC (0.060 pJ/bit); no other count."""
+    from quad import quad_arch
+    arch = quad_arch(tmp_path)
+    s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
+    nets, frm, to = _links(arch)
     assert len(nets) == 8 + 4 * 14 and nets[0] == "nop" and nets[8] == "chiplet[0,0].noc"
     bits = np.zeros((1, len(nets)), dtype=np.int64)
     bits[0, 0], bits[0, 8] = 100, 10
@@ -276,15 +283,9 @@ def test_buffer_counts_without_a_data_structure(tiny):
 def test_a_network_that_carried_nothing_prices_zero(tmp_path):
     """The 2x2 package's NoP links with no bits and no nop_link count: its class is priced 0."""
     from quad import quad_arch
-    from simulator.config.operating import networks
     arch = quad_arch(tmp_path)
     s = lambda xs: np.array(xs, dtype=str)  # noqa: E731
-    nets, frm, to = [], [], []
-    for name, rows, cols in networks(arch):
-        for a, b in mesh_links(rows, cols):
-            nets.append(name)
-            frm.append(a)
-            to.append(b)
+    nets, frm, to = _links(arch)
     bits = np.zeros((1, len(nets)), dtype=np.int64)
     bits[0, 8] = 10
     counts = RunCounts(
