@@ -45,7 +45,7 @@ accumulation entries read and written; a vector step counts
 ``vector_ops·k_i·n_i/(k·pixels)`` operations and input reads. Lanes, vector
 units and PEs without data for a step do not switch (docs/models.md, "Exact
 actions of uneven splits"). Without ``data`` (hand-written traces; vector steps
-with ``k = 0``) every PE is counted as doing the whole step: the lock-step count.
+with ``k = 0`` or ``pixels = 0``) every PE is counted as doing the whole step: the lock-step count.
 """
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class PEArray:
         start = self.port.reserve(ready, cycles)
         add, sram, comp = self.counters.add, self.counters.add_sram, self.component
         if vector_ops:
-            ops = vector_step_ops(work, k, pixels, vector_ops) if work and k else pes * vector_ops
+            ops = vector_step_ops(work, k, pixels, vector_ops) if work and k and pixels else pes * vector_ops
             add(comp, "vector.op", ops)
             sram(comp, "input_buffer.read_bit", "inputs", ops * model.input_bits)
             return start + cycles
