@@ -149,10 +149,8 @@ def step_work(work: tuple, rs: int, vm: int, chunk: float) -> tuple[int, int, in
     ``ceil(k_i/vm)·c_i·rs·n_i`` inputs and accesses ``k_i·n_i·ceil(c_i/chunk)·rs`` accumulation
     entries (``chunk`` = lanes x lane factor)."""
     macs = w = inp = acc = 0
-    for s in work:
+    for s in work:   # slices have stop >= start; an empty one (a PE idle this step) adds nothing
         kk, cc, n = s[1] - s[0], s[3] - s[2], (s[5] - s[4]) * (s[7] - s[6])
-        if kk <= 0 or cc <= 0 or n <= 0:
-            continue   # an empty slice: the PE idles this step
         kc = kk * cc
         macs += kc * n
         w += kc
@@ -166,8 +164,6 @@ def vector_step_ops(work: tuple, k: int, pixels: int, vector_ops: int) -> float:
     for ``k x pixels`` outputs, so ``vector_ops·k_i·n_i/(k·pixels)`` for PE ``i``'s outputs."""
     outputs = 0
     for s in work:
-        kk, n = s[1] - s[0], (s[5] - s[4]) * (s[7] - s[6])
-        if kk > 0 and n > 0:
-            outputs += kk * n
+        outputs += (s[1] - s[0]) * (s[5] - s[4]) * (s[7] - s[6])
     q, r = divmod(vector_ops * outputs, k * pixels)
     return q if r == 0 else vector_ops * outputs / (k * pixels)

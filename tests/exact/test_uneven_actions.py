@@ -153,3 +153,14 @@ def test_trace_file_refuses_work_larger_than_its_step(tmp_path):
     path.write_text(header + layer.replace('"conv"', '"pool"') + vector)
     _, traces = read_traces(path)
     assert traces[0].txns[0].data == ((0, 4, 0, 1, 0, 1, 0, 2),)
+
+
+def test_vector_step_fractions_and_steps_without_pixels(array):
+    """10 operations per PE for k 4 x 2 pixels, one PE with 1 channel x 1 pixel: 10·1/8 = 1.25
+    (a hand-written step whose count does not divide); a step with pixels 0 (its slices empty) has
+    no per-output count to scale: the lock-step 2 x 10."""
+    pes, counters = array
+    pes.compute(0, 1, 4, 0, 0, 2, 10, EXACT, ((0, 1, 0, 1, 0, 1, 0, 1),))
+    assert counters.take()[("chip.pes", "vector.op")] == 1.25
+    pes.compute(0, 2, 4, 0, 0, 0, 10, EXACT, ((0, 4, 0, 1, 0, 0, 0, 0), (4, 8, 0, 1, 0, 0, 0, 0)))
+    assert counters.take()[("chip.pes", "vector.op")] == 20
