@@ -73,7 +73,7 @@ def count_trace(trace, arch) -> dict[str, float]:
                     out["input_buffer.read_bit"] += ops * 8
                     continue
                 out["mac.op"] += k * c * t.rs * pixels
-                out["weight_buffer.read_bit"] += k * c * t.rs * 8
+                out["weight_buffer.read_bit"] += k * c * t.rs * 8 if pixels else 0   # idle: no outputs
                 out["input_buffer.read_bit"] += ceil(k / pe.vector_macs) * c * t.rs * pixels * 8
                 acc = k * pixels * ceil(c / pe.lanes) * t.rs * pe.accumulation_buffer.entry_bits
                 out["accumulation_buffer.read_bit"] += acc

@@ -39,7 +39,7 @@ Timing is lock-step (every PE of the step is timed by the step's ``k``, ``c``,
 transaction names the work slice of every PE (``data``, docs/trace-format.md),
 PE ``i`` with ``k_i`` output channels, ``c_i`` reduction channels and ``n_i``
 output pixels counts ``k_i·c_i·rs·n_i`` MACs (each ``actions_per_mac``),
-``k_i·c_i·rs`` weight reads, ``ceil(k_i/vector_macs)·c_i·rs·n_i`` input reads
+``k_i·c_i·rs`` weight reads (none when ``n_i = 0``), ``ceil(k_i/vector_macs)·c_i·rs·n_i`` input reads
 (and as many ``mac.lead_detect``), ``k_i·n_i·ceil(c_i/(lanes·f))·rs``
 accumulation entries read and written; a vector step counts
 ``vector_ops·k_i·n_i/(k·pixels)`` operations and input reads. Lanes, vector
@@ -145,12 +145,14 @@ class PEArray:
 
 def step_work(work: tuple, rs: int, vm: int, chunk: float) -> tuple[int, int, int, int]:
     """(MACs, weight words, input words, accumulation entries) of the PEs' work slices in one step:
-    PE ``i`` does ``k_i·c_i·rs·n_i`` MACs, reads ``k_i·c_i·rs`` weights and
+    PE ``i`` does ``k_i·c_i·rs·n_i`` MACs, reads ``k_i·c_i·rs`` weights (none if ``n_i = 0``) and
     ``ceil(k_i/vm)·c_i·rs·n_i`` inputs and accesses ``k_i·n_i·ceil(c_i/chunk)·rs`` accumulation
     entries (``chunk`` = lanes x lane factor)."""
     macs = w = inp = acc = 0
-    for s in work:   # slices have stop >= start; an empty one (a PE idle this step) adds nothing
+    for s in work:   # slices have stop >= start
         kk, cc, n = s[1] - s[0], s[3] - s[2], (s[5] - s[4]) * (s[7] - s[6])
+        if n == 0:
+            continue   # no outputs this step (a P part beyond the step's rows): the PE idles, reads no weights
         kc = kk * cc
         macs += kc * n
         w += kc

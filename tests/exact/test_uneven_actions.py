@@ -87,6 +87,17 @@ def test_an_empty_slice_does_not_switch(array):
     assert got[("chip.pes", "input_buffer.read_bit")] == 2 * 105 * 8
 
 
+def test_a_pe_without_outputs_reads_no_weights(array):
+    """A PE whose rows part lies beyond the step (rows [1, 1]) holds k 4 x c 5 channels but has no
+    outputs: no MACs, no weight, input or accumulation reads; the other PE reads 4·5·3 = 60 weights."""
+    pes, counters = array
+    work = ((0, 4, 0, 5, 0, 1, 0, 7), (0, 4, 0, 5, 1, 1, 0, 7))
+    pes.compute(0, 2, 4, 5, 3, 7, 0, EXACT, work)
+    got = counters.take()
+    assert got[("chip.pes", "weight_buffer.read_bit")] == 60 * 8
+    assert got[("chip.pes", "mac.op")] == 420 and got[("chip.pes", "input_buffer.read_bit")] == 105 * 8
+
+
 def test_lane_factor_and_detection_follow_the_slices(array):
     """f = 2 (4 products per lane chunk): accumulation Σ k_i·7·ceil(c_i/4)·3 = (4·2 + 3·2 + 4·1 +
     3·1)·21 = 441 entries; one lead detection per input read (336); half a mac.op per MAC (588);
