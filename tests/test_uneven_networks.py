@@ -23,7 +23,7 @@ def lock_step_macs(trace) -> int:
 def test_every_resnet50_layer_counts_its_true_macs(mapping, simba_arch):
     """ResNet-50 on simba: per layer, the MAC actions equal K·(C/groups)·R·S·P·Q of the layer
     (workload.total_macs), under the fixed mapping and under the search; some layers are split
-    unevenly (their lock-step size exceeds their MACs: 8/7 in the 14 x 14 layers), so the equality
+    unevenly (their lock-step size exceeds their MACs: 8/7 in the 14 x 14 and 7 x 7 layers), so the equality
     is not that of even splits."""
     wl = api.load_workload(WORKLOAD_DIR / "resnet50.yaml")
     traces = list(api.generate_traces(simba_arch, wl, mapping=mapping))
