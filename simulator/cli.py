@@ -132,10 +132,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.out:
         check_out_dir(args.out, args.overwrite)
     if args.trace:
-        from simulator.mapping.replay_checks import check_trace_arch, check_trace_macs
+        from simulator.mapping.replay_checks import check_trace_arch, check_trace_macs, lock_step_warnings
         from simulator.mapping.tracefile import read_traces
         header, traces = read_traces(args.trace, arch)
-        for warning in check_trace_arch(header, arch, args.trace, args.force):
+        for warning in check_trace_arch(header, arch, args.trace, args.force) + lock_step_warnings(traces, args.trace):
             print(f"warning: {warning}", file=sys.stderr)
         workload, name = None, str(header.get("workload") or Path(args.trace).name.split(".")[0])
         layer_names = [t.layer for t in traces]

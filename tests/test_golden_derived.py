@@ -3,7 +3,8 @@
 - Energy: every action count of every layer is recomputed from the layer
   traces by an independent counter written from the equations of docs/models.md
   (DRAM bits; global-buffer reads/writes of each transfer; link loads and router
-  traversals of XY routes; PE buffer and MAC counts of compute steps), priced
+  traversals of XY routes; PE buffer and MAC counts of compute steps, from
+  each PE's work slice), priced
   with the technology table, plus leakage x latency. The golden energy must
   equal that sum for the golden latency.
 - Latency cannot be derived by hand for a six-layer run: it is the outcome of
@@ -62,16 +63,21 @@ def count_trace(trace, arch) -> dict[str, float]:
             if net == "noc" and t.dst_buf == "pe":
                 out[f"{PE_BUF.get(t.ds, 'input_buffer')}.{'read' if gather else 'write'}_bit"] += bits * n
         elif t.op == "compute":
-            if t.vector_ops:
-                out["vector.op"] += t.pes * t.vector_ops
-                out["input_buffer.read_bit"] += t.pes * t.vector_ops * 8
-                continue
-            out["mac.op"] += t.pes * t.k * t.c * t.rs * t.pixels
-            out["weight_buffer.read_bit"] += t.pes * t.k * t.c * t.rs * 8
-            out["input_buffer.read_bit"] += t.pes * ceil(t.k / pe.vector_macs) * t.c * t.rs * t.pixels * 8
-            acc = t.pes * t.k * t.pixels * ceil(t.c / pe.lanes) * t.rs * pe.accumulation_buffer.entry_bits
-            out["accumulation_buffer.read_bit"] += acc
-            out["accumulation_buffer.write_bit"] += acc
+            # each PE's own work (k, c, pixels of its slice), not the lock-step size of the step
+            assert len(t.data) == t.pes
+            for w in t.data:
+                k, c, pixels = w[1] - w[0], w[3] - w[2], (w[5] - w[4]) * (w[7] - w[6])
+                if t.vector_ops:   # vector_ops per PE of a full k x pixels slice
+                    ops = t.vector_ops * k * pixels / (t.k * t.pixels)
+                    out["vector.op"] += ops
+                    out["input_buffer.read_bit"] += ops * 8
+                    continue
+                out["mac.op"] += k * c * t.rs * pixels
+                out["weight_buffer.read_bit"] += k * c * t.rs * 8 if pixels else 0   # idle: no outputs
+                out["input_buffer.read_bit"] += ceil(k / pe.vector_macs) * c * t.rs * pixels * 8
+                acc = k * pixels * ceil(c / pe.lanes) * t.rs * pe.accumulation_buffer.entry_bits
+                out["accumulation_buffer.read_bit"] += acc
+                out["accumulation_buffer.write_bit"] += acc
     return out
 
 

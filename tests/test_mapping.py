@@ -11,7 +11,8 @@ Hence the MACs in the trace are exactly
 
     k_parts*k_pe * c_parts*c_pe * R*S * p_parts*p_pe * Q   (>= layer.macs)
 
-and equal ``layer.macs`` when the three splits are even. On the bundled
+and equal ``layer.macs`` when the three splits are even (the actions the engine counts
+follow the PEs' work slices ``data``, which cover exactly ``layer.macs``). On the bundled
 networks mapped on simba the worst ratio is 9/7 = 1.2857 (a MobileNetV2 layer
 with P = 7 split into 3 parts of 3 rows); we assert <= 1.3 there.
 """
@@ -105,7 +106,14 @@ def check_trace(layer: Layer, trace) -> float:
     work = sum(t.pes * t.k * t.c * t.rs * t.pixels for t in computes)
     vector = sum(t.pes * t.vector_ops for t in computes)
     assert trace.macs == layer.macs
+    # the PEs' own work slices cover the layer's work exactly (what the engine counts as actions)
+    exact = sum(t.rs * (w[1] - w[0]) * (w[3] - w[2]) * (w[5] - w[4]) * (w[7] - w[6])
+                for t in computes for w in t.data)
+    exact_vector = sum(t.vector_ops * (w[1] - w[0]) * (w[5] - w[4]) * (w[7] - w[6]) / (t.k * t.pixels)
+                       for t in computes if t.vector_ops for w in t.data)
+    assert all(len(t.data) == t.pes for t in computes)
     if layer.is_compute:
+        assert exact == layer.macs
         assert vector == 0
         assert work >= layer.macs
         assert work == padded_macs(layer, trace.meta)
@@ -118,6 +126,7 @@ def check_trace(layer: Layer, trace) -> float:
         assert weights >= layer.weight_count
         return work / layer.macs
     assert work == 0 and vector >= layer.vector_ops
+    assert exact_vector == layer.vector_ops
     assert not any(t.ds == "weights" for t in txns)
     return 1.0
 

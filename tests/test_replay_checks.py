@@ -74,3 +74,26 @@ def test_approximation_file_without_the_trace_configs(made, tmp_path, capsys):
                  "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
     assert "does not define" in err and "'drum4'" in err
+
+
+def test_compute_steps_without_slices_are_counted_in_lock_step_with_a_warning(made, tmp_path, capsys):
+    """A generated trace names every PE's work (no warning); with the ``data`` of its compute lines
+    removed, and the ``k`` of its vector step, replay warns how many steps are counted in lock-step
+    and in which layers (docs/trace-format.md, "Actions of a compute step")."""
+    assert main(["run", "--arch", TINY, "--trace", str(made["exact"]), "--out", str(tmp_path / "a"),
+                 "--quiet"]) == 0
+    assert "per-PE work slices" not in capsys.readouterr().err
+    lines = made["exact"].read_text().splitlines()
+    computes = 0
+    for i, line in enumerate(lines[1:], start=1):
+        record = json.loads(line)
+        if record.get("op") == "compute":
+            computes += 1
+            record.pop("data" if record.get("vector_ops") is None else "k")
+            lines[i] = json.dumps(record)
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("\n".join(lines) + "\n")
+    assert main(["run", "--arch", TINY, "--trace", str(bare), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{computes} of {computes} compute transactions (layers conv1, pool1, fc) give no per-PE work slices" in err
+    assert "counted as if every PE did the whole step" in err

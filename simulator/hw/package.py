@@ -84,7 +84,7 @@ class Package:
         op = t.op
         if op == "compute":
             return self.chiplets[t.chiplet].pe.compute(ready, t.pes, t.k, t.c, t.rs, t.pixels, t.vector_ops,
-                                                       self.mac_model(t.mac))
+                                                       self.mac_model(t.mac), t.data)
         if op == "noc":
             return self._noc(t, ready, tag)
         if op == "nop":

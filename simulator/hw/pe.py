@@ -33,6 +33,19 @@ for the whole step): weight buffer reads ``k·c·rs`` words; input buffer reads
 ``ceil(k/vector_macs)·c·rs·pixels`` words (one input vector is broadcast to all
 vector units); accumulation buffer read + write of one entry per output and
 per ``lanes·f``-channel chunk and kernel position.
+
+Timing is lock-step (every PE of the step is timed by the step's ``k``, ``c``,
+``pixels``), but actions follow each PE's own work: when the compute
+transaction names the work slice of every PE (``data``, docs/trace-format.md),
+PE ``i`` with ``k_i`` output channels, ``c_i`` reduction channels and ``n_i``
+output pixels counts ``k_i·c_i·rs·n_i`` MACs (each ``actions_per_mac``),
+``k_i·c_i·rs`` weight reads (none when ``n_i = 0``), ``ceil(k_i/vector_macs)·c_i·rs·n_i`` input reads
+(and as many ``mac.lead_detect``), ``k_i·n_i·ceil(c_i/(lanes·f))·rs``
+accumulation entries read and written; a vector step counts
+``vector_ops·k_i·n_i/(k·pixels)`` operations and input reads. Lanes, vector
+units and PEs without data for a step do not switch (docs/models.md, "Exact
+actions of uneven splits"). Without ``data`` (hand-written traces; vector steps
+with ``k = 0`` or ``pixels = 0``) every PE is counted as doing the whole step: the lock-step count.
 """
 from __future__ import annotations
 
@@ -95,7 +108,10 @@ class PEArray:
                    ceil_div(inp, self.in_bits_per_cycle), ceil_div(acc, self.acc_bits_per_cycle)) + model.detect_cycles
 
     def compute(self, ready: int, pes: int, k: int, c: int, rs: int, pixels: int, vector_ops: int,
-                model: MacModel) -> int:
+                model: MacModel, work: tuple = ()) -> int:
+        """Time one step of ``pes`` PEs in lock-step and count its actions; ``work``: the work slice
+        of each PE (identity ``(k0, k1, c0, c1, rows0, rows1, cols0, cols1)``) or empty (every PE
+        counted as doing the whole step)."""
         cycles = self.cycles(k, c, rs, pixels, vector_ops, model)
         if self.current is not None and self.current != model.name:
             cycles += model.reconfig_cycles
@@ -103,18 +119,53 @@ class PEArray:
         start = self.port.reserve(ready, cycles)
         add, sram, comp = self.counters.add, self.counters.add_sram, self.component
         if vector_ops:
-            add(comp, "vector.op", pes * vector_ops)
-            sram(comp, "input_buffer.read_bit", "inputs", pes * vector_ops * model.input_bits)
+            ops = vector_step_ops(work, k, pixels, vector_ops) if work and k and pixels else pes * vector_ops
+            add(comp, "vector.op", ops)
+            sram(comp, "input_buffer.read_bit", "inputs", ops * model.input_bits)
             return start + cycles
-        macs = k * c * rs * pixels * pes
+        if work:
+            macs, w_words, in_words, acc_entries = step_work(work, rs, self.vm, self.lanes * model.lane_factor)
+        else:
+            macs = k * c * rs * pixels * pes
+            w_words = pes * k * c * rs
+            in_words = pes * ceil_div(k, self.vm) * c * rs * pixels
+            acc_entries = pes * k * pixels * ceil_div(c, self.lanes * model.lane_factor) * rs
         self.macs += macs
         for key, per in model.actions_per_mac.items():
             add(comp, key, macs * per)
-        w, inp, acc = self.buffer_bits(k, c, rs, pixels, model)
-        sram(comp, "weight_buffer.read_bit", "weights", pes * w)
-        sram(comp, "input_buffer.read_bit", "inputs", pes * inp)
-        sram(comp, "accumulation_buffer.read_bit", "psums", pes * acc)
-        sram(comp, "accumulation_buffer.write_bit", "psums", pes * acc)
+        acc = acc_entries * self.entry_bits
+        sram(comp, "weight_buffer.read_bit", "weights", w_words * model.weight_bits)
+        sram(comp, "input_buffer.read_bit", "inputs", in_words * model.input_bits)
+        sram(comp, "accumulation_buffer.read_bit", "psums", acc)
+        sram(comp, "accumulation_buffer.write_bit", "psums", acc)
         if model.detect_per_input:
-            add(comp, "mac.lead_detect", pes * ceil_div(k, self.vm) * c * rs * pixels)
+            add(comp, "mac.lead_detect", in_words)
         return start + cycles
+
+
+def step_work(work: tuple, rs: int, vm: int, chunk: float) -> tuple[int, int, int, int]:
+    """(MACs, weight words, input words, accumulation entries) of the PEs' work slices in one step:
+    PE ``i`` does ``k_i·c_i·rs·n_i`` MACs, reads ``k_i·c_i·rs`` weights (none if ``n_i = 0``) and
+    ``ceil(k_i/vm)·c_i·rs·n_i`` inputs and accesses ``k_i·n_i·ceil(c_i/chunk)·rs`` accumulation
+    entries (``chunk`` = lanes x lane factor)."""
+    macs = w = inp = acc = 0
+    for s in work:   # slices have stop >= start
+        kk, cc, n = s[1] - s[0], s[3] - s[2], (s[5] - s[4]) * (s[7] - s[6])
+        if n == 0:
+            continue   # no outputs this step (a P part beyond the step's rows): the PE idles, reads no weights
+        kc = kk * cc
+        macs += kc * n
+        w += kc
+        inp += -(-kk // vm) * cc * n
+        acc += kk * n * ceil_div(cc, chunk)
+    return macs * rs, w * rs, inp * rs, acc * rs
+
+
+def vector_step_ops(work: tuple, k: int, pixels: int, vector_ops: int) -> float:
+    """Operations of a vector step whose PEs have the work slices ``work``: ``vector_ops`` per PE
+    for ``k x pixels`` outputs, so ``vector_ops·k_i·n_i/(k·pixels)`` for PE ``i``'s outputs."""
+    outputs = 0
+    for s in work:
+        outputs += (s[1] - s[0]) * (s[5] - s[4]) * (s[7] - s[6])
+    q, r = divmod(vector_ops * outputs, k * pixels)
+    return q if r == 0 else vector_ops * outputs / (k * pixels)

@@ -61,3 +61,25 @@ def check_trace_macs(traces: list[LayerTrace], known: set[str], header: dict, pa
                          f"define: {listed}; pass the approximation file the trace was generated with{hint}")
     raise AxsimError(f"{path}: the trace uses approximate MAC configurations {listed}; pass --approx FILE "
                      f"with the approximation file that defines them{hint}")
+
+
+def lock_step_warnings(traces: list[LayerTrace], path: str | Path) -> list[str]:
+    """A warning when compute transactions give no per-PE work to count actions from: steps without
+    ``data``, and vector steps without ``k`` or ``pixels`` (docs/trace-format.md, "Actions of a
+    compute step"); their actions are counted as if every PE did the whole step."""
+    total = lock = 0
+    layers: list[str] = []
+    for tr in traces:
+        n = sum(1 for t in tr.txns if t.op == "compute" and (not t.data or (t.vector_ops and not (t.k and t.pixels))))
+        total += sum(1 for t in tr.txns if t.op == "compute")
+        if n:
+            lock += n
+            layers.append(tr.layer)
+    if not lock:
+        return []
+    shown = ", ".join(layers[:3]) + (", ..." if len(layers) > 3 else "")
+    return [f"{path}: {lock} of {total} compute transactions (layers {shown}) give no per-PE work slices "
+            "('data'; vector steps also need 'k' and 'pixels'): their MAC, PE-buffer and vector actions are "
+            "counted as if every PE did the whole step, which over-counts uneven splits "
+            "(docs/trace-format.md, 'Actions of a compute step'); regenerate the trace with 'axsim trace' "
+            "for exact counts"]

@@ -31,9 +31,10 @@ class Txn:
       each; gather: ``dsts`` send to ``src``), ``src_buf``/``dst_buf`` say which
       buffer is read at the source and written at the destinations.
     - ``noc``: as ``nop`` inside chiplet ``chiplet``; nodes are PE routers.
-    - ``compute``: ``chiplet``, ``pes`` active PEs, each doing a ``k`` x ``c``
-      x ``rs`` x ``pixels`` block of MACs (``vector_ops`` for pool/add),
-      with multiplier configuration ``mac``.
+    - ``compute``: ``chiplet``, ``pes`` PEs in lock-step, timed as each doing a
+      ``k`` x ``c`` x ``rs`` x ``pixels`` block of MACs (``vector_ops`` for
+      pool/add, per ``k`` x ``pixels`` outputs), with multiplier configuration
+      ``mac``; actions are counted from each PE's slice in ``data`` when given.
     - ``sram``: ``chiplet`` global buffer ``read_bytes``/``write_bytes`` and
       ``vector_ops`` (partial-sum accumulation).
 

@@ -65,6 +65,26 @@ def _parse_data(value: Any, ds: str, where: str, problems: list[Problem]) -> tup
     return tuple(out)
 
 
+def _work_fits(fields: dict, data: tuple, where: str, problems: list[Problem]) -> bool:
+    """A compute step's PE work slices must fit the step that times them: actions are counted from
+    the slices, cycles from ``k``, ``c``, ``pixels`` (docs/trace-format.md, "Actions of a compute
+    step"). Vector steps are checked only when they give ``k``; ``c`` is not theirs."""
+    vector = fields.get("vector_ops", 0) > 0
+    k, c, pixels = fields.get("k", 0), fields.get("c", 0), fields.get("pixels", 0)
+    if vector and not k:
+        return True
+    for j, s in enumerate(data):
+        kk, cc, n = s[1] - s[0], s[3] - s[2], (s[5] - s[4]) * (s[7] - s[6])
+        bad = (f"k {[s[0], s[1]]}: {kk} channels > the step's k {k}" if kk > k else
+               f"c {[s[2], s[3]]}: {cc} channels > the step's c {c}" if not vector and cc > c else
+               f"rows x cols {[s[4], s[5]]} x {[s[6], s[7]]}: {n} pixels > the step's pixels {pixels}"
+               if n > pixels else "")
+        if bad:
+            problems.append(Problem(f"{where}[{j}]", f"{bad}; a PE's work must fit the step that times it"))
+            return False
+    return True
+
+
 def _parse_txn(obj: dict, where: str, problems: list[Problem], version: int = VERSION) -> Txn | None:
     op = obj.get("op")
     if op not in OPS:
@@ -138,6 +158,8 @@ def _parse_txn(obj: dict, where: str, problems: list[Problem], version: int = VE
             ok = False
         else:
             fields["data"] = data
+            if op == "compute":
+                ok = _work_fits(fields, data, f"{where}.data", problems) and ok
     if not ok:
         return None
     tid = fields.pop("id")

@@ -328,7 +328,7 @@ class WeightStationaryMapper(OnPackage):
                     deps += self._slot_free(chip.gathers)
                 chip.compute.append(trace.add(
                     "compute", deps, chiplet=chip.coord, pes=len(chip.nodes),
-                    k=kt if compute else 0, c=ct if compute else 0,
+                    k=kt, c=ct if compute else 0,
                     rs=shape.rs if compute else 0, pixels=pixels,
                     vector_ops=0 if compute else kt * pixels * shape.vector_ops_per_output,
                     mac=mac, data=tuple(chip.work)))

@@ -138,8 +138,9 @@ def test_output_bytes_follow_the_word(tmp_path):
 
 def test_pooling_steps_are_vector_operations(tmp_path):
     """3x3/2 max pooling of 8 channels, 5 x 5 -> 2 x 2: K in 2 parts of 4, P in 2 parts of 1 row;
-    a step of k 4 x 1 row x 2 columns does 4 x 2 x 9 = 72 comparisons per PE, no MACs."""
+    a step of k 4 x 1 row x 2 columns does 4 x 2 x 9 = 72 comparisons per PE, no MACs; the step
+    names its 4 channels (k), which the per-PE count of vector operations is scaled by."""
     arch = quad_arch(tmp_path)
     tr = WeightStationaryMapper(arch).map(Layer("p", "pool", 8, 5, 5, 8, 3, 3, 2, 2, 0, 0, pool_mode="max"))
     comps = [x for x in tr.txns if x.op == "compute"]
-    assert comps and all((c.k, c.c, c.rs, c.pixels, c.vector_ops, c.pes) == (0, 0, 0, 2, 72, 4) for c in comps)
+    assert comps and all((c.k, c.c, c.rs, c.pixels, c.vector_ops, c.pes) == (4, 0, 0, 2, 72, 4) for c in comps)
