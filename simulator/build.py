@@ -13,11 +13,16 @@ cannot alter a result, gives another stamp. That errs on the side of refusing a 
 alternative (listing which modules can change results) would be wrong the first time someone
 forgets to update the list. ``__pycache__`` folders hold no ``.py`` files and are not read.
 Versions of the libraries (numpy, simpy, ...) are not part of the stamp.
+
+Where stamps are kept and checked: a sweep folder's ``build.json`` and the ``build`` column of
+its rows (:mod:`simulator.dse.store`), and a run folder's ``summary.json`` (key ``build``),
+checked by :func:`check_run_folder` before its counts are re-priced or its exposure reused.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from pathlib import Path
 
 from simulator import __version__
@@ -52,3 +57,36 @@ def build_stamp() -> dict[str, str]:
 def short(stamp: dict) -> str:
     """``version+first 12 hex digits of the digest``: how a stamp is shown in tables and messages."""
     return f"{stamp.get('version', '?')}+{str(stamp.get('source_sha256', '?'))[:12]}"
+
+
+def check_run_folder(folder: str | Path, accept_other_build: bool = False, flag: str = "--accept-other-build") -> dict:
+    """Check that the results kept in run folder ``folder`` (``summary.json`` key ``build``) come from
+    this build before they are reused (re-priced, or their exposure injected). Returns
+    ``{"run_build": short stamp or "unknown", "mixed_builds": bool}``; raises an
+    :class:`~simulator.errors.AxsimError` naming both builds for a missing or different stamp,
+    unless ``accept_other_build`` (then ``mixed_builds`` is True, for the caller to record)."""
+    from simulator.errors import AxsimError
+    folder = Path(folder)
+    path = folder / "summary.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")).get("build")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise AxsimError(f"{path}: not readable ({exc}); the run folder's results cannot be attributed to "
+                         "a simulator build") from None
+    current = build_stamp()
+    if stored == current:
+        return {"run_build": short(current), "mixed_builds": False}
+    if not isinstance(stored, dict):
+        problem = (f"{folder}: its summary.json carries no build stamp (written before build stamps), so its "
+                   f"results may come from another simulator build than this one ({short(current)})")
+        shown = "unknown"
+    else:
+        shown = short(stored)
+        problem = (f"{folder}: its results were produced by simulator build {shown}, this is build "
+                   f"{short(current)} (version {current['version']}, source sha256 {current['source_sha256']}); "
+                   "the simulator's source changed, and results of the two builds may differ")
+    if not accept_other_build:
+        raise AxsimError(f"{problem}. Reusing them would mix results of different builds. Simulate the run "
+                         f"again with this build (axsim run ... --out NEW_DIR), or pass {flag} to reuse them "
+                         "anyway (the output then records run_build and mixed_builds: true)")
+    return {"run_build": shown, "mixed_builds": True}
