@@ -20,8 +20,11 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from pydantic import Field, StrictBool, StrictStr
 
 from simulator import build
+from simulator.config.types import Frozen
+from simulator.config.validation import validate_model
 from simulator.config.yamlio import read_mapping
 from simulator.dse.evaluate import COMPRESSION_COLUMNS, METRICS
 from simulator.dse.spec import Sweep
@@ -113,13 +116,22 @@ def read_builds(out: Path) -> list[dict] | None:
     if not path.is_file():
         return None
     try:
-        builds = json.loads(path.read_text(encoding="utf-8"))["builds"]
-        if not isinstance(builds, list) or not all(isinstance(b, dict) for b in builds):
-            raise ValueError("'builds' is not a list of stamps")
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
         raise AxsimError(f"{path}: unreadable build stamp ({exc}); the folder's points cannot be "
                          "attributed to a simulator build: start a new sweep folder") from None
-    return builds
+    return [stamp.model_dump() for stamp in validate_model(BuildFile, data, path).builds]
+
+
+class BuildStamp(Frozen):
+    version: StrictStr
+    source_sha256: StrictStr
+
+
+class BuildFile(Frozen):
+    """``build.json``: the builds whose points the folder holds, the creating one first."""
+    builds: list[BuildStamp] = Field(min_length=1)
+    mixed_builds: StrictBool
 
 
 def write_builds(out: Path, builds: list[dict]) -> None:

@@ -70,10 +70,16 @@ def test_missing_stamp_refuses(tmp_path):
         run_sweep(sweep, out, jobs=1, resume=True)
 
 
-def test_unreadable_stamp_refuses(tmp_path):
+def test_unreadable_or_invalid_stamp_refuses(tmp_path):
     sweep, out = interrupted(tmp_path)
-    (out / "build.json").write_text('{"builds": "x"}')
+    (out / "build.json").write_text("{not json")
     with pytest.raises(AxsimError, match="build.json: unreadable build stamp"):
+        run_sweep(sweep, out, jobs=1, resume=True)
+    (out / "build.json").write_text('{"builds": [{"version": 1, "source_sha256": "ab"}], "mixed_builds": false}')
+    with pytest.raises(AxsimError, match=r"build.json: builds\[0\]\.version: 1: must be a string"):
+        run_sweep(sweep, out, jobs=1, resume=True)
+    (out / "build.json").write_text('{"builds": [], "mixed_builds": false}')
+    with pytest.raises(AxsimError, match=r"build.json: builds: \[\]: list should have at least 1 item"):
         run_sweep(sweep, out, jobs=1, resume=True)
 
 
