@@ -59,6 +59,11 @@ def short(stamp: dict) -> str:
     return f"{stamp.get('version', '?')}+{str(stamp.get('source_sha256', '?'))[:12]}"
 
 
+def describe(stamp: dict) -> str:
+    """The short form followed by the full stamp, for error messages."""
+    return f"{short(stamp)} (version {stamp.get('version', '?')}, source sha256 {stamp.get('source_sha256', '?')})"
+
+
 def check_run_folder(folder: str | Path, accept_other_build: bool = False, flag: str = "--accept-other-build") -> dict:
     """Check that the results kept in run folder ``folder`` (``summary.json`` key ``build``) come from
     this build before they are reused (re-priced, or their exposure injected). Returns
@@ -82,9 +87,8 @@ def check_run_folder(folder: str | Path, accept_other_build: bool = False, flag:
         shown = "unknown"
     else:
         shown = short(stored)
-        problem = (f"{folder}: its results were produced by simulator build {shown}, this is build "
-                   f"{short(current)} (version {current['version']}, source sha256 {current['source_sha256']}); "
-                   "the simulator's source changed, and results of the two builds may differ")
+        problem = (f"{folder}: its results were produced by simulator build {describe(stored)}, this is build "
+                   f"{describe(current)}; the simulator's source changed, and results of the two builds may differ")
     if not accept_other_build:
         raise AxsimError(f"{problem}. Reusing them would mix results of different builds. Simulate the run "
                          f"again with this build (axsim run ... --out NEW_DIR), or pass {flag} to reuse them "

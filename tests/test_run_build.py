@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import ARCH_DIR, ROOT, WORKLOAD_DIR
-from simulator import api, build
+from simulator import __version__, api, build
 from simulator.accuracy.runs import load_run
 from simulator.cli import main
 from simulator.config import load_arch
@@ -41,12 +41,14 @@ def test_same_build_reprices(run):
 def test_other_build_refuses_then_opt_in_records_the_mix(run, monkeypatch):
     folder, arch = run
     same = api.reprice(str(folder), arch)
-    old = build.short(build.build_stamp())
-    new = build.short(other_build(monkeypatch))
+    old_stamp = build.build_stamp()
+    new_stamp = other_build(monkeypatch)
+    old, new = build.short(old_stamp), build.short(new_stamp)
     with pytest.raises(AxsimError) as info:
         api.reprice(str(folder), arch)
     msg = str(info.value)
-    assert f"{folder}: its results were produced by simulator build {old}, this is build {new}" in msg
+    assert (f"{folder}: its results were produced by simulator build {old} (version {__version__}, source sha256 "
+            f"{old_stamp['source_sha256']}), this is build {new} (version {__version__}, source sha256 {OTHER_DIGEST})") in msg
     assert OTHER_DIGEST in msg and "--accept-other-build" in msg
     with pytest.raises(AxsimError, match="produced by simulator build"):
         api.reprice_many(str(folder / "counts.npz"), [arch])  # the counts file itself: its folder's stamp

@@ -168,9 +168,8 @@ def check_build(out: Path, finished: dict[int, dict], accept_other_build: bool =
         if current in builds:
             return builds
         problem = (f"{out}: its finished points were produced by simulator build "
-                   f"{', '.join(build.short(b) for b in builds)}, this is build {build.short(current)} "
-                   f"(version {current['version']}, source sha256 {current['source_sha256']}); the "
-                   "simulator's source changed, and results of the two builds may differ")
+                   f"{', '.join(build.describe(b) for b in builds)}, this is build {build.describe(current)}; "
+                   "the simulator's source changed, and results of the two builds may differ")
         recorded = builds
     if not accept_other_build:
         raise AxsimError(f"{problem}. Resuming would mix results of different builds in one table. Start a "

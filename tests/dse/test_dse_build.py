@@ -4,7 +4,7 @@ import json
 import pytest
 
 from _sweep_util import sweep_data, write_sweep
-from simulator import build
+from simulator import __version__, build
 from simulator.cli import main
 from simulator.dse import store
 from simulator.dse.evaluate import Point, run_group
@@ -52,13 +52,14 @@ def test_same_build_resumes(tmp_path):
 
 def test_other_build_refuses_and_names_both_builds(tmp_path, monkeypatch):
     sweep, out = interrupted(tmp_path)
-    old = build.short(build.build_stamp())
-    new = build.short(other_build(monkeypatch))
+    old_stamp = build.build_stamp()
+    old, new = build.short(old_stamp), build.short(other_build(monkeypatch))
     before = sorted(p.name for p in (out / "points").iterdir())
     with pytest.raises(AxsimError) as info:
         run_sweep(sweep, out, jobs=1, resume=True)
     msg = str(info.value)
-    assert f"{out}: its finished points were produced by simulator build {old}, this is build {new}" in msg
+    assert (f"{out}: its finished points were produced by simulator build {old} (version {__version__}, source sha256 "
+            f"{old_stamp['source_sha256']}), this is build {new} (version {__version__}, source sha256 {OTHER_DIGEST})") in msg
     assert OTHER_DIGEST in msg and "new sweep folder" in msg and "--accept-other-build" in msg
     assert sorted(p.name for p in (out / "points").iterdir()) == before  # nothing was evaluated
 
