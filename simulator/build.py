@@ -64,7 +64,7 @@ def describe(stamp: dict) -> str:
     return f"{short(stamp)} (version {stamp.get('version', '?')}, source sha256 {stamp.get('source_sha256', '?')})"
 
 
-def check_run_folder(folder: str | Path, accept_other_build: bool = False, flag: str = "--accept-other-build") -> dict:
+def check_run_folder(folder: str | Path, accept_other_build: bool = False) -> dict:
     """Check that the results kept in run folder ``folder`` (``summary.json`` key ``build``) come from
     this build before they are reused (re-priced, or their exposure injected). Returns
     ``{"run_build": short stamp or "unknown", "mixed_builds": bool}``; raises an
@@ -91,6 +91,6 @@ def check_run_folder(folder: str | Path, accept_other_build: bool = False, flag:
                    f"{describe(current)}; the simulator's source changed, and results of the two builds may differ")
     if not accept_other_build:
         raise AxsimError(f"{problem}. Reusing them would mix results of different builds. Simulate the run "
-                         f"again with this build (axsim run ... --out NEW_DIR), or pass {flag} to reuse them "
+                         "again with this build (axsim run ... --out NEW_DIR), or pass --accept-other-build to reuse them "
                          "anyway (the output then records run_build and mixed_builds: true)")
     return {"run_build": shown, "mixed_builds": True}

@@ -42,6 +42,8 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         raise AxsimError(f"--jobs {args.jobs}: must be >= 1")
     if args.format not in ("png", "svg", "pdf"):
         raise AxsimError(f"--format {args.format!r}: must be png, svg or pdf")
+    if args.accept_other_build and not args.resume:
+        raise AxsimError("--accept-other-build applies to --resume DIR only (a new sweep folder holds one build)")
     if args.point is not None:
         if not args.spec:
             raise AxsimError("--point N needs the sweep folder: axsim sweep --point N DIR")
@@ -50,8 +52,6 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         sweep = load_sweep(_spec_in(folder))
         console.print(f"run folder: {write_point_run(sweep, folder, args.point)}")
         return 0
-    if args.accept_other_build and not args.resume:
-        raise AxsimError("--accept-other-build applies to --resume DIR only (a new sweep folder holds one build)")
     if args.resume:
         if args.spec or args.out:
             raise AxsimError("--resume DIR takes the sweep file from DIR: give no SPEC and no --out")

@@ -26,7 +26,7 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -48,7 +48,7 @@ class SweepOutcome:
     evaluated: int   # points evaluated by this call
     resumed: int     # points found finished in the folder
     wall_s: float
-    builds: list[dict] = None  # the simulator builds whose points the folder holds (build.json)
+    builds: list[dict] = field(default_factory=list)  # the builds whose points the folder holds (build.json)
 
 
 def group_key(sweep: Sweep, point: Point) -> str:
