@@ -90,7 +90,7 @@ def check_run_folder(folder: str | Path, accept_other_build: bool = False) -> di
         problem = (f"{folder}: its results were produced by simulator build {describe(stored)}, this is build "
                    f"{describe(current)}; the simulator's source changed, and results of the two builds may differ")
     if not accept_other_build:
-        raise AxsimError(f"{problem}. Reusing them would mix results of different builds. Simulate the run "
-                         "again with this build (axsim run ... --out NEW_DIR), or pass --accept-other-build to reuse them "
-                         "anyway (the output then records run_build and mixed_builds: true)")
+        raise AxsimError(f"{problem}. Reusing them would mix results of different builds. Simulate the "
+                         "run again with this build (axsim run ... --out NEW_DIR), or pass --accept-other-build "
+                         "to reuse them anyway (the output then records run_build and mixed_builds: true)")
     return {"run_build": shown, "mixed_builds": True}

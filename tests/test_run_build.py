@@ -48,7 +48,8 @@ def test_other_build_refuses_then_opt_in_records_the_mix(run, monkeypatch):
         api.reprice(str(folder), arch)
     msg = str(info.value)
     assert (f"{folder}: its results were produced by simulator build {old} (version {__version__}, source sha256 "
-            f"{old_stamp['source_sha256']}), this is build {new} (version {__version__}, source sha256 {OTHER_DIGEST})") in msg
+            f"{old_stamp['source_sha256']}), this is build {new} (version {__version__}, "
+            f"source sha256 {OTHER_DIGEST})") in msg
     assert OTHER_DIGEST in msg and "--accept-other-build" in msg
     with pytest.raises(AxsimError, match="produced by simulator build"):
         api.reprice_many(str(folder / "counts.npz"), [arch])  # the counts file itself: its folder's stamp

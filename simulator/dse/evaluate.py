@@ -340,7 +340,8 @@ def write_point(out_dir: str | Path, row: dict, wall_s: float) -> None:
     os.replace(tmp, final)
 
 
-def run_group(sweep: Sweep, points: list[Point], out_dir: str | None, expected_build: dict | None = None) -> list[dict]:
+def run_group(sweep: Sweep, points: list[Point], out_dir: str | None,
+              expected_build: dict | None = None) -> list[dict]:
     """Worker entry point: evaluate the points of one structural group in order, writing each
     finished point as soon as it is done. Returns the rows; each names the build that made it
     (``build``). A worker whose build differs from ``expected_build`` (the coordinator's) refuses

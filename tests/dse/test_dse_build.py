@@ -59,7 +59,8 @@ def test_other_build_refuses_and_names_both_builds(tmp_path, monkeypatch):
         run_sweep(sweep, out, jobs=1, resume=True)
     msg = str(info.value)
     assert (f"{out}: its finished points were produced by simulator build {old} (version {__version__}, source sha256 "
-            f"{old_stamp['source_sha256']}), this is build {new} (version {__version__}, source sha256 {OTHER_DIGEST})") in msg
+            f"{old_stamp['source_sha256']}), this is build {new} (version {__version__}, "
+            f"source sha256 {OTHER_DIGEST})") in msg
     assert OTHER_DIGEST in msg and "new sweep folder" in msg and "--accept-other-build" in msg
     assert sorted(p.name for p in (out / "points").iterdir()) == before  # nothing was evaluated
 
