@@ -6,7 +6,9 @@ ResNet-50 (docs/combined-study.md holds the output of this script and its readin
 
 1. Runs ``examples/sweeps/combined.yaml`` (ResNet-50, energy and latency) and
    ``examples/sweeps/digits_combined.yaml`` (digits network, with the ``accuracy_loss``
-   objective: the sweep's accuracy evaluator) with ``axsim sweep``'s runner.
+   objective: the sweep's accuracy evaluator) with ``axsim sweep``'s runner. A finished sweep
+   folder under ``--out`` is reused only if this simulator build wrote it (its ``build.json``);
+   otherwise the script stops: give a new ``--out``.
 2. Digits accuracy: the sweep's ``accuracy_loss`` column (MACs, decompressed weights and the
    bit errors of each operating point). Run on a sweep folder without that column, the script
    measures the accuracy of the nominal-operating-point points itself with the int8 engine
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from simulator.dse import pareto  # noqa: E402
+from simulator.dse import pareto, store  # noqa: E402
 from simulator.dse.runner import run_sweep  # noqa: E402
 from simulator.dse.spec import load_sweep  # noqa: E402
 
@@ -40,6 +42,7 @@ BOUNDS = (0.0, 0.005, 0.01, 0.02, 0.05)
 def run(spec: Path, out: Path) -> tuple:
     sweep = load_sweep(spec)
     if (out / "results.csv").is_file() and len(list((out / "points").glob("*.json"))) == sweep.grid_size:
+        store.check_build(out, store.read_points(out))  # only points of this simulator build are reused
         print(f"{spec.name}: reusing the finished sweep in {out}", file=sys.stderr)
     else:
         started = time.perf_counter()

@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from typing import Callable, Iterable
 
 from simulator import __version__
+from simulator.build import build_stamp, check_run_folder, short
 from simulator.config import Arch, config_hash, load_arch
 from simulator.config.identity import hardware_hash
 from simulator.energy.operating import OperatingScales
@@ -255,19 +257,31 @@ def with_operating_point(arch: Arch, edits: dict) -> Arch:
     return new.model_copy(update={"tech_table": arch.tech_table, "source": arch.source})
 
 
-def reprice(run_dir: str, arch: Arch) -> dict:
+def reprice(run_dir: str, arch: Arch, accept_other_build: bool = False) -> dict:
     """Energy of the run in ``run_dir`` at ``arch``'s operating points (same hardware, no re-simulation):
-    ``{"energy_pj", "energy_pj_by_class", "layers": [{"layer", "energy_pj"}]}``."""
-    priced = reprice_many(run_dir, [arch])
+    ``{"energy_pj", "energy_pj_by_class", "layers": [{"layer", "energy_pj"}], "run_build",
+    "pricing_build", "mixed_builds"}``. The run must come from this simulator build
+    (:func:`simulator.build.check_run_folder`) unless ``accept_other_build``."""
+    builds: dict = {}
+    priced = reprice_many(run_dir, [arch], accept_other_build, builds)
     return {"energy_pj": float(priced.energy_pj[0]),
             "energy_pj_by_class": {c: float(v[0]) for c, v in priced.energy_pj_by_class.items()},
             "layers": [{"layer": n, "energy_pj": float(e)}
-                       for n, e in zip(priced.layer_names, priced.layer_energy_pj[0])]}
+                       for n, e in zip(priced.layer_names, priced.layer_energy_pj[0])],
+            "run_build": builds["run_build"], "pricing_build": short(build_stamp()),
+            "mixed_builds": builds["mixed_builds"]}
 
 
-def reprice_many(run_dir: str, archs: list[Arch]) -> Priced:
-    """Energy of a finished run at many operating points at once (arrays over the points)."""
-    return RunCounts.load(run_dir).price(archs)
+def reprice_many(run_dir: str, archs: list[Arch], accept_other_build: bool = False,
+                 builds: dict | None = None) -> Priced:
+    """Energy of a finished run at many operating points at once (arrays over the points). The run
+    folder's build is checked as in :func:`reprice` (and its result stored in ``builds`` if given)."""
+    counts = RunCounts.load(run_dir)
+    folder = Path(run_dir)
+    found = check_run_folder(folder if folder.is_dir() else folder.parent, accept_other_build)
+    if builds is not None:
+        builds.update(found)
+    return counts.price(archs)
 
 
 def _link_stats(package: Package, rates: ErrorRates, found: flips.Flips | None) -> dict:

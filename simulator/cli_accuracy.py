@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
                                         "bit errors of a simulated run over Monte Carlo seeds")
     p.add_argument("--run", help="a finished run folder (axsim run --out): apply its error exposure "
                                  "(exposure.npz) with its approximation file; results are written into it")
+    p.add_argument("--accept-other-build", action="store_true",
+                   help="with --run: use a run folder written by another simulator build (recorded in accuracy.json)")
     p.add_argument("--workload", default=None,
                    help=f"workload with trained weights (default {DEFAULT_WORKLOAD}; with --run: the run's)")
     p.add_argument("--approx", help="approximation file: the MAC configuration of each layer")
@@ -72,6 +74,8 @@ def _check_args(args) -> list[str]:
     if args.run and (args.arch or args.approx):
         raise AxsimError("--run takes the architecture and approximation file of the run folder: "
                          "give --run, or --arch/--approx (which simulate first), not both")
+    if args.accept_other_build and not args.run:
+        raise AxsimError("--accept-other-build applies to --run RUN_DIR only")
     if args.run and args.overwrite:
         raise AxsimError("--overwrite applies to --arch --out; --run writes its accuracy files into the run folder")
     return structures
@@ -91,7 +95,7 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
     source = None  # what the bit errors are
     if args.run:
         from simulator.accuracy.runs import load_run
-        found = load_run(args.run, args.workload)
+        found = load_run(args.run, args.workload, args.accept_other_build)
         workload, workload_file, approx_file, exposure = found.workload, found.workload_file, found.approx_file, \
             found.exposure
         args.seed = found.seed if args.seed is None else args.seed
@@ -139,6 +143,8 @@ def cmd_accuracy(args: argparse.Namespace, console: Console) -> int:
             "copies_of": args.run or args.arch or (f"{DEFAULT_BER_ARCH} (exact MACs)" if args.ber > 0 else None),
             "ber": args.ber, "ber_on": structures if args.ber > 0 else [],
             "seed": args.seed, **report.to_dict()}
+    if args.run:
+        data.update(run_build=found.run_build, mixed_builds=found.mixed_builds)
     if run is not None:
         data.update(latency_ms=run.latency_ms, energy_pj=run.energy_pj)
     target = Path(args.out) if args.out else (Path(args.run) if args.run else None)

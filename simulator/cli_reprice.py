@@ -18,6 +18,8 @@ def add_parser(sub) -> None:
     p.add_argument("run_dir", help="a run folder written by 'axsim run' (it keeps counts.npz and inputs/)")
     p.add_argument("--arch", required=True, help="architecture file: the run's hardware at another operating point")
     p.add_argument("--out", help="also write the result as JSON to this file")
+    p.add_argument("--accept-other-build", action="store_true",
+                   help="re-price a run folder written by another simulator build (recorded as mixed_builds)")
 
 
 def cmd_reprice(args: argparse.Namespace, console: Console) -> int:
@@ -25,7 +27,7 @@ def cmd_reprice(args: argparse.Namespace, console: Console) -> int:
     if not run.is_dir():
         raise AxsimError(f"{run}: no such run folder")
     arch = api.load_arch(args.arch)
-    new = api.reprice(str(run), arch)
+    new = api.reprice(str(run), arch, args.accept_other_build)
     summary_path = run / "summary.json"
     old = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     old_classes = old.get("energy_pj_by_class", {})
@@ -39,6 +41,9 @@ def cmd_reprice(args: argparse.Namespace, console: Console) -> int:
         ratio = f"{b / a:.4f}" if a else "-"
         table.add_row(c, "-" if a is None else f"{a / 1e6:.3f}", f"{b / 1e6:.3f}", ratio)
     console.print(table)
+    if new["mixed_builds"]:
+        console.print(f"note: counts of simulator build {new['run_build']} priced by build {new['pricing_build']}",
+                      markup=False)
     if args.out:
         Path(args.out).write_text(json.dumps({"run_dir": str(run), "arch_file": args.arch, **new}, indent=2) + "\n")
         console.print(f"written: {args.out}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator import api
+from simulator.build import check_run_folder
 from simulator.errors import AxsimError
 from simulator.faults import flips
 from simulator.faults.exposure import load_exposure
@@ -50,11 +51,14 @@ class RunErrors:
     approx_file: str | None   # the run's own copy (inputs/approx.yaml)
     exposure: ExposureData
     seed: int
+    run_build: str = ""        # the simulator build that wrote the run (simulator.build.short)
+    mixed_builds: bool = False  # True when that is not this build (reused with accept_other_build)
 
 
-def load_run(run_dir: str | Path, workload_file: str | None = None) -> RunErrors:
+def load_run(run_dir: str | Path, workload_file: str | None = None, accept_other_build: bool = False) -> RunErrors:
     """The bit errors of a finished run (clear errors for a folder that is not a run, a run
-    without exposure, or a workload that is not the one the run simulated)."""
+    without exposure, a run of another simulator build unless ``accept_other_build``, or a
+    workload that is not the one the run simulated)."""
     folder = Path(run_dir)
     summary_path = folder / "summary.json"
     if not summary_path.is_file():
@@ -63,6 +67,7 @@ def load_run(run_dir: str | Path, workload_file: str | None = None) -> RunErrors
         summary = json.loads(summary_path.read_text())
     except (OSError, ValueError) as exc:
         raise AxsimError(f"{summary_path}: not readable: {exc}") from None
+    builds = check_run_folder(folder, accept_other_build)
     if summary.get("complete") is False:
         raise AxsimError(f"{folder}: the run did not complete; its exposure covers only some layers")
     if not (folder / "exposure.npz").is_file():
@@ -90,4 +95,4 @@ def load_run(run_dir: str | Path, workload_file: str | None = None) -> RunErrors
         raise AxsimError(f"{folder}/exposure.npz: no exposure for layers {', '.join(missing)}")
     approx = folder / "inputs" / "approx.yaml"
     return RunErrors(folder, workload, str(wl_file), str(approx) if approx.is_file() else None, data,
-                     int(summary.get("seed", 0)))
+                     int(summary.get("seed", 0)), builds["run_build"], builds["mixed_builds"])

@@ -2,7 +2,7 @@
 
     axsim sweep SPEC.yaml [--out DIR] [--jobs N | --scheduler tcp://HOST:PORT]
     axsim sweep SPEC.yaml --check          validate only
-    axsim sweep --resume DIR [--jobs N | --scheduler ...]
+    axsim sweep --resume DIR [--jobs N | --scheduler ...] [--accept-other-build]
     axsim sweep --point N DIR              simulate point N again, write DIR/runs/point-N/
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("spec", nargs="?", help="sweep file (YAML); or, with --point, a sweep folder")
     p.add_argument("--out", help="sweep folder (default sweeps/<name>-<time>)")
     p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR: finished points are kept")
+    p.add_argument("--accept-other-build", action="store_true",
+                   help="with --resume: keep points of another simulator build and record the folder as mixing builds")
     p.add_argument("--point", type=int, metavar="N", help="write the run folder of point N of sweep folder SPEC")
     p.add_argument("--jobs", type=int, default=None,
                    help="local worker processes (default: the number of cores; 1: in this process)")
@@ -40,6 +42,8 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         raise AxsimError(f"--jobs {args.jobs}: must be >= 1")
     if args.format not in ("png", "svg", "pdf"):
         raise AxsimError(f"--format {args.format!r}: must be png, svg or pdf")
+    if args.accept_other_build and not args.resume:
+        raise AxsimError("--accept-other-build applies to --resume DIR only (a new sweep folder holds one build)")
     if args.point is not None:
         if not args.spec:
             raise AxsimError("--point N needs the sweep folder: axsim sweep --point N DIR")
@@ -85,6 +89,7 @@ def _fresh(path: Path) -> Path:
 
 
 def _run(sweep, out: Path, args, console: Console, resume: bool) -> int:
+    from simulator.build import short
     from simulator.dse import outputs, pareto
     from simulator.dse.runner import run_sweep
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
@@ -94,7 +99,7 @@ def _run(sweep, out: Path, args, console: Console, resume: bool) -> int:
     try:
         with _progress(console, enabled=not args.quiet and console.is_terminal) as progress:
             outcome = run_sweep(sweep, out, jobs=jobs, scheduler=args.scheduler, progress=progress,
-                                resume=resume)
+                                resume=resume, accept_other_build=args.accept_other_build)
     except KeyboardInterrupt:
         print(f"finished points are kept in {out}; continue with: axsim sweep --resume {out}", file=sys.stderr)
         raise
@@ -106,6 +111,9 @@ def _run(sweep, out: Path, args, console: Console, resume: bool) -> int:
     if invalid:
         first = next(r for r in rows if r.get("status") != "ok")
         console.print(f"first invalid point {first['point']}: {first['message']}", markup=False)
+    if len({short(b) for b in outcome.builds}) > 1:
+        console.print(f"note: {out} mixes points of simulator builds {', '.join(short(b) for b in outcome.builds)} "
+                      "(column 'build' of results.csv, build.json)", markup=False)
     console.print(f"results: {out / 'results.csv'}")
     console.print(f"pareto:  {outputs.write_pareto(sweep, out, rows)}")
     for path in outputs.write_figures(sweep, out, rows, args.format):

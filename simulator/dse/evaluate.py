@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
-from simulator import api
+from simulator import api, build
 from simulator.config import Arch
 from simulator.dse import keys
 from simulator.dse.spec import Sweep
@@ -340,9 +340,17 @@ def write_point(out_dir: str | Path, row: dict, wall_s: float) -> None:
     os.replace(tmp, final)
 
 
-def run_group(sweep: Sweep, points: list[Point], out_dir: str | None) -> list[dict]:
+def run_group(sweep: Sweep, points: list[Point], out_dir: str | None,
+              expected_build: dict | None = None) -> list[dict]:
     """Worker entry point: evaluate the points of one structural group in order, writing each
-    finished point as soon as it is done. Returns the rows."""
+    finished point as soon as it is done. Returns the rows; each names the build that made it
+    (``build``). A worker whose build differs from ``expected_build`` (the coordinator's) refuses
+    the task before writing anything."""
+    stamp = build.build_stamp()
+    if expected_build is not None and stamp != expected_build:
+        raise AxsimError(f"a sweep worker runs simulator build {build.short(stamp)} but the sweep was started "
+                         f"with build {build.short(expected_build)} ({out_dir}): install the same axsim "
+                         "source on every worker")
     ctx = GroupContext()
     for point in points:  # ahead of time, so that energy-only points are re-priced in batches
         try:
@@ -352,7 +360,7 @@ def run_group(sweep: Sweep, points: list[Point], out_dir: str | None) -> list[di
     rows = []
     for point in points:
         started = time.perf_counter()
-        row = evaluate(sweep, point, ctx)
+        row = {**evaluate(sweep, point, ctx), "build": build.short(stamp)}
         if out_dir is not None:
             write_point(out_dir, row, time.perf_counter() - started)
         rows.append(row)

@@ -12,6 +12,10 @@ points of a group share one structural configuration, see
 Workers write each finished point into the sweep folder themselves (so Dask
 workers need the folder on a shared file system, as they have on one machine
 or a cluster with a shared home); this process merges ``results.csv``.
+Every task carries the coordinator's build stamp (:mod:`simulator.build`) and a worker of
+another build refuses it, so one folder never receives points of two builds unnoticed;
+finished points of another build stop a resume unless ``accept_other_build``
+(:func:`simulator.dse.store.check_build`).
 A point whose knob values equal those of a finished point takes its row
 (``reused: run``) without being sent out.
 """
@@ -22,10 +26,11 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from simulator.build import build_stamp
 from simulator.dse import store
 from simulator.dse.evaluate import Point, run_group, write_point
 from simulator.dse.search import make_search
@@ -43,6 +48,7 @@ class SweepOutcome:
     evaluated: int   # points evaluated by this call
     resumed: int     # points found finished in the folder
     wall_s: float
+    builds: list[dict] = field(default_factory=list)  # the builds whose points the folder holds (build.json)
 
 
 def group_key(sweep: Sweep, point: Point) -> str:
@@ -81,8 +87,10 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[cf.Executor | None]:
 
 
 def run_sweep(sweep: Sweep, out: str | Path, *, jobs: int | None = None, scheduler: str | None = None,
-              progress: Progress | None = None, resume: bool = False) -> SweepOutcome:
-    """Evaluate the sweep into folder ``out``; with ``resume`` keep every finished point there."""
+              progress: Progress | None = None, resume: bool = False,
+              accept_other_build: bool = False) -> SweepOutcome:
+    """Evaluate the sweep into folder ``out``; with ``resume`` keep every finished point there
+    (they must come from this simulator build, unless ``accept_other_build``)."""
     out = Path(out)
     started = time.perf_counter()
     done = store.read_points(out)
@@ -90,6 +98,8 @@ def run_sweep(sweep: Sweep, out: str | Path, *, jobs: int | None = None, schedul
         raise AxsimError(f"{out}: already holds {len(done)} finished points of a sweep; "
                          f"resume it with 'axsim sweep --resume {out}' or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
+    builds = store.check_build(out, done, accept_other_build)
+    stamp = build_stamp()
     if not (out / "sweep.yaml").is_file():
         store.write_resolved_spec(sweep, out)
     resumed = len(done)
@@ -123,7 +133,7 @@ def run_sweep(sweep: Sweep, out: str | Path, *, jobs: int | None = None, schedul
             groups: dict[str, list[Point]] = {}
             for point in pending:
                 groups.setdefault(group_key(sweep, point), []).append(point)
-            for rows in _execute(pool, sweep, out, list(groups.values()), report):
+            for rows in _execute(pool, sweep, out, list(groups.values()), report, stamp):
                 for row in rows:
                     row = _normal(row)
                     done[row["point"]] = row
@@ -135,17 +145,18 @@ def run_sweep(sweep: Sweep, out: str | Path, *, jobs: int | None = None, schedul
             search.tell(batch, [done[p.index] for p in batch])
         report()
     store.write_results(sweep, out, done)
-    return SweepOutcome(out, done, evaluated, resumed, time.perf_counter() - started)
+    return SweepOutcome(out, done, evaluated, resumed, time.perf_counter() - started, builds)
 
 
-def _execute(pool, sweep: Sweep, out: Path, groups: list[list[Point]], report) -> Iterator[list[dict]]:
+def _execute(pool, sweep: Sweep, out: Path, groups: list[list[Point]], report,
+             stamp: dict) -> Iterator[list[dict]]:
     """Rows of each group as its task finishes (in this process when ``pool`` is None)."""
     if pool is None:
         for group in groups:
-            yield run_group(sweep, group, str(out))
+            yield run_group(sweep, group, str(out), stamp)
             report()
         return
-    futures = {pool.submit(run_group, sweep, group, str(out)) for group in groups}
+    futures = {pool.submit(run_group, sweep, group, str(out), stamp) for group in groups}
     try:
         while futures:
             finished, futures = cf.wait(futures, timeout=0.5, return_when=cf.FIRST_COMPLETED)

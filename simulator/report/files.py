@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Callable
 
 from simulator import __version__
+from simulator.build import build_stamp
 from simulator.errors import AxsimError
 from simulator.results import RunResult, energy_class
 
@@ -91,6 +92,7 @@ def summary_dict(result: RunResult, extra: dict | None = None) -> dict:
                      else "not computed (nominal operating point or --exposure off; "
                           "expected_flips is null: use --exposure on)"),
         "version": __version__,
+        "build": build_stamp(),
         "python": platform.python_version(),
     }
     if result.mac_metrics:
