@@ -32,7 +32,7 @@ from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
-                                        _broken, _credits_consistent, _drain, _lowest, _mc_branches, _push_credit, _u,
+                                        _broken, _credits_consistent, _drain, _lowest, _arrives, _mc_branches, _push_credit, _u,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
@@ -56,7 +56,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, scr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, pend, pport, pslot, scr, sc) = state
+    W = pport.shape[0] // N  # pending-arrival wheel slots (1: no wheel)
+    wfull = (np.int64(1) << W) - 1
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
     # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
@@ -83,7 +85,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
                        pk_next, pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t,
                        cr_h, cr_n, ovc_busy,
-                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info)
+                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info)
         if gmin < 0:
             status = BROKEN
             break
@@ -99,6 +101,21 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 if rcount[r] == 0:
                     continue
                 nx = INF
+                s = now & (W - 1)
+                if (pslot[r] >> s) & 1:  # heads arriving in this cycle become visible to the scan
+                    pslot[r] &= ~(np.int64(1) << s)
+                    pp = pport[_u(r * W + s)]
+                    pport[_u(r * W + s)] = 0
+                    while pp != 0:
+                        ip = _lowest(pp)
+                        pp &= pp - 1
+                        q = (r * W + s) * P + ip
+                        vmask[_u(r * P + ip)] |= pend[_u(q)]
+                        pend[_u(q)] = 0
+                if pslot[r] != 0:  # the next pending arrival
+                    x = pslot[r]
+                    rot = ((x >> s) | (x << (W - s))) & wfull
+                    nx = now + _lowest(rot)
                 # routing; VC-allocation and switch requests (loops over set bits of port masks)
                 pm = 0  # input ports holding flits
                 for ip in range(P):
@@ -335,8 +352,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             if fi == 0:  # the head's output port at router d (multicast: -1)
                                 buf_rt[_u(div), _u(k)] = (rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[_u(pk)] < 0
                                                           else -1)
+                            if buf_n[_u(div)] == 0:
+                                _arrives(d, dip, ovv, t_arr, now, W, vmask, pend, pport, pslot)
                             buf_n[_u(div)] += 1
-                            vmask[_u(d * P + dip)] |= np.int64(1) << ovv
                             rcount[_u(d)] += 1
                             wake[_u(d)] = min(wake[_u(d)], t_arr)
                         if tail:  # the branch is done: its output VC is free again
