@@ -117,10 +117,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     rot = ((x >> s) | (x << (W - s))) & wfull
                     nx = now + _lowest(rot)
                 # routing; VC-allocation and switch requests (loops over set bits of port masks)
-                pm = 0  # input ports holding flits
+                pm = 0  # input ports holding flits (req_n, reqmask, in_m, out_m are reset after each visit)
                 for ip in range(P):
-                    req_n[ip] = 0
-                    reqmask[ip] = 0
                     pm |= np.int64(vmask[r * P + ip] != 0) << ip
                 vreq = 0  # output ports with VC-allocation requests
                 while pm != 0:
@@ -191,6 +189,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             else:
                                 nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
                 # VC allocation per output port
+                vreq0 = vreq
                 while vreq != 0:
                     o = _lowest(vreq)
                     vreq &= vreq - 1
@@ -245,9 +244,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
                 inm = 0  # input ports asking for the switch
                 for ip in range(P):
-                    in_m[ip] = -1
-                    out_m[ip] = -1
                     inm |= np.int64(reqmask[ip] != 0) << ip
+                inm0 = inm
                 if inm != 0:  # a switch request
                     if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
                         ip = _lowest(inm)
@@ -281,12 +279,18 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         if out_m[_u(o2)] < 0 and (elig[_u(ip * P + o2)] >> v) & 1 and ivc_bsent[_u(iv * P + o2)] == fi:
                             outs |= np.int64(1) << o2
                             out_m[_u(o2)] = ip
-                    asked = 0
-                    for o2 in range(P):
-                        if (reqmask[_u(ip)] >> o2) & 1:
-                            asked |= elig[_u(ip * P + o2)]
-                    if asked != np.int64(1) << v or reqmask[_u(ip)] != outs:  # other requests of this input lost
+                    if reqmask[_u(ip)] != outs:  # other requests of this input lost
                         nx = now + 1
+                    elif outs == np.int64(1) << o:
+                        if elig[_u(ip * P + o)] != np.int64(1) << v:
+                            nx = now + 1
+                    else:
+                        asked = 0
+                        for o2 in range(P):
+                            if (outs >> o2) & 1:
+                                asked |= elig[_u(ip * P + o2)]
+                        if asked != np.int64(1) << v:
+                            nx = now + 1
                     tail = fi == pk_size[_u(pk)] - 1
                     t_arr = now + pipe
                     while outs != 0:
@@ -396,6 +400,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                     wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
                     if buf_n[_u(iv)] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[_u(iv), _u(buf_h[_u(iv)])]))
+                while vreq0 != 0:
+                    req_n[_lowest(vreq0)] = 0
+                    vreq0 &= vreq0 - 1
+                if inm0 != 0:
+                    for ip in range(P):
+                        reqmask[ip] = 0
+                        in_m[ip] = -1
+                        out_m[ip] = -1
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break
