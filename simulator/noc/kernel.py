@@ -1,27 +1,27 @@
 """The compiled, cycle-stepped flit-level mesh kernel (numba): the routers' pipeline.
 
-One call simulates packets on a ``rows x cols`` mesh of input-queued virtual-channel routers
-with credit-based flow control and wormhole switching, stepping only the cycles in which
-something can move (the next wake-up of any router or interface). Ports: 0 = local, 1 = east
-(+column), 2 = west, 3 = south (+row), 4 = north; output port ``o`` of router ``r`` feeds input
-port ``OPP[o]`` of ``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 5`` being the
-interface of node ``r``. Per hop (docs/models.md, "Flit-level NoC and NoP"): routing
-(``routing_delay``), VC allocation (``vc_alloc_delay``), switch allocation, then the next
-buffer at ``s + sw_alloc_delay + st_final_delay + link_latency`` and a credit upstream
-``credit_delay`` after ``s``; a unicast head's output port is looked up when it is written
-into a buffer (``buf_rt``; bookkeeping only, the routing delay still counts from its arrival).
-Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`;
-state, routing, flips: :mod:`simulator.noc.kernel_parts`.
+One call simulates packets on a ``rows x cols`` mesh of input-queued virtual-channel routers with
+credit-based flow control and wormhole switching, stepping only the cycles in which something can
+move (the next wake-up of any router or interface). Ports: 0 = local, 1 = east (+column), 2 = west,
+3 = south (+row), 4 = north; output port ``o`` of router ``r`` feeds input port ``OPP[o]`` of
+``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 5`` being the interface of node ``r``.
+Per hop (docs/models.md, "Flit-level NoC and NoP"): routing (``routing_delay``), VC allocation
+(``vc_alloc_delay``), switch allocation, then the next buffer at ``s + sw_alloc_delay +
+st_final_delay + link_latency`` and a credit upstream ``credit_delay`` after ``s``. Bookkeeping
+only, timing unchanged: a unicast head's output port is looked up when it is written into a buffer
+(``buf_rt``), and a flit written into an empty VC waits on a wheel of pending arrivals until its
+arrival cycle, so a visit scans only VCs whose head has arrived. Allocators:
+:mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`; state, routing,
+flips: :mod:`simulator.noc.kernel_parts`.
 
 Multicast by replication (``pk_mc[pk] >= 0``: destinations ``mc_dst[pk_mc[pk]:][:pk_mcn[pk]]``):
 the head is routed along the dimension-ordered tree, so an input VC can have several output
-branches, each allocated on its own (output VC, credits, switch) and reading the buffer with
-its own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once
-every branch has sent it. A flit granted the switch also goes to the other ready branches of
-its VC waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case.
-Hot paths are written out, not called (docs/performance.md: numba calls cost more than the work);
-their array indices are written ``_u(i)`` (unsigned: no negative-index wrap-around, about 12%).
-"""
+branches, each allocated on its own (output VC, credits, switch) and reading the buffer with its
+own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once every
+branch has sent it; a flit granted the switch also goes to the other ready branches of its VC
+waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case. Hot
+paths are written out, not called or inlined (docs/performance.md: both cost instructions), with
+unsigned array indices ``_u(i)`` (no negative-index wrap-around)."""
 from __future__ import annotations
 
 import numpy as np
