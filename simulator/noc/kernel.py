@@ -62,7 +62,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
     # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
-    elig, reqmask, req_list, req_n, grant_v, v_matched, k_matched, grant_o, colreq, in_m, out_m = scr
+    elig, reqmask, req_list, req_n, grant_v, k_matched, grant_o, colreq, in_m, out_m = scr
     half = V // 2
     now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = _scalars(sc)
     n_new = 0
@@ -238,7 +238,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 reqmask[ip] |= 1 << o
                     else:  # several requests
                         nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
-                                       vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
+                                       vc_alloc_delay, req_list, k_matched, grant_v, cred, cr_t, cr_h, cr_n,
                                        ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
                                        wake, reqmask, elig)
                 # switch allocation (separable iSLIP over ports), then the VC within the input port

@@ -236,7 +236,7 @@ def scratch(V):
     """Per-router scratch arrays of the kernel: eligible VCs per (input, output), switch requests
     per input, VC-allocation requests per output and their count, the iSLIP bookkeeping."""
     return (np.zeros(P * P, np.int64), np.zeros(P, np.int64), np.zeros((P, P * V), np.int64),
-            np.zeros(P, np.int64), np.zeros(V, np.int64), np.zeros(V, np.int64), np.zeros(P * V, np.int64),
+            np.zeros(P, np.int64), np.zeros(P * V, np.int64), np.zeros(P * V, np.int64),
             np.zeros(P, np.int64), np.zeros(P, np.int64), np.full(P, -1, np.int64), np.full(P, -1, np.int64))
 
 
