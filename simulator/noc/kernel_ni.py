@@ -85,15 +85,17 @@ def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_cti
         cred[ov] -= 1
         if fi == 0:
             pk_itime[pk] = now
-        if fi == pk_size[pk] - 1:
+        if fi == pk_size[pk] - 1:  # the tail: the next packet of the queue, due at its creation
             ovc_busy[ov] = 0
             ni_vc[n] = -1
-            ni_cur[n] = pk_next[pk]
+            nxt = pk_next[pk]
+            ni_cur[n] = nxt
             ni_fi[n] = 0
+            nwake[n] = INF if nxt < 0 else max(now + 1, pk_ctime[nxt])
         else:
             ni_fi[n] = fi + 1
-        nwake[n] = now + 1
-        gmin = min(gmin, now + 1)
+            nwake[n] = now + 1
+        gmin = min(gmin, nwake[n])
     return gmin
 
 
