@@ -1,6 +1,6 @@
 """Instructions per flit-hop of the flit-level kernel, counted by valgrind (independent of machine load).
 
-    python benchmarks/count_noc_instructions.py [--rate 0.1] [--size 1] [--cycles 60105]
+    python benchmarks/count_noc_instructions.py [--k 8] [--rate 0.1] [--size 1] [--cycles 60105]
 
 Timings on a shared machine swing by 10-30 %; an instruction count does not. This script runs the
 benchmark case of ``bench_noc.py`` once natively, to compile the kernel into a private numba cache
@@ -28,19 +28,19 @@ sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
 import numpy as np
 from bench_noc import workload
 from simulator.noc.router import RouterConfig, run_packets
-src, dst, size, ctime = workload(8, {rate}, {size}, {cycles})
-run = run_packets(8, 8, RouterConfig(), src, dst, size, ctime)
+src, dst, size, ctime = workload({k}, {rate}, {size}, {cycles})
+run = run_packets({k}, {k}, RouterConfig(), src, dst, size, ctime)
 print("HOPS", int(run.link_flits.sum()))
 """
 
 
-def count(rate: float, size: int, cycles: int) -> tuple[int, int]:
+def count(k: int, rate: float, size: int, cycles: int) -> tuple[int, int]:
     """(instructions in symbol-less compiled code, flit-hops) of one run of the case."""
     if shutil.which("valgrind") is None:
         raise SystemExit("count_noc_instructions.py: valgrind is not installed")
     with tempfile.TemporaryDirectory(prefix="axsim_count_noc_") as where:
         script = Path(where) / "case.py"
-        script.write_text(CASE.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), rate=rate, size=size,
+        script.write_text(CASE.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), k=k, rate=rate, size=size,
                                       cycles=cycles), encoding="utf-8")
         env = {**os.environ, "NUMBA_CPU_NAME": "x86-64-v3", "NUMBA_CPU_FEATURES": "",
                "NUMBA_CACHE_DIR": str(Path(where) / "numba")}
@@ -58,12 +58,13 @@ def count(rate: float, size: int, cycles: int) -> tuple[int, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--k", type=int, default=8, help="mesh of k x k routers")
     p.add_argument("--rate", type=float, default=0.1)
     p.add_argument("--size", type=int, default=1)
     p.add_argument("--cycles", type=int, default=60105)
     a = p.parse_args()
-    instructions, hops = count(a.rate, a.size, a.cycles)
-    print(f"8x8 mesh, uniform random, {a.rate} flits/node/cycle, {a.size}-flit packets: "
+    instructions, hops = count(a.k, a.rate, a.size, a.cycles)
+    print(f"{a.k}x{a.k} mesh, uniform random, {a.rate} flits/node/cycle, {a.size}-flit packets: "
           f"{instructions:,} instructions in compiled code, {hops:,} flit-hops, "
           f"{instructions / hops:,.0f} instructions per flit-hop")
 
