@@ -51,3 +51,14 @@ def quad_variant(tmp_path, name: str = "quad", package: dict | None = None, edit
 
 def quad_arch(tmp_path):
     return quad_variant(tmp_path)
+
+
+def quad_pes(tmp_path):
+    """The PE array of the quad package (4 vector MACs x 2 lanes, 24-bit accumulation entries)
+    under the name ``chip.pes``, with the counters it counts into."""
+    from simulator.hw.pe import PEArray
+    from simulator.stats.counters import Counters
+    pe = quad_arch(tmp_path).chiplet.pe
+    assert (pe.vector_macs, pe.lanes, pe.accumulation_buffer.entry_bits) == (4, 2, 24)
+    counters = Counters()
+    return PEArray("chip.pes", pe, counters), counters

@@ -1,27 +1,27 @@
 """The compiled, cycle-stepped flit-level mesh kernel (numba): the routers' pipeline.
 
-One call simulates packets on a ``rows x cols`` mesh of input-queued virtual-channel routers
-with credit-based flow control and wormhole switching, stepping only the cycles in which
-something can move (the next wake-up of any router or interface). Ports: 0 = local, 1 = east
-(+column), 2 = west, 3 = south (+row), 4 = north; output port ``o`` of router ``r`` feeds input
-port ``OPP[o]`` of ``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 5`` being the
-interface of node ``r``. Per hop (docs/models.md, "Flit-level NoC and NoP"): routing
-(``routing_delay``), VC allocation (``vc_alloc_delay``), switch allocation, then the next
-buffer at ``s + sw_alloc_delay + st_final_delay + link_latency`` and a credit upstream
-``credit_delay`` after ``s``; a unicast head's output port is looked up when it is written
-into a buffer (``buf_rt``; bookkeeping only, the routing delay still counts from its arrival).
-Allocators: :mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`;
-state, routing, flips: :mod:`simulator.noc.kernel_parts`.
+One call simulates packets on a ``rows x cols`` mesh of input-queued virtual-channel routers with
+credit-based flow control and wormhole switching, stepping only the cycles in which something can
+move (the next wake-up of any router or interface). Ports: 0 = local, 1 = east (+column), 2 = west,
+3 = south (+row), 4 = north; output port ``o`` of router ``r`` feeds input port ``OPP[o]`` of
+``nbr[r, o]``; output VCs are ``(r * Q + o) * V + v``, ``o = 5`` being the interface of node ``r``.
+Per hop (docs/models.md, "Flit-level NoC and NoP"): routing (``routing_delay``), VC allocation
+(``vc_alloc_delay``), switch allocation, then the next buffer at ``s + sw_alloc_delay +
+st_final_delay + link_latency`` and a credit upstream ``credit_delay`` after ``s``. Bookkeeping
+only, timing unchanged: a unicast head's output port is looked up when it is written into a buffer
+(``buf_rt``), and a flit written into an empty VC waits on a wheel of pending arrivals until its
+arrival cycle, so a visit scans only VCs whose head has arrived. Allocators:
+:mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`; state, routing,
+flips: :mod:`simulator.noc.kernel_parts`.
 
 Multicast by replication (``pk_mc[pk] >= 0``: destinations ``mc_dst[pk_mc[pk]:][:pk_mcn[pk]]``):
 the head is routed along the dimension-ordered tree, so an input VC can have several output
-branches, each allocated on its own (output VC, credits, switch) and reading the buffer with
-its own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once
-every branch has sent it. A flit granted the switch also goes to the other ready branches of
-its VC waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case.
-Hot paths are written out, not called (docs/performance.md: numba calls cost more than the work);
-their array indices are written ``_u(i)`` (unsigned: no negative-index wrap-around, about 12%).
-"""
+branches, each allocated on its own (output VC, credits, switch) and reading the buffer with its
+own pointer (``ivc_bsent``); a flit leaves the buffer, and its credit goes upstream, once every
+branch has sent it; a flit granted the switch also goes to the other ready branches of its VC
+waiting for it, on outputs no other input won (fan-out). Unicast is the one-branch case. Hot
+paths are written out, not called or inlined (docs/performance.md: both cost instructions), with
+unsigned array indices ``_u(i)`` (no negative-index wrap-around)."""
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +32,7 @@ from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
-                                        _broken, _credits_consistent, _drain, _lowest, _mc_branches, _push_credit, _u,
+                                        _broken, _credits_consistent, _drain, _lowest, _arrives, _mc_branches, _push_credit, _u,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
@@ -56,11 +56,13 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     N = rows * cols
     (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, scr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, pend, pport, pslot, scr, sc) = state
+    W = pport.shape[0] // N  # pending-arrival wheel slots (1: no wheel)
+    wfull = (np.int64(1) << W) - 1
     do_flips = fl_logq.shape[0] > 0
     flit_bits = flit_lanes.sum()
     # per-router scratch (kernel_parts.scratch): elig[ip * P + o] = VCs of input ip eligible for output o
-    elig, reqmask, req_list, req_n, grant_v, v_matched, k_matched, grant_o, colreq, in_m, out_m = scr
+    elig, reqmask, req_list, req_n, grant_v, k_matched, grant_o, colreq, in_m, out_m = scr
     half = V // 2
     now, meas_done, window_flits, hops, n_flips, n_done, n_total, n_meas = _scalars(sc)
     n_new = 0
@@ -83,7 +85,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
                        pk_next, pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t,
                        cr_h, cr_n, ovc_busy,
-                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info)
+                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info)
         if gmin < 0:
             status = BROKEN
             break
@@ -99,11 +101,24 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 if rcount[r] == 0:
                     continue
                 nx = INF
+                s = now & (W - 1)
+                if (pslot[r] >> s) & 1:  # heads arriving in this cycle become visible to the scan
+                    pslot[r] &= ~(np.int64(1) << s)
+                    pp = pport[_u(r * W + s)]
+                    pport[_u(r * W + s)] = 0
+                    while pp != 0:
+                        ip = _lowest(pp)
+                        pp &= pp - 1
+                        q = (r * W + s) * P + ip
+                        vmask[_u(r * P + ip)] |= pend[_u(q)]
+                        pend[_u(q)] = 0
+                if pslot[r] != 0:  # the next pending arrival
+                    x = pslot[r]
+                    rot = ((x >> s) | (x << (W - s))) & wfull
+                    nx = now + _lowest(rot)
                 # routing; VC-allocation and switch requests (loops over set bits of port masks)
-                pm = 0  # input ports holding flits
+                pm = 0  # input ports holding flits (req_n, reqmask, in_m, out_m are reset after each visit)
                 for ip in range(P):
-                    req_n[ip] = 0
-                    reqmask[ip] = 0
                     pm |= np.int64(vmask[r * P + ip] != 0) << ip
                 vreq = 0  # output ports with VC-allocation requests
                 while pm != 0:
@@ -174,6 +189,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             else:
                                 nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
                 # VC allocation per output port
+                vreq0 = vreq
                 while vreq != 0:
                     o = _lowest(vreq)
                     vreq &= vreq - 1
@@ -222,15 +238,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 reqmask[ip] |= 1 << o
                     else:  # several requests
                         nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
-                                       vc_alloc_delay, req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n,
+                                       vc_alloc_delay, req_list, k_matched, grant_v, cred, cr_t, cr_h, cr_n,
                                        ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
                                        wake, reqmask, elig)
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
                 inm = 0  # input ports asking for the switch
                 for ip in range(P):
-                    in_m[ip] = -1
-                    out_m[ip] = -1
                     inm |= np.int64(reqmask[ip] != 0) << ip
+                inm0 = inm
                 if inm != 0:  # a switch request
                     if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
                         ip = _lowest(inm)
@@ -264,12 +279,18 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         if out_m[_u(o2)] < 0 and (elig[_u(ip * P + o2)] >> v) & 1 and ivc_bsent[_u(iv * P + o2)] == fi:
                             outs |= np.int64(1) << o2
                             out_m[_u(o2)] = ip
-                    asked = 0
-                    for o2 in range(P):
-                        if (reqmask[_u(ip)] >> o2) & 1:
-                            asked |= elig[_u(ip * P + o2)]
-                    if asked != np.int64(1) << v or reqmask[_u(ip)] != outs:  # other requests of this input lost
+                    if reqmask[_u(ip)] != outs:  # other requests of this input lost
                         nx = now + 1
+                    elif outs == np.int64(1) << o:
+                        if elig[_u(ip * P + o)] != np.int64(1) << v:
+                            nx = now + 1
+                    else:
+                        asked = 0
+                        for o2 in range(P):
+                            if (outs >> o2) & 1:
+                                asked |= elig[_u(ip * P + o2)]
+                        if asked != np.int64(1) << v:
+                            nx = now + 1
                     tail = fi == pk_size[_u(pk)] - 1
                     t_arr = now + pipe
                     while outs != 0:
@@ -335,8 +356,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             if fi == 0:  # the head's output port at router d (multicast: -1)
                                 buf_rt[_u(div), _u(k)] = (rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[_u(pk)] < 0
                                                           else -1)
+                            if buf_n[_u(div)] == 0:
+                                _arrives(d, dip, ovv, t_arr, now, W, vmask, pend, pport, pslot)
                             buf_n[_u(div)] += 1
-                            vmask[_u(d * P + dip)] |= np.int64(1) << ovv
                             rcount[_u(d)] += 1
                             wake[_u(d)] = min(wake[_u(d)], t_arr)
                         if tail:  # the branch is done: its output VC is free again
@@ -378,6 +400,14 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                     wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
                     if buf_n[_u(iv)] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[_u(iv), _u(buf_h[_u(iv)])]))
+                while vreq0 != 0:
+                    req_n[_lowest(vreq0)] = 0
+                    vreq0 &= vreq0 - 1
+                if inm0 != 0:
+                    for ip in range(P):
+                        reqmask[ip] = 0
+                        in_m[ip] = -1
+                        out_m[ip] = -1
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.noc.kernel_parts import P, Q, _credit_head, _drain, _rr_pick
+from simulator.noc.kernel_parts import P, Q, _credit_head, _drain, _lowest, _rr_pick
 
 
 @njit(cache=True, inline="always")
@@ -40,32 +40,33 @@ def _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam
 
 @njit(cache=True, error_model="numpy")
 def _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split, vc_alloc_delay,
-              req_list, k_matched, v_matched, grant_v, cred, cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr,
+              req_list, k_matched, grant_v, cred, cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr,
               ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode, wake, reqmask, elig):
     """VC allocation of output port ``o`` of router ``r`` with several requests: separable iSLIP
     (every free output VC grants the request nearest its pointer, every request accepts the grant
-    nearest its own pointer; pointers move in the first iteration). Returns the router's next visit."""
+    nearest its own pointer; pointers move in the first iteration). Returns the router's next visit.
+    Output VCs are bit masks (``free``; ``grant_v[k]``: the VCs granting request ``k``)."""
     obase = (r * Q + o) * V
-    nfree = 0
+    free = np.int64(0)
     for v in range(V):
         ov = obase + v
         _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-        free = ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D)
-        v_matched[v] = 0 if free else 1
-        if free:
-            nfree += 1
+        if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+            free |= np.int64(1) << v
         elif ovc_busy[ov] == 0:
             wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
-    if nfree == 0:
+    if free == 0:
         return nx
     for k in range(nr):
         k_matched[k] = 0
     for it in range(alloc_iters):
         any_grant = False
-        for v in range(V):
-            grant_v[v] = -1
-            if v_matched[v]:
-                continue
+        for k in range(nr):
+            grant_v[k] = 0
+        f = free
+        while f != 0:
+            v = _lowest(f)
+            f &= f - 1
             ov = obase + v
             best = -1
             bestd = P * V
@@ -84,35 +85,25 @@ def _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_s
                 if d < bestd:
                     bestd = d
                     best = k
-            grant_v[v] = best
             if best >= 0:
+                grant_v[best] |= np.int64(1) << v
                 any_grant = True
         if not any_grant:
             break
         for k in range(nr):
-            if k_matched[k]:
+            if k_matched[k] or grant_v[k] == 0:
                 continue
             e = req_list[o, k]
             iv = r * P * V + e
-            best = -1
-            bestd = V
-            for v in range(V):
-                if grant_v[v] == k:
-                    d = v - va_iptr[iv]
-                    if d < 0:
-                        d += V
-                    if d < bestd:
-                        bestd = d
-                        best = v
-            if best >= 0:
-                nx = min(nx, now + vc_alloc_delay)
-                k_matched[k] = 1
-                v_matched[best] = 1
-                _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam, ivc_bovc, ivc_bt,
-                       reqmask, elig)
-                if it == 0:
-                    va_iptr[iv] = (best + 1) % V
-                    va_optr[obase + best] = (e + 1) % (P * V)
+            best = _rr_pick(grant_v[k], va_iptr[iv])  # the granting VC nearest the request's pointer
+            nx = min(nx, now + vc_alloc_delay)
+            k_matched[k] = 1
+            free &= ~(np.int64(1) << best)
+            _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam, ivc_bovc, ivc_bt,
+                   reqmask, elig)
+            if it == 0:
+                va_iptr[iv] = (best + 1) % V
+                va_optr[obase + best] = (e + 1) % (P * V)
     for k in range(nr):
         if k_matched[k] == 0:  # lost to another request: try again next cycle
             nx = now + 1

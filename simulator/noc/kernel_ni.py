@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.noc.kernel_parts import INF, NI, P, Q, _credit_head, _drain
+from simulator.noc.kernel_parts import INF, NI, P, Q, _arrives, _credit_head, _drain
 
 
 @njit(cache=True, error_model="numpy")
 def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size, pk_next,
             pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n,
-            ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, info):
+            ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info):
     """One flit per interface and cycle into input port 0 of its router, on a VC of that port
     taken round robin among the free ones. Returns the earliest wake-up of an interface (or -1
     when an input buffer would overflow: an invariant broken, details in ``info``)."""
@@ -77,22 +77,25 @@ def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_cti
         buf_t[iv, k] = now + link_latency
         if fi == 0:  # the head's output port at router n (multicast: -1)
             buf_rt[iv, k] = rtab[pk_mode[pk], n, pk_dst[pk]] if pk_mc[pk] < 0 else -1
+        if buf_n[iv] == 0:
+            _arrives(n, 0, v, now + link_latency, now, W, vmask, pend, pport, pslot)
         buf_n[iv] += 1
-        vmask[n * P] |= np.int64(1) << v
         rcount[n] += 1
         wake[n] = min(wake[n], now + link_latency)
         cred[ov] -= 1
         if fi == 0:
             pk_itime[pk] = now
-        if fi == pk_size[pk] - 1:
+        if fi == pk_size[pk] - 1:  # the tail: the next packet of the queue, due at its creation
             ovc_busy[ov] = 0
             ni_vc[n] = -1
-            ni_cur[n] = pk_next[pk]
+            nxt = pk_next[pk]
+            ni_cur[n] = nxt
             ni_fi[n] = 0
+            nwake[n] = INF if nxt < 0 else max(now + 1, pk_ctime[nxt])
         else:
             ni_fi[n] = fi + 1
-        nwake[n] = now + 1
-        gmin = min(gmin, now + 1)
+            nwake[n] = now + 1
+        gmin = min(gmin, nwake[n])
     return gmin
 
 

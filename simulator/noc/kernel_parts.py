@@ -119,6 +119,20 @@ def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
 
 
 @njit(cache=True, inline="always")
+def _arrives(r, ip, v, t, now, W, vmask, pend, pport, pslot):
+    """A flit becomes the head of the empty input VC ``v`` of port ``ip`` of router ``r`` and
+    arrives at cycle ``t``: pending on the wheel until then (the scan then sees only VCs whose
+    head has arrived), or visible to the scan at once when ``t`` is beyond the wheel."""
+    if t - now >= W:
+        vmask[r * P + ip] |= np.int64(1) << v
+    else:
+        s = t & (W - 1)
+        pend[(r * W + s) * P + ip] |= np.int64(1) << v
+        pport[r * W + s] |= 1 << ip
+        pslot[r] |= np.int64(1) << s
+
+
+@njit(cache=True, inline="always")
 def _lowest(m):
     """Index of the lowest set bit of a non-zero integer (LLVM's count-trailing-zeros)."""
     return trailing_zeros(m)
@@ -222,8 +236,8 @@ def scratch(V):
     """Per-router scratch arrays of the kernel: eligible VCs per (input, output), switch requests
     per input, VC-allocation requests per output and their count, the iSLIP bookkeeping."""
     return (np.zeros(P * P, np.int64), np.zeros(P, np.int64), np.zeros((P, P * V), np.int64),
-            np.zeros(P, np.int64), np.zeros(V, np.int64), np.zeros(V, np.int64), np.zeros(P * V, np.int64),
-            np.zeros(P, np.int64), np.zeros(P, np.int64), np.zeros(P, np.int64), np.zeros(P, np.int64))
+            np.zeros(P, np.int64), np.zeros(P * V, np.int64), np.zeros(P * V, np.int64),
+            np.zeros(P, np.int64), np.zeros(P, np.int64), np.full(P, -1, np.int64), np.full(P, -1, np.int64))
 
 
 @njit(cache=True)
@@ -251,18 +265,34 @@ def tables(rows, cols):
     return nbr, rtab
 
 
-def new_state(rows, cols, V, D):
+def wheel_slots(span):
+    """Slots of the pending-arrival wheel for flits written at most ``span`` cycles before they
+    arrive: a power of two above ``span`` (at most 32); 0 when ``span`` is too long for a wheel
+    (such flits are scanned while still on the link, as every flit was before the wheel)."""
+    if span >= 32:
+        return 0
+    w = 2
+    while w <= span:
+        w *= 2
+    return w
+
+
+def new_state(rows, cols, V, D, span=3):
     """The kernel's state between calls: buffers, input-VC branch state, credits, allocator
     pointers, wake-up cycles, the network interfaces' current packets, the per-router scratch
     arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
     nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port
     ``o`` (index ``iv * P + o``): the output VC of that branch, the cycle it may ask for the
     switch, flits it has sent. After the interfaces' state: ``buf_rt`` (per buffer slot holding
-    a head: its output port at that router, -1 for multicast)."""
+    a head: its output port at that router, -1 for multicast). Then the pending-arrival wheel
+    (:func:`wheel_slots` of ``span``, the longest delay between writing a flit into a buffer
+    and its arrival): VCs per (router, slot, input port) whose head arrives in that slot, the
+    input ports per (router, slot) and the slots per router with pending arrivals."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V
     nbr, rtab = tables(rows, cols)
+    W = wheel_slots(span)
     return (nbr, rtab,
             np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int64),
             np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(N * P, np.int64),
@@ -275,7 +305,9 @@ def new_state(rows, cols, V, D):
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
-            np.zeros((NIV, D), np.int32), scratch(V), np.zeros(len(SC_NAMES), np.int64))
+            np.zeros((NIV, D), np.int32),
+            np.zeros(N * max(W, 1) * P, np.int64), np.zeros(N * max(W, 1), np.int64), np.zeros(N, np.int64),
+            scratch(V), np.zeros(len(SC_NAMES), np.int64))
 
 
 # scalars kept between calls (indices into the state's last array)

@@ -55,6 +55,13 @@ class RouterConfig(BaseModel):
         return (self.routing_delay + self.vc_alloc_delay + self.sw_alloc_delay + self.st_final_delay
                 + self.link_latency_cycles)
 
+    @property
+    def arrival_span_cycles(self) -> int:
+        """Longest delay between writing a flit into an input buffer and its arrival there (a
+        switch traversal, or an injection)."""
+        return max(self.sw_alloc_delay + self.st_final_delay + self.link_latency_cycles,
+                   self.link_latency_cycles + self.injection_extra_cycles)
+
     def zero_load_cycles(self, hops: int, flits: int) -> int:
         """Closed-form zero-load packet latency (creation to tail ejection) over ``hops`` links.
 
@@ -190,7 +197,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
             raise AxsimError("o1turn routing needs a per-packet choice (route_mode)")
         route_mode = np.full(n, 1 if cfg.routing == "dor_yx" else 0, np.int64)
     order = np.lexsort((np.arange(n), ctime, src)).astype(np.int64)
-    state = kernel.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size)
+    state = kernel.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.arrival_span_cycles)
     pk_next = chain_queues(state, order, src, ctime)
     sc = state[-1]
     sc[kernel.NTOTAL] = n

@@ -36,7 +36,7 @@ class FlitStream:
         self.rows, self.cols, self.cfg, self.name = rows, cols, cfg, name
         self.width_bits, self.max_packet_flits = width_bits, max_packet_flits
         self.mode = 1 if cfg.routing == "dor_yx" else 0
-        self.state = kernel.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size)
+        self.state = kernel.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.arrival_span_cycles)
         self._sc = self.state[-1]
         self._ni_cur, self._nwake = self.state[kernel.S_NI_CUR], self.state[kernel.S_NWAKE]
         self._tail = np.full(rows * cols, -1, np.int64)

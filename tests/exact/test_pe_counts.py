@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from quad import quad_arch
-from simulator.hw.pe import EXACT, MacModel, PEArray
-from simulator.stats.counters import Counters
+from quad import quad_pes
+from simulator.hw.pe import EXACT, MacModel
 
 
 @pytest.fixture
 def array(tmp_path):
-    pe = quad_arch(tmp_path).chiplet.pe
-    assert (pe.vector_macs, pe.lanes, pe.accumulation_buffer.entry_bits) == (4, 2, 24)
-    counters = Counters()
-    return PEArray("chip.pes", pe, counters), counters
+    return quad_pes(tmp_path)
 
 
 def test_compute_step_cycles_and_counts(array):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ARCH_DIR
-from quad import quad_arch
+from quad import quad_arch, quad_pes
 from simulator import api
 from simulator.errors import InputError
 from simulator.hw.pe import EXACT, MacModel, PEArray
@@ -28,10 +28,7 @@ UNEVEN = ((0, 4, 0, 5, 0, 1, 0, 7), (4, 7, 0, 5, 0, 1, 0, 7),
 
 @pytest.fixture
 def array(tmp_path):
-    pe = quad_arch(tmp_path).chiplet.pe
-    assert (pe.vector_macs, pe.lanes, pe.accumulation_buffer.entry_bits) == (4, 2, 24)
-    counters = Counters()
-    return PEArray("chip.pes", pe, counters), counters
+    return quad_pes(tmp_path)
 
 
 def test_uneven_step_counts_each_pe_own_work(array):

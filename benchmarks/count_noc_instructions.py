@@ -1,0 +1,73 @@
+"""Instructions per flit-hop of the flit-level kernel, counted by valgrind (independent of machine load).
+
+    python benchmarks/count_noc_instructions.py [--k 8] [--rate 0.1] [--size 1] [--cycles 60105]
+
+Timings on a shared machine swing by 10-30 %; an instruction count does not. This script runs the
+benchmark case of ``bench_noc.py`` once natively, to compile the kernel into a private numba cache
+for a CPU that valgrind emulates (``NUMBA_CPU_NAME=x86-64-v3``, no extra features), then once
+under ``valgrind --tool=cachegrind``, which loads the cached kernel and counts the instructions
+executed in compiled code without symbols (the numba functions; the kernel dominates). Printed:
+those instructions, the flit-hops and their ratio. Needs valgrind on the PATH.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CASE = """
+import sys
+sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
+import numpy as np
+from bench_noc import workload
+from simulator.noc.router import RouterConfig, run_packets
+src, dst, size, ctime = workload({k}, {rate}, {size}, {cycles})
+run = run_packets({k}, {k}, RouterConfig(), src, dst, size, ctime)
+print("HOPS", int(run.link_flits.sum()))
+"""
+
+
+def count(k: int, rate: float, size: int, cycles: int) -> tuple[int, int]:
+    """(instructions in symbol-less compiled code, flit-hops) of one run of the case."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("count_noc_instructions.py: valgrind is not installed")
+    with tempfile.TemporaryDirectory(prefix="axsim_count_noc_") as where:
+        script = Path(where) / "case.py"
+        script.write_text(CASE.format(root=str(ROOT), bench=str(ROOT / "benchmarks"), k=k, rate=rate, size=size,
+                                      cycles=cycles), encoding="utf-8")
+        env = {**os.environ, "NUMBA_CPU_NAME": "x86-64-v3", "NUMBA_CPU_FEATURES": "",
+               "NUMBA_CACHE_DIR": str(Path(where) / "numba")}
+        native = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
+        out = Path(where) / "cachegrind.out"
+        subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
+                        sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
+        table = subprocess.run(["cg_annotate", str(out)], capture_output=True, text=True, check=True).stdout
+    hops = int(re.search(r"HOPS (\d+)", native.stdout).group(1))
+    m = re.search(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+\?\?\?:\?\?\?", table, re.M)
+    if m is None:
+        raise SystemExit("count_noc_instructions.py: no symbol-less code in the cachegrind profile")
+    return int(m.group(1).replace(",", "")), hops
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--k", type=int, default=8, help="mesh of k x k routers")
+    p.add_argument("--rate", type=float, default=0.1)
+    p.add_argument("--size", type=int, default=1)
+    p.add_argument("--cycles", type=int, default=60105)
+    a = p.parse_args()
+    instructions, hops = count(a.k, a.rate, a.size, a.cycles)
+    print(f"{a.k}x{a.k} mesh, uniform random, {a.rate} flits/node/cycle, {a.size}-flit packets: "
+          f"{instructions:,} instructions in compiled code, {hops:,} flit-hops, "
+          f"{instructions / hops:,.0f} instructions per flit-hop")
+
+
+if __name__ == "__main__":
+    main()
