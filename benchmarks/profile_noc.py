@@ -62,10 +62,11 @@ def counting_kernel():
             raise SystemExit(f"profile_noc.py: anchor {anchor.strip()!r} occurs {src.count(anchor)} times in "
                              "simulator/noc/kernel.py (needs exactly 1); update COUNTERS")
         src = src.replace(anchor, anchor + code)
-    marker = "@njit(cache=True, _nrt=False, "
+    marker = "@cached_njit(_nrt=False, "
     if src.count(marker) != 1:
         raise SystemExit(f"profile_noc.py: {marker!r} not found once in simulator/noc/kernel.py")
-    src = src.replace(marker, "@njit(cache=False, _nrt=False, ")  # compiled anew in each process (seconds)
+    src = src.replace(marker, "@numba.njit(cache=False, _nrt=False, ")  # compiled anew in each process (seconds)
+    src = src.replace("from __future__ import annotations\n", "from __future__ import annotations\n\nimport numba\n", 1)
     with tempfile.TemporaryDirectory(prefix="axsim_profile_noc_") as where:
         path = Path(where) / "kernel_counting.py"
         path.write_text(src, encoding="utf-8")

@@ -25,8 +25,8 @@ unsigned array indices ``_u(i)`` (no negative-index wrap-around)."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip, _va_islip
 from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
@@ -36,7 +36,7 @@ from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 
-@njit(cache=True, _nrt=False, error_model="numpy")  # no reference counting in the hot loop (docs/performance.md)
+@cached_njit(_nrt=False, error_model="numpy")  # no reference counting in the hot loop (docs/performance.md)
 def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay,
              link_latency, inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split,
              pk_src, pk_dst, pk_size, pk_ctime, pk_mode, pk_meas, pk_next, pk_recv,

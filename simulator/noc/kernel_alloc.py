@@ -11,12 +11,12 @@ branch may request the switch (``ivc_bt``)."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_parts import P, Q, _credit_head, _drain, _lowest, _rr_pick
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam, ivc_bovc, ivc_bt,
            reqmask, elig):
     """Give output VC ``best`` of port ``o`` to request ``e``; with no VC-allocation delay the
@@ -38,7 +38,7 @@ def _grant(r, o, e, best, now, V, vc_alloc_delay, obase, cred, ovc_busy, ivc_vam
         reqmask[ip] |= 1 << o
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split, vc_alloc_delay,
               req_list, k_matched, grant_v, cred, cr_t, cr_h, cr_n, ovc_busy, va_optr, va_iptr,
               ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode, wake, reqmask, elig):
@@ -110,7 +110,7 @@ def _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_s
     return nx
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o):
     """Switch allocation of router ``r``: separable iSLIP over its 5 x 5 port requests ``reqmask``
     (bit o of reqmask[ip]: input ip asks for output o); fills ``in_m[ip]`` with the granted output."""

@@ -5,12 +5,12 @@ the unicast case is written out in the kernel)."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_parts import INF, NI, P, Q, _arrives, _credit_head, _drain
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size, pk_next,
             pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n,
             ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info):
@@ -99,7 +99,7 @@ def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_cti
     return gmin
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _eject(pk, fi, tail, j, now, pk_recv, pk_mc, pk_mcn, mc_recv, mc_atime, info):
     """Flit ``fi`` of packet ``pk`` leaves the network (at destination ``j`` of a multicast's
     list). Returns 1 when it completes the packet (its tail reached the last destination), 0 if

@@ -5,8 +5,9 @@ invariant, and the kernel's state between calls (:func:`new_state`). The allocat
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
+
+from simulator.noc.jit import cached_njit
 
 P = 5                  # router ports
 Q = 6                  # output-VC groups per node: 5 router output ports + the network interface
@@ -20,7 +21,7 @@ OK, DEADLOCK, MAX_CYCLES, BROKEN = 0, 1, 2, 3
 # 3 buffer overflow; info[1:3] where (vc index, cycle)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _route(r, dst, cols, mode):
     rr = r // cols
     rc = r - rr * cols
@@ -47,12 +48,12 @@ def _route(r, dst, cols, mode):
     return 0
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _between(x, a, b):
     return (a <= x <= b) or (b <= x <= a)
 
 
-@njit(cache=True, error_model="numpy")
+@cached_njit(error_model="numpy")
 def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
     """Output ports of router ``r`` in the dimension-ordered tree of multicast packet ``pk``
     (mode 0: XY tree, 1: YX tree): the union, over the destinations whose route from the source
@@ -82,7 +83,7 @@ def _mc_branches(r, pk, cols, mode, pk_src, pk_mc, pk_mcn, mc_dst):
     return mask, local
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _broken(info, code, index, now):
     """Record a broken invariant (``info[0]``: code, see above; ``info[1:3]``: index, cycle)."""
     info[0] = code
@@ -91,7 +92,7 @@ def _broken(info, code, index, now):
     return BROKEN
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _u(i):
     """An array index as an unsigned integer: numba then leaves out the wrap-around of negative
     indices (a shift, an and, an add and a load of the array's length per access); used in the
@@ -99,7 +100,7 @@ def _u(i):
     return np.uint64(i)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
     while cr_n[ov] > 0 and cr_t[ov, cr_h[ov]] <= now:
         cr_h[ov] += 1
@@ -109,7 +110,7 @@ def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
         cred[ov] += 1
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
     k = cr_h[ov] + cr_n[ov]
     if k >= D:
@@ -118,7 +119,7 @@ def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
     cr_n[ov] += 1
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _arrives(r, ip, v, t, now, W, vmask, pend, pport, pslot):
     """A flit becomes the head of the empty input VC ``v`` of port ``ip`` of router ``r`` and
     arrives at cycle ``t``: pending on the wheel until then (the scan then sees only VCs whose
@@ -132,13 +133,13 @@ def _arrives(r, ip, v, t, now, W, vmask, pend, pport, pslot):
         pslot[r] |= np.int64(1) << s
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _lowest(m):
     """Index of the lowest set bit of a non-zero integer (LLVM's count-trailing-zeros)."""
     return trailing_zeros(m)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _rr_pick(m, ptr):
     """Lowest set bit of ``m`` at or after ``ptr`` (wrapping); ``m`` non-zero."""
     hi = m & ~((np.int64(1) << ptr) - 1) if ptr < 64 else np.int64(0)
@@ -147,12 +148,12 @@ def _rr_pick(m, ptr):
     return _lowest(m)
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _credit_head(ov, cr_t, cr_h, cr_n):
     return cr_t[ov, cr_h[ov]] if cr_n[ov] > 0 else INF
 
 
-@njit(cache=True)
+@cached_njit()
 def _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
     """Every output VC: 0 <= credits <= D and credits + credits in flight + flits held or in
     flight downstream == D (ejection: the interface holds none). On failure info = (4, vc, now)."""
@@ -176,7 +177,7 @@ def _credits_consistent(N, V, D, nbr, cred, cr_n, buf_n, info, now):
     return True
 
 
-@njit(cache=True)
+@cached_njit()
 def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, fl_count, n_flips, info):
     """Bit flips of flit ``fi`` of packet ``pk`` crossing link ``lk``. The link carries
     ``flit_lanes[b]`` bits of bit position ``b`` per flit; ``fl_gap[lk, b]`` counts the bits of
@@ -214,13 +215,13 @@ def _sample_flips(lk, pk, fi, flit_lanes, fl_logq, fl_u, fl_ptr, fl_gap, flips, 
     return n_flips
 
 
-@njit(cache=True)
+@cached_njit()
 def _scalars(sc):
     """The scalars the kernel keeps between calls (:data:`SC_NAMES`), without the last (n_new)."""
     return sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7]
 
 
-@njit(cache=True)
+@cached_njit()
 def _store(sc, now, meas_done, window_flits, hops, n_flips, n_done, n_new):
     sc[0] = now
     sc[1] = meas_done
@@ -231,7 +232,7 @@ def _store(sc, now, meas_done, window_flits, hops, n_flips, n_done, n_new):
     sc[8] = n_new
 
 
-@njit(cache=True)
+@cached_njit()
 def scratch(V):
     """Per-router scratch arrays of the kernel: eligible VCs per (input, output), switch requests
     per input, VC-allocation requests per output and their count, the iSLIP bookkeeping."""
@@ -240,7 +241,7 @@ def scratch(V):
             np.zeros(P, np.int64), np.zeros(P, np.int64), np.full(P, -1, np.int64), np.full(P, -1, np.int64))
 
 
-@njit(cache=True)
+@cached_njit()
 def tables(rows, cols):
     """Neighbour of every router port and the output port per routing mode, router and destination."""
     N = rows * cols
