@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from simulator.config.arch import Arch
 from simulator.errors import AxsimError, InputError, Problem, show
-from simulator.mapping.identity import from_dict
+from simulator.mapping.identity import from_dict, size
 from simulator.mapping.trace import BUFFERS, DATA_STRUCTURES, MODES, OPS, LayerTrace, Txn, _FIELDS
 
 FORMAT = "axsim-trace"
@@ -160,6 +160,10 @@ def _parse_txn(obj: dict, where: str, problems: list[Problem], version: int = VE
             fields["data"] = data
             if op == "compute":
                 ok = _work_fits(fields, data, f"{where}.data", problems) and ok
+            elif fields.get("bytes") == 0 and (named := sum(size(ds, s) for s in data)):
+                problems.append(Problem(f"{where}.bytes", f"0, but its data slices name {named} elements: a "
+                                                          "transfer of tensor elements carries at least one byte"))
+                ok = False
     if not ok:
         return None
     tid = fields.pop("id")
