@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from simulator.dse import pareto, store  # noqa: E402
+from simulator.dse.inputs import check_inputs  # noqa: E402
 from simulator.dse.runner import run_sweep  # noqa: E402
 from simulator.dse.spec import load_sweep  # noqa: E402
 
@@ -42,7 +43,9 @@ BOUNDS = (0.0, 0.005, 0.01, 0.02, 0.05)
 def run(spec: Path, out: Path) -> tuple:
     sweep = load_sweep(spec)
     if (out / "results.csv").is_file() and len(list((out / "points").glob("*.json"))) == sweep.grid_size:
-        store.check_build(out, store.read_points(out))  # only points of this simulator build are reused
+        done = store.read_points(out)
+        store.check_build(out, done)  # only points of this simulator build and these inputs are reused
+        check_inputs(sweep, out, len(done))
         print(f"{spec.name}: reusing the finished sweep in {out}", file=sys.stderr)
     else:
         started = time.perf_counter()

@@ -26,6 +26,8 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR: finished points are kept")
     p.add_argument("--accept-other-build", action="store_true",
                    help="with --resume: keep points of another simulator build and record the folder as mixing builds")
+    p.add_argument("--accept-changed-inputs", action="store_true",
+                   help="with --resume: keep points computed from input files that changed since, and record it")
     p.add_argument("--point", type=int, metavar="N", help="write the run folder of point N of sweep folder SPEC")
     p.add_argument("--jobs", type=int, default=None,
                    help="local worker processes (default: the number of cores; 1: in this process)")
@@ -44,6 +46,8 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         raise AxsimError(f"--format {args.format!r}: must be png, svg or pdf")
     if args.accept_other_build and not args.resume:
         raise AxsimError("--accept-other-build applies to --resume DIR only (a new sweep folder holds one build)")
+    if args.accept_changed_inputs and not args.resume:
+        raise AxsimError("--accept-changed-inputs applies to --resume DIR only (a new sweep folder records its inputs)")
     if args.point is not None:
         if not args.spec:
             raise AxsimError("--point N needs the sweep folder: axsim sweep --point N DIR")
@@ -99,7 +103,8 @@ def _run(sweep, out: Path, args, console: Console, resume: bool) -> int:
     try:
         with _progress(console, enabled=not args.quiet and console.is_terminal) as progress:
             outcome = run_sweep(sweep, out, jobs=jobs, scheduler=args.scheduler, progress=progress,
-                                resume=resume, accept_other_build=args.accept_other_build)
+                                resume=resume, accept_other_build=args.accept_other_build,
+                                accept_changed_inputs=args.accept_changed_inputs)
     except KeyboardInterrupt:
         print(f"finished points are kept in {out}; continue with: axsim sweep --resume {out}", file=sys.stderr)
         raise

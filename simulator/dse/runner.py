@@ -33,6 +33,7 @@ from typing import Callable, Iterator
 from simulator.build import build_stamp
 from simulator.dse import store
 from simulator.dse.evaluate import Point, run_group, write_point
+from simulator.dse.inputs import check_inputs
 from simulator.dse.search import make_search
 from simulator.dse.spec import Sweep
 from simulator.errors import AxsimError
@@ -88,9 +89,10 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[cf.Executor | None]:
 
 def run_sweep(sweep: Sweep, out: str | Path, *, jobs: int | None = None, scheduler: str | None = None,
               progress: Progress | None = None, resume: bool = False,
-              accept_other_build: bool = False) -> SweepOutcome:
+              accept_other_build: bool = False, accept_changed_inputs: bool = False) -> SweepOutcome:
     """Evaluate the sweep into folder ``out``; with ``resume`` keep every finished point there
-    (they must come from this simulator build, unless ``accept_other_build``)."""
+    (they must come from this simulator build, unless ``accept_other_build``, and from the same
+    input files, unless ``accept_changed_inputs``: :mod:`simulator.dse.inputs`)."""
     out = Path(out)
     started = time.perf_counter()
     done = store.read_points(out)
@@ -99,6 +101,7 @@ def run_sweep(sweep: Sweep, out: str | Path, *, jobs: int | None = None, schedul
                          f"resume it with 'axsim sweep --resume {out}' or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     builds = store.check_build(out, done, accept_other_build)
+    check_inputs(sweep, out, len(done), accept_changed_inputs)
     stamp = build_stamp()
     if not (out / "sweep.yaml").is_file():
         store.write_resolved_spec(sweep, out)
