@@ -1,6 +1,7 @@
 """Instructions per flit-hop of the flit-level kernel, counted by valgrind (independent of machine load).
 
     python benchmarks/count_noc_instructions.py [--k 8] [--rate 0.1] [--size 1] [--cycles 60105]
+    python benchmarks/count_noc_instructions.py --doc   # the four cases of docs/performance.md, table rewritten
 
 Timings on a shared machine swing by 10-30 %; an instruction count does not. This script runs the
 benchmark case of ``bench_noc.py`` once natively, to compile the kernel into a private numba cache
@@ -56,17 +57,34 @@ def count(k: int, rate: float, size: int, cycles: int) -> tuple[int, int]:
     return int(m.group(1).replace(",", "")), hops
 
 
+# (k, rate, size, cycles, label) of the table in docs/performance.md
+DOC_CASES = ((8, 0.1, 1, 60105, "8 × 8, 1-flit packets at 0.1 (the goal's case)"),
+             (8, 0.1, 4, 60105, "8 × 8, 4-flit packets at 0.1"),
+             (8, 0.3, 1, 60105, "8 × 8, 1-flit packets at 0.3"),
+             (24, 0.002, 1, 60000, "24 × 24, 1-flit packets at 0.002"))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--k", type=int, default=8, help="mesh of k x k routers")
     p.add_argument("--rate", type=float, default=0.1)
     p.add_argument("--size", type=int, default=1)
     p.add_argument("--cycles", type=int, default=60105)
+    p.add_argument("--doc", action="store_true", help="the four cases of docs/performance.md; rewrite its table")
     a = p.parse_args()
-    instructions, hops = count(a.k, a.rate, a.size, a.cycles)
-    print(f"{a.k}x{a.k} mesh, uniform random, {a.rate} flits/node/cycle, {a.size}-flit packets: "
-          f"{instructions:,} instructions in compiled code, {hops:,} flit-hops, "
-          f"{instructions / hops:,.0f} instructions per flit-hop")
+    cases = DOC_CASES if a.doc else ((a.k, a.rate, a.size, a.cycles, ""),)
+    lines = ["Counted by `python benchmarks/count_noc_instructions.py --doc` (reference router, uniform random):", "",
+             "| case | instructions in compiled code | flit-hops | instructions per flit-hop |", "|---|---|---|---|"]
+    for k, rate, size, cycles, label in cases:
+        instructions, hops = count(k, rate, size, cycles)
+        print(f"{k}x{k} mesh, uniform random, {rate} flits/node/cycle, {size}-flit packets: "
+              f"{instructions:,} instructions in compiled code, {hops:,} flit-hops, "
+              f"{instructions / hops:,.0f} instructions per flit-hop")
+        lines.append(f"| {label} | {instructions:,} | {hops:,} | {instructions / hops:,.0f} |")
+    if a.doc:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from doc_blocks import DOCS, replace_block
+        replace_block(DOCS / "performance.md", "count-noc", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
