@@ -40,7 +40,9 @@ def input_files(sweep: Sweep) -> list[Path]:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes; of a folder, of its files' relative paths and bytes in order."""
+    """SHA-256 of a file's bytes; of a folder, of its files' relative paths and bytes in order.
+    Read anew at every call: the points' own hashes (``evaluate._file_digest``) are cached per
+    process and would miss a file edited between two sweeps run by one process."""
     h = hashlib.sha256()
     if path.is_dir():
         for f in sorted(p for p in path.rglob("*") if p.is_file()):

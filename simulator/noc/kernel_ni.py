@@ -4,8 +4,6 @@ multicast packets (in-order check per destination, arrival of the tail at each d
 the unicast case is written out in the kernel)."""
 from __future__ import annotations
 
-import numpy as np
-
 from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_parts import INF, NI, P, Q, _arrives, _credit_head, _drain
 
