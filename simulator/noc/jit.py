@@ -21,7 +21,7 @@ from numba import njit
 from numba.core import config
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("kernel.py", "kernel_alloc.py", "kernel_ni.py", "kernel_parts.py")
+MODULES = ("kernel.py", "kernel_alloc.py", "kernel_ni.py", "kernel_parts.py", "kernel_uni.py", "kernel_uni_parts.py")
 PREFIX = "flit-kernel-"
 
 
