@@ -292,7 +292,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 break
         if status != OK:
             break
-        for r in range(N):
+        for r in range(N):  # the next cycle in which something is due
             gmin = min(gmin, wake[r], nwake[r])
         if gmin >= INF:
             if n_done < n_total:
