@@ -18,15 +18,15 @@ import numpy as np
 
 from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip
-from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _arrives, _broken,
+from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _broken,
                                         _lowest, _rr_pick, _scalars, _store, _u)
 from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_VP,
                                             S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _inject_uni,
-                                            _odrain, _ohead, _opush, _va_many)
+                                            _arrives_uni, _odrain, _ohead, _opush, _va_many)
 
 
 @cached_njit(inline="always")
-def _wheel_turn(r, now, W, vmask, pend, pport, pslot):
+def _wheel_turn(r, now, W, vmask, pmask, pend, pport, pslot):
     """Heads arriving at router ``r`` in this cycle join the VCs the visit scans; returns the
     cycle of the router's next pending arrival (INF: none)."""
     s = now & (W - 1)
@@ -37,6 +37,7 @@ def _wheel_turn(r, now, W, vmask, pend, pport, pslot):
         q0 = r * W + s
         pp = pport[_u(q0)]
         pport[_u(q0)] = 0
+        pmask[_u(r)] |= pp
         while pp != 0:
             ip = _lowest(pp)
             pp &= pp - 1
@@ -50,16 +51,17 @@ def _wheel_turn(r, now, W, vmask, pend, pport, pslot):
 
 @cached_njit(_nrt=False, error_model="numpy")  # no reference counting (docs/performance.md)
 def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st_final_delay, link_latency,
-                 inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split, pk_dst, pk_size, pk_ctime,
+                 inject_latency, credit_delay, alloc_iters, wait_tail_credit, vc_split, pk_rkey, pk_size, pk_ctime,
                  pk_mode, pk_meas, pk_next, pk_recv, state, window_start, window_end, until, check, pk_itime,
                  pk_atime, link_flits, occ_out, info):
     """One-shot run from the state's cycle ``now`` until every measured packet (none measured:
-    every packet) has arrived; arguments and outputs as :func:`simulator.noc.kernel.simulate`
-    (``state``: :func:`simulator.noc.kernel_uni_parts.new_state`). Returns OK, DEADLOCK,
-    MAX_CYCLES or BROKEN (``info``: code, index, cycle)."""
+    every packet) has arrived; arguments and outputs as :func:`simulator.noc.kernel.simulate`, but
+    a packet's destination is given as its column of the routing table, ``pk_rkey[pk] = (mode * N +
+    dst) * N`` (``state``: :func:`simulator.noc.kernel_uni_parts.new_state`). Returns OK,
+    DEADLOCK, MAX_CYCLES or BROKEN (``info``: code, index, cycle)."""
     N = rows * cols
-    (nbr, rtab, ivr, sl_t, sl_p, ovr, crt, vmask, wake, nwake, rcount, ni_cur, ni_fi, ni_vc, ni_rr,
-     sa_iptr, sa_optr, sa_vptr, pend, pport, pslot, scr, sc) = state
+    (nbr, rflat, ivr, sl_t, sl_p, ovr, crt, vmask, wake, nwake, rcount, ni_cur, ni_fi, ni_vc, ni_rr,
+     sa_iptr, sa_optr, sa_vptr, pend, pport, pslot, pmask, scr, sc) = state
     elig, reqmask, req_list, req_n, grant_v, k_matched, grant_o, colreq, in_m, out_m = scr
     W = pport.shape[0] // N
     half = V // 2
@@ -74,8 +76,8 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
             status = BROKEN
             break
         gmin = _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
-                           pk_next, pk_itime, pk_dst, rtab, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t,
-                           sl_p, vmask, rcount, wake, W, pend, pport, pslot, info)
+                           pk_next, pk_itime, pk_rkey, rflat, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t,
+                           sl_p, vmask, pmask, rcount, wake, W, pend, pport, pslot, info)
         if gmin < 0:
             status = BROKEN
             break
@@ -89,12 +91,11 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 wake[r] = INF
                 if rcount[r] == 0:
                     continue
-                nx = _wheel_turn(r, now, W, vmask, pend, pport, pslot)
+                nx = _wheel_turn(r, now, W, vmask, pmask, pend, pport, pslot)
                 # each non-empty input VC whose head has arrived: route it, ask for a VC or the switch
-                pm = 0
-                for ip in range(P):
-                    pm |= np.int64(vmask[r * P + ip] != 0) << ip
+                pm = pmask[_u(r)]
                 vreq = 0
+                inm = 0  # input ports asking for the switch
                 while pm != 0:
                     ip = _lowest(pm)
                     pm &= pm - 1
@@ -129,6 +130,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         _odrain(ov, now, ovr, crt, D)
                         if ovr[_u(ov * KO) + O_CRED] > 0:
                             _ask_switch(ip, o, v, reqmask, elig)
+                            inm |= 1 << ip
                         else:
                             nx = min(nx, _ohead(ov, ovr, crt, D))
                 # VC allocation per output port (one request: the free VC nearest its pointer)
@@ -140,6 +142,9 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         nx = _va_many(r, o, req_n[o], now, nx, V, D, alloc_iters, wait_tail_credit, vc_split,
                                       vc_alloc_delay, req_list, k_matched, grant_v, ivr, sl_p, ovr, crt, pk_mode,
                                       wake, reqmask, elig)
+                        if vc_alloc_delay == 0:  # grants may have asked for the switch
+                            for ip in range(P):
+                                inm |= np.int64(reqmask[ip] != 0) << ip
                         continue
                     e = req_list[o, 0]
                     b = _u((r * P * V + e) * KI)
@@ -169,24 +174,22 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                                 nx = min(nx, now + vc_alloc_delay)
                                 if vc_alloc_delay == 0:
                                     _ask_switch(e // V, o, e % V, reqmask, elig)
+                                    inm |= 1 << (e // V)
                                 break
                             wake[r] = min(wake[r], _ohead(ov, ovr, crt, D))
                         c += 1
                         if c >= lo + cnt:
                             c = lo
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
-                inm = 0
-                for ip in range(P):
-                    inm |= np.int64(reqmask[ip] != 0) << ip
                 inm0 = inm
                 if inm & (inm - 1) != 0:
                     _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
                 elif inm != 0:  # one requesting input: it takes the output nearest its pointer
                     ip = _lowest(inm)
-                    o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
-                    in_m[ip] = o
-                    sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
-                    sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
+                    o = _rr_pick(reqmask[_u(ip)], sa_iptr[_u(r), _u(ip)])
+                    in_m[_u(ip)] = o
+                    sa_iptr[_u(r), _u(ip)] = o + 1 if o + 1 < P else 0
+                    sa_optr[_u(r), _u(o)] = ip + 1 if ip + 1 < P else 0
                 while inm != 0:  # switch and link traversal, then the buffer's head leaves
                     ip = _lowest(inm)
                     inm &= inm - 1
@@ -243,9 +246,9 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         if k >= D:
                             k -= D
                         sl_t[_u(div * D + k)] = t_arr
-                        sl_p[_u(div * D + k)] = pk * 8 + (rtab[pk_mode[pk], d, pk_dst[pk]] if fi == 0 else 0)
+                        sl_p[_u(div * D + k)] = pk * 8 + (rflat[_u(pk_rkey[_u(pk)] + d)] if fi == 0 else 0)
                         if dn == 0:
-                            _arrives(d, dip, ovv, t_arr, now, W, vmask, pend, pport, pslot)
+                            _arrives_uni(d, dip, ovv, t_arr, now, W, vmask, pmask, pend, pport, pslot)
                         ivr[db + I_N] = dn + 1
                         rcount[_u(d)] += 1
                         wake[_u(d)] = min(wake[_u(d)], t_arr)
@@ -262,7 +265,10 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                     else:
                         ivr[b + I_FI] = fi + 1
                     if n == 0:
-                        vmask[_u(r * P + ip)] &= ~(np.int64(1) << v)
+                        vm = vmask[_u(r * P + ip)] & ~(np.int64(1) << v)
+                        vmask[_u(r * P + ip)] = vm
+                        if vm == 0:
+                            pmask[_u(r)] &= ~(1 << ip)
                     else:  # the next flit of this VC
                         nx = min(nx, max(now + 1, sl_t[_u(iv * D + ivr[b + I_H])]))
                     # credit to the upstream output VC (the interface for the local port)

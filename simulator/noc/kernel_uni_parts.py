@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.noc.jit import cached_njit
-from simulator.noc.kernel_parts import (INF, NI, OPP, P, Q, SC_NAMES, _arrives, _lowest, _rr_pick, _u, scratch,
+from simulator.noc.kernel_parts import (INF, NI, OPP, P, Q, SC_NAMES, _lowest, _rr_pick, _u, scratch,
                                         tables, wheel_slots)
 
 KI = 8  # words per input-VC record; fields (unsigned: a record index is base + field, no wrap-around):
@@ -63,6 +63,22 @@ def _ohead(ov, ovr, crt, D):
     """Cycle of the next credit in flight to output VC ``ov`` (INF: none)."""
     q = _u(ov * KO)
     return crt[_u(ov * D + ovr[q + O_H])] if ovr[q + O_N] > 0 else INF
+
+
+@cached_njit(inline="always")
+def _arrives_uni(r, ip, v, t, now, W, vmask, pmask, pend, pport, pslot):
+    """A flit becomes the head of the empty input VC ``v`` of port ``ip`` of router ``r``, arriving
+    at cycle ``t``: on the pending-arrival wheel until then (as
+    :func:`simulator.noc.kernel_parts._arrives`), or at once among the VCs the visits scan
+    (``vmask``, and the router's ports with such VCs ``pmask``) when ``t`` is beyond the wheel."""
+    if t - now >= W:
+        vmask[_u(r * P + ip)] |= np.int64(1) << v
+        pmask[_u(r)] |= 1 << ip
+    else:
+        s = t & (W - 1)
+        pend[_u((r * W + s) * P + ip)] |= np.int64(1) << v
+        pport[_u(r * W + s)] |= 1 << ip
+        pslot[_u(r)] |= np.int64(1) << s
 
 
 @cached_njit(inline="always")
@@ -158,7 +174,7 @@ def _va_many(r, o, nr, now, nx, V, D, alloc_iters, wait_tail_credit, vc_split, v
 
 @cached_njit(error_model="numpy")
 def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size, pk_next,
-                pk_itime, pk_dst, rtab, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t, sl_p, vmask,
+                pk_itime, pk_rkey, rflat, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t, sl_p, vmask, pmask,
                 rcount, wake, W, pend, pport, pslot, info):
     """The interfaces, as :func:`simulator.noc.kernel_ni._inject`: one flit per interface and cycle
     into input port 0 of its router, on a VC taken round robin among the free ones (o1turn: of
@@ -224,9 +240,9 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
         fi = ni_fi[n]
         t = now + inject_latency
         sl_t[iv * D + k] = t
-        sl_p[iv * D + k] = pk * 8 + (rtab[pk_mode[pk], n, pk_dst[pk]] if fi == 0 else 0)
+        sl_p[iv * D + k] = pk * 8 + (rflat[pk_rkey[pk] + n] if fi == 0 else 0)
         if cnt == 0:
-            _arrives(n, 0, v, t, now, W, vmask, pend, pport, pslot)
+            _arrives_uni(n, 0, v, t, now, W, vmask, pmask, pend, pport, pslot)
         ivr[b + I_N] = cnt + 1
         rcount[n] += 1
         wake[n] = min(wake[n], t)
@@ -274,24 +290,26 @@ def _consistent_uni(N, V, D, nbr, ovr, ivr, info, now):
 
 
 def new_state(rows, cols, V, D, span=3):
-    """State of :func:`simulator.noc.kernel_uni.simulate_uni` (module docstring): neighbour and
-    routing tables, input-VC records, buffer slots, output-VC records and their credit rings,
+    """State of :func:`simulator.noc.kernel_uni.simulate_uni` (module docstring): neighbour table,
+    routing table (output port at ``[(mode * N + dst) * N + r]``), input-VC records, buffer slots, output-VC records and their credit rings,
     the non-empty VCs per (router, input port), the routers' and interfaces' wake-up cycles, the
     flits per router, the interfaces' current packet, flit, VC and round-robin pointer, the
     switch allocator's pointers (per router and port: output, input, VC within the input), the
-    pending-arrival wheel (as :func:`simulator.noc.kernel_parts.new_state`), the per-visit
+    pending-arrival wheel (as :func:`simulator.noc.kernel_parts.new_state`), the input ports per
+    router with VCs to scan (bit ``ip`` set iff ``vmask[r * P + ip] != 0``), the per-visit
     scratch and the scalars (:data:`simulator.noc.kernel_parts.SC_NAMES`)."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V
     nbr, rtab = tables(rows, cols)
+    rflat = np.ascontiguousarray(rtab.transpose(0, 2, 1)).reshape(-1)  # [(mode * N + dst) * N + r]
     W = max(wheel_slots(span), 1)
     ovr = np.zeros(NOV * KO, np.int64)
     ovr[int(O_CRED)::KO] = D
-    return (nbr, rtab, np.zeros(NIV * KI, np.int64), np.zeros(NIV * D, np.int64), np.zeros(NIV * D, np.int64),
+    return (nbr, rflat, np.zeros(NIV * KI, np.int64), np.zeros(NIV * D, np.int64), np.zeros(NIV * D, np.int64),
             ovr, np.zeros(NOV * D, np.int64), np.zeros(N * P, np.int64),
             np.full(N, INF, np.int64), np.full(N, INF, np.int64), np.zeros(N, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
-            np.zeros(N * W * P, np.int64), np.zeros(N * W, np.int64), np.zeros(N, np.int64),
+            np.zeros(N * W * P, np.int64), np.zeros(N * W, np.int64), np.zeros(N, np.int64), np.zeros(N, np.int64),
             scratch(V), np.zeros(len(SC_NAMES), np.int64))

@@ -225,7 +225,7 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     measured = np.ascontiguousarray(measured, dtype=np.int64)
     if lean:
         status = kernel_uni.simulate_uni(
-            *timing, dst, size, ctime, route_mode, measured, pk_next, np.zeros(n, np.int64), state,
+            *timing, (route_mode * nodes + dst) * nodes, size, ctime, route_mode, measured, pk_next, np.zeros(n, np.int64), state,
             int(window[0]), int(window[1]), int(max_cycles), bool(check), itime, atime, link_flits, occ, info)
     else:
         status = kernel.simulate(
