@@ -286,11 +286,14 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 while vreq0 != 0:
                     req_n[_lowest(vreq0)] = 0
                     vreq0 &= vreq0 - 1
-                if inm0 != 0:
+                if inm0 & (inm0 - 1) != 0:  # several inputs: iSLIP set matches of outputs too
                     for ip in range(P):
-                        reqmask[ip] = 0
-                        in_m[ip] = -1
                         out_m[ip] = -1
+                while inm0 != 0:
+                    ip = _lowest(inm0)
+                    inm0 &= inm0 - 1
+                    reqmask[_u(ip)] = 0
+                    in_m[_u(ip)] = -1
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break

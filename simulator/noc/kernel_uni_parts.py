@@ -183,48 +183,52 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
     gmin = INF
     half = V // 2
     for n in range(N):
-        if nwake[n] > now:
-            gmin = min(gmin, nwake[n])
+        nw = nwake[_u(n)]
+        if nw > now:
+            gmin = min(gmin, nw)
             continue
-        nwake[n] = INF
-        pk = ni_cur[n]
+        nwake[_u(n)] = INF
+        pk = ni_cur[_u(n)]
         if pk < 0:
             continue
-        if pk_ctime[pk] > now:
-            nwake[n] = pk_ctime[pk]
-            gmin = min(gmin, nwake[n])
+        if pk_ctime[_u(pk)] > now:
+            nwake[_u(n)] = pk_ctime[_u(pk)]
+            gmin = min(gmin, pk_ctime[_u(pk)])
             continue
-        v = ni_vc[n]
+        v = ni_vc[_u(n)]
         base = (n * Q + NI) * V
         if v < 0:
             lo = 0
             cnt = V
             if vc_split:
                 cnt = half
-                if pk_mode[pk] == 1:
+                if pk_mode[_u(pk)] == 1:
                     lo = half
             nx = INF
-            for j in range(cnt):
-                c = lo + (ni_rr[n] + j) % cnt
-                ov = base + c
+            c = ni_rr[_u(n)]  # in 0..cnt
+            for _ in range(cnt):
+                if c >= cnt:
+                    c -= cnt
+                ov = base + lo + c
                 _odrain(ov, now, ovr, crt, D)
                 cr = ovr[_u(ov * KO) + O_CRED]
                 if ovr[_u(ov * KO) + O_BUSY] == 0 and cr > 0 and (wait_tail_credit == 0 or cr == D):
-                    v = c
-                    ni_vc[n] = c
+                    v = lo + c
+                    ni_vc[_u(n)] = v
                     ovr[_u(ov * KO) + O_BUSY] = 1
-                    ni_rr[n] = c + 1 - lo
+                    ni_rr[_u(n)] = c + 1
                     break
                 nx = min(nx, _ohead(ov, ovr, crt, D))
+                c += 1
             if v < 0:
-                nwake[n] = nx
+                nwake[_u(n)] = nx
                 gmin = min(gmin, nx)
                 continue
         ov = base + v
         _odrain(ov, now, ovr, crt, D)
         if ovr[_u(ov * KO) + O_CRED] <= 0:
-            nwake[n] = _ohead(ov, ovr, crt, D)
-            gmin = min(gmin, nwake[n])
+            nwake[_u(n)] = _ohead(ov, ovr, crt, D)
+            gmin = min(gmin, nwake[_u(n)])
             continue
         iv = (n * P) * V + v
         b = _u(iv * KI)
@@ -237,29 +241,30 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
         k = ivr[b + I_H] + cnt
         if k >= D:
             k -= D
-        fi = ni_fi[n]
+        fi = ni_fi[_u(n)]
         t = now + inject_latency
-        sl_t[iv * D + k] = t
-        sl_p[iv * D + k] = pk * 8 + (rflat[pk_rkey[pk] + n] if fi == 0 else 0)
+        sl_t[_u(iv * D + k)] = t
+        sl_p[_u(iv * D + k)] = pk * 8 + (rflat[_u(pk_rkey[_u(pk)] + n)] if fi == 0 else 0)
         if cnt == 0:
             _arrives_uni(n, 0, v, t, now, W, vmask, pmask, pend, pport, pslot)
         ivr[b + I_N] = cnt + 1
-        rcount[n] += 1
-        wake[n] = min(wake[n], t)
+        rcount[_u(n)] += 1
+        wake[_u(n)] = min(wake[_u(n)], t)
         ovr[_u(ov * KO) + O_CRED] -= 1
         if fi == 0:
-            pk_itime[pk] = now
-        if fi == pk_size[pk] - 1:  # the tail: the next packet of the queue, due at its creation
+            pk_itime[_u(pk)] = now
+        if fi == pk_size[_u(pk)] - 1:  # the tail: the next packet of the queue, due at its creation
             ovr[_u(ov * KO) + O_BUSY] = 0
-            ni_vc[n] = -1
-            nxt = pk_next[pk]
-            ni_cur[n] = nxt
-            ni_fi[n] = 0
-            nwake[n] = INF if nxt < 0 else max(now + 1, pk_ctime[nxt])
+            ni_vc[_u(n)] = -1
+            nxt = pk_next[_u(pk)]
+            ni_cur[_u(n)] = nxt
+            ni_fi[_u(n)] = 0
+            nw = INF if nxt < 0 else max(now + 1, pk_ctime[_u(nxt)])
         else:
-            ni_fi[n] = fi + 1
-            nwake[n] = now + 1
-        gmin = min(gmin, nwake[n])
+            ni_fi[_u(n)] = fi + 1
+            nw = now + 1
+        nwake[_u(n)] = nw
+        gmin = min(gmin, nw)
     return gmin
 
 
