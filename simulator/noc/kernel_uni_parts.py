@@ -95,65 +95,67 @@ def _ask_switch(ip, o, v, reqmask, elig):
 def _va_many(r, o, nr, now, nx, V, D, alloc_iters, wait_tail_credit, vc_split, vc_alloc_delay, req_list,
              k_matched, grant_v, ivr, sl_p, ovr, crt, pk_mode, wake, reqmask, elig):
     """VC allocation of output port ``o`` of router ``r`` with ``nr`` > 1 requests
-    (``req_list[o, :nr]``, entries ``ip * V + v``): separable iSLIP, as
-    :func:`simulator.noc.kernel_alloc._va_islip` (free VCs as a bit mask; each grants the
-    request nearest its pointer, each request accepts the granting VC nearest its own pointer;
-    pointers move in the first iteration). Returns the router's next visit."""
+    (``req_list[o, :nr]``, entries ``ip * V + v``, in ascending order as the scan adds them):
+    separable iSLIP, as :func:`simulator.noc.kernel_alloc._va_islip` (each free VC grants the
+    request nearest its pointer, i.e. the first request at or after it, else the first; each
+    request accepts the granting VC nearest its own pointer; pointers move in the first
+    iteration). Returns the router's next visit."""
     half = V // 2
+    PV = P * V
     obase = (r * Q + o) * V
     free = np.int64(0)
     for v in range(V):
         ov = obase + v
         _odrain(ov, now, ovr, crt, D)
-        if ovr[_u(ov * KO) + O_BUSY] == 0:
-            c = ovr[_u(ov * KO) + O_CRED]
+        q = _u(ov * KO)
+        if ovr[q + O_BUSY] == 0:
+            c = ovr[q + O_CRED]
             if c > 0 and (wait_tail_credit == 0 or c == D):
                 free |= np.int64(1) << v
             else:
-                wake[r] = min(wake[r], _ohead(ov, ovr, crt, D))
+                wake[_u(r)] = min(wake[_u(r)], _ohead(ov, ovr, crt, D))
     if free == 0:
         return nx
     for k in range(nr):
-        e = req_list[o, k]
-        iv = r * P * V + e
-        # k_matched: 0 unmatched, 1 matched; the request's VC class (o1turn) in bit 1
-        k_matched[k] = 2 if vc_split and pk_mode[sl_p[iv * D + ivr[_u(iv * KI) + I_H]] >> 3] == 1 else 0
+        # k_matched: bit 0 matched; bit 1 the request's VC class (o1turn)
+        k_matched[_u(k)] = 0
+        if vc_split:
+            iv = r * P * V + req_list[_u(o), _u(k)]
+            if pk_mode[_u(sl_p[_u(iv * D + ivr[_u(iv * KI) + I_H])] >> 3)] == 1:
+                k_matched[_u(k)] = 2
     for it in range(alloc_iters):
         any_grant = False
         for k in range(nr):
-            grant_v[k] = 0
+            grant_v[_u(k)] = 0
         f = free
         while f != 0:
             v = _lowest(f)
             f &= f - 1
             vp = ovr[_u((obase + v) * KO) + O_VP]
+            cls = 2 if vc_split and v >= half else 0
             best = -1
-            bestd = P * V
             for k in range(nr):
-                if k_matched[k] & 1:
+                km = k_matched[_u(k)]
+                if km & 1 or (vc_split and km != cls):
                     continue
-                if vc_split and (v >= half) != (k_matched[k] == 2):
-                    continue
-                d = req_list[o, k] - vp
-                if d < 0:
-                    d += P * V
-                if d < bestd:
-                    bestd = d
+                if best < 0:
                     best = k
+                if req_list[_u(o), _u(k)] >= vp:
+                    best = k
+                    break
             if best >= 0:
-                grant_v[best] |= np.int64(1) << v
+                grant_v[_u(best)] |= np.int64(1) << v
                 any_grant = True
         if not any_grant:
             break
         for k in range(nr):
-            if k_matched[k] & 1 or grant_v[k] == 0:
+            if k_matched[_u(k)] & 1 or grant_v[_u(k)] == 0:
                 continue
-            e = req_list[o, k]
-            iv = r * P * V + e
-            b = _u(iv * KI)
-            best = _rr_pick(grant_v[k], ivr[b + I_VP])
+            e = req_list[_u(o), _u(k)]
+            b = _u((r * P * V + e) * KI)
+            best = _rr_pick(grant_v[_u(k)], ivr[b + I_VP])
             nx = min(nx, now + vc_alloc_delay)
-            k_matched[k] |= 1
+            k_matched[_u(k)] |= 1
             free &= ~(np.int64(1) << best)
             ov = obase + best
             ovr[_u(ov * KO) + O_BUSY] = 1
@@ -161,13 +163,12 @@ def _va_many(r, o, nr, now, nx, V, D, alloc_iters, wait_tail_credit, vc_split, v
             ivr[b + I_OVC] = best
             ivr[b + I_T] = now + vc_alloc_delay
             if vc_alloc_delay == 0 and ovr[_u(ov * KO) + O_CRED] > 0:
-                ip = e // V
-                _ask_switch(ip, o, e - ip * V, reqmask, elig)
+                _ask_switch(e // V, o, e % V, reqmask, elig)
             if it == 0:
-                ivr[b + I_VP] = (best + 1) % V
-                ovr[_u(ov * KO) + O_VP] = (e + 1) % (P * V)
+                ivr[b + I_VP] = best + 1 if best + 1 < V else 0
+                ovr[_u(ov * KO) + O_VP] = e + 1 if e + 1 < PV else 0
     for k in range(nr):
-        if k_matched[k] & 1 == 0:  # lost to another request: try again next cycle
+        if k_matched[_u(k)] & 1 == 0:  # lost to another request: try again next cycle
             nx = now + 1
     return nx
 
