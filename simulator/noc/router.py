@@ -201,6 +201,9 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         if cfg.routing == "o1turn":
             raise AxsimError("o1turn routing needs a per-packet choice (route_mode)")
         route_mode = np.full(n, 1 if cfg.routing == "dor_yx" else 0, np.int64)
+    route_mode = np.ascontiguousarray(route_mode, dtype=np.int64)
+    if route_mode.shape != (n,) or (n and (route_mode.min() < 0 or route_mode.max() > 1)):
+        raise AxsimError(f"{name}: route_mode needs one entry per packet ({n}), each 0 (XY) or 1 (YX)")
     order = np.lexsort((np.arange(n), ctime, src)).astype(np.int64)
     lean = _use_unicast_kernel(kernel_choice, mc, flips, name)
     mod = kernel_uni_parts if lean else kernel
@@ -221,7 +224,6 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
               cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles,
               cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
               cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn")
-    route_mode = np.ascontiguousarray(route_mode, dtype=np.int64)
     measured = np.ascontiguousarray(measured, dtype=np.int64)
     if lean:
         status = kernel_uni.simulate_uni(

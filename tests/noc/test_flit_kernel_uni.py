@@ -125,6 +125,9 @@ def test_forcing_the_unicast_kernel_where_it_cannot_run_is_a_clear_error():
         run_packets(2, 2, RouterConfig(), *args, multicast=Multicast.of([[1, 2], None]), kernel_choice="unicast")
     with pytest.raises(AxsimError, match="kernel_choice 'fast' is not one of"):
         run_packets(2, 2, RouterConfig(), *args, kernel_choice="fast")
+    for bad in (np.array([0, 2]), np.array([0]), np.array([-1, 0])):  # the routing table has modes 0 and 1
+        with pytest.raises(AxsimError, match=r"route_mode needs one entry per packet \(2\), each 0 \(XY\) or 1"):
+            run_packets(2, 2, RouterConfig(), *args, route_mode=bad)
 
 
 def test_deadlock_watchdog_of_the_unicast_kernel_names_the_blocked_routers():
