@@ -7,7 +7,8 @@ The router is BookSim2's example mesh configuration (16 VCs x 8 flits, iSLIP wit
 2 iterations, credit delay 2, pipeline 0/1/1/1 + 1-cycle links). A flit-hop is one
 router traversal (BookSim2 counts about 6.25 per packet on this mesh: 5.25 links +
 the destination router). Time is the CPU time (process time) of the compiled kernel's call
-(``simulator.noc.kernel.simulate``: the simulated work), the best of ``--repeat`` runs after one
+(``simulator.noc.kernel_uni.simulate_uni``, the unicast-only kernel these cases run, or
+``simulator.noc.kernel.simulate`` with ``--kernel general``: the simulated work), the best of ``--repeat`` runs after one
 warm-up call that loads the compiled kernel; the whole ``run_packets`` call (plus sorting the
 packets into the interfaces' queues and allocating the state) is reported next to it.
 Goal (docs/performance.md): >= 10 M flit-hops/s; BookSim2 on these machines:
@@ -25,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from simulator.noc import kernel  # noqa: E402
+from simulator.noc import kernel, kernel_uni  # noqa: E402
 from simulator.noc.router import RouterConfig, run_packets  # noqa: E402
 from simulator.noc.traffic import bernoulli_times, stream  # noqa: E402
 
@@ -43,12 +44,17 @@ def workload(k: int, rate: float, size: int, cycles: int, seed: int = 0):
     return np.concatenate(src), np.concatenate(dst), np.full(sum(map(len, ctime)), size), np.concatenate(ctime)
 
 
-def measure(k: int, rate: float, size: int, cycles: int, repeat: int) -> dict:
-    """Best CPU time (process time) of ``repeat`` kernel runs of the case, and what it simulated."""
+KERNELS = {"auto": (kernel_uni, "simulate_uni"), "general": (kernel, "simulate")}
+
+
+def measure(k: int, rate: float, size: int, cycles: int, repeat: int, which: str = "auto") -> dict:
+    """Best CPU time (process time) of ``repeat`` kernel runs of the case, and what it simulated
+    (``which``: ``run_packets``' ``kernel_choice``, "auto" or "general")."""
     cfg = RouterConfig()
     src, dst, size_, ctime = workload(k, rate, size, cycles)
-    run_packets(2, 2, cfg, np.array([0]), np.array([3]), np.array([1]), np.array([0]))  # load the kernel
-    plain, spent = kernel.simulate, []
+    run_packets(2, 2, cfg, np.array([0]), np.array([3]), np.array([1]), np.array([0]), kernel_choice=which)  # load
+    module, fn = KERNELS[which]
+    plain, spent = getattr(module, fn), []
 
     def timed(*args):  # the kernel call alone
         t0 = time.process_time()
@@ -57,16 +63,18 @@ def measure(k: int, rate: float, size: int, cycles: int, repeat: int) -> dict:
         return status
 
     best, whole, run = None, None, None
-    kernel.simulate = timed
+    setattr(module, fn, timed)
     try:
         for _ in range(repeat):
             t0 = time.process_time()
-            run = run_packets(k, k, cfg, src, dst, size_, ctime)
+            run = run_packets(k, k, cfg, src, dst, size_, ctime, kernel_choice=which)
+            if not spent:
+                raise SystemExit(f"bench_noc.py: run_packets did not call {module.__name__}.{fn}")
             dt = time.process_time() - t0
             whole = dt if whole is None else min(whole, dt)
             best = spent[-1] if best is None else min(best, spent[-1])
     finally:
-        kernel.simulate = plain
+        setattr(module, fn, plain)
     hops = int(run.link_flits.sum())  # router traversals, ejection included
     return {"k": k, "rate": rate, "size": size, "packets": len(src), "cycles": run.end_cycle, "hops": hops,
             "cpu_s": best, "whole_s": whole, "hops_per_s": hops / best, "latency": float(np.mean(run.atime - ctime))}
@@ -111,11 +119,13 @@ def case_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def main() -> None:
     p = case_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--kernel", choices=("auto", "general"), default="auto",
+                   help="general: time the general (multicast-capable) kernel instead of the unicast-only one")
     p.add_argument("--doc", action="store_true",
                    help="run 1-flit @0.1, 4-flit @0.1 and 1-flit @0.3 and rewrite the table in docs/performance.md")
     a = p.parse_args()
     if not a.doc:
-        report(measure(a.k, a.rate, a.size, a.cycles, a.repeat))
+        report(measure(a.k, a.rate, a.size, a.cycles, a.repeat, a.kernel))
         return
     import os
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

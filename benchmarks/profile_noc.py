@@ -7,9 +7,10 @@ numba has no timers inside compiled code, so this script counts instead of timin
 a copy of ``simulator/noc/kernel.py`` with counters added after a few anchor lines (the copy
 writes them into the ``done_list`` argument, which a one-shot run does not use), runs the
 benchmark case of ``bench_noc.py`` through :func:`simulator.noc.router.run_packets` with the
-copy in place of the kernel, and checks that the copy's results are those of the kernel (same
-arrival cycle of every packet) and that it counted one switch grant per flit-hop. An anchor
-that no longer matches the kernel's source stops the script with the anchor's text.
+copy in place of the general kernel (``kernel_choice="general"``), and checks that the copy's
+results are those of the kernel ``run_packets`` picks (same arrival cycle of every packet) and
+that it counted one switch grant per flit-hop. An anchor that no longer matches the kernel's
+source stops the script with the anchor's text.
 """
 from __future__ import annotations
 
@@ -89,8 +90,8 @@ def profile(k: int, rate: float, size: int, cycles: int) -> dict:
 
     plain = kernel.simulate
     kernel.simulate = simulate
-    try:
-        run = run_packets(k, k, cfg, src, dst, size_, ctime)
+    try:  # the general kernel (these unicast cases would otherwise run the unicast-only one)
+        run = run_packets(k, k, cfg, src, dst, size_, ctime, kernel_choice="general")
     finally:
         kernel.simulate = plain
     hops = int(run.link_flits.sum())

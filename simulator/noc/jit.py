@@ -4,9 +4,11 @@ numba's ``cache=True`` keeps compiled code next to the source and throws it away
 source file of *that function* changes, not when a function it calls from another module does.
 The kernel (``simulate`` in :mod:`simulator.noc.kernel`) inlines and calls functions of
 :mod:`simulator.noc.kernel_parts`, :mod:`simulator.noc.kernel_alloc` and
-:mod:`simulator.noc.kernel_ni`: after an update that changed only one of those, numba would load
-the old compiled kernel and silently run the old model. :func:`cached_njit` therefore caches
-every function of these four modules in a folder named by a digest of all four files
+:mod:`simulator.noc.kernel_ni`, the unicast-only kernel (:mod:`simulator.noc.kernel_uni`) those
+of :mod:`simulator.noc.kernel_uni_parts` and some of the others: after an update that changed only
+one of those, numba would load the old compiled kernel and silently run the old model.
+:func:`cached_njit` therefore caches every function of these modules (:data:`MODULES`) in a
+folder named by a digest of all their files
 (``flit-kernel-<16 hex digits of SHA-256>``, under ``NUMBA_CACHE_DIR`` when it is set, else
 under this package's ``__pycache__``): a change to any of them compiles everything anew, and the
 folders of other digests are removed.
@@ -21,7 +23,7 @@ from numba import njit
 from numba.core import config
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("kernel.py", "kernel_alloc.py", "kernel_ni.py", "kernel_parts.py")
+MODULES = ("kernel.py", "kernel_alloc.py", "kernel_ni.py", "kernel_parts.py", "kernel_uni.py", "kernel_uni_parts.py")
 PREFIX = "flit-kernel-"
 
 

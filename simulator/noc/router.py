@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.errors import AxsimError
-from simulator.noc import kernel
+from simulator.noc import kernel, kernel_uni, kernel_uni_parts
 
 ROUTINGS = ("dor", "dor_yx", "o1turn")
 
@@ -164,7 +164,8 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
                 size: np.ndarray, ctime: np.ndarray, measured: np.ndarray | None = None,
                 route_mode: np.ndarray | None = None, window: tuple[int, int] = (0, 0),
                 max_cycles: int = 1 << 60, name: str = "mesh", flips: FlipState | None = None,
-                check: bool = False, stop_at_limit: bool = False, multicast: Multicast | None = None) -> PacketRun:
+                check: bool = False, stop_at_limit: bool = False, multicast: Multicast | None = None,
+                kernel_choice: Literal["auto", "general", "unicast"] = "auto") -> PacketRun:
     """Run packets (node ids ``r * cols + c``) through the flit-level mesh.
 
     ``size`` in flits (>= 1), ``ctime`` the creation cycle; each source's network interface
@@ -176,6 +177,10 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     ``check``: verify credit conservation of every output VC in every simulated cycle (slow; tests).
     ``multicast``: destination sets of the packets replicated in the routers (their ``dst`` is
     ignored); such a packet has arrived when its tail reached every destination.
+    ``kernel_choice``: ``"auto"`` runs the unicast-only kernel (:mod:`simulator.noc.kernel_uni`, same
+    results, leaner) when no packet is multicast and no bit flips are drawn, else the general
+    kernel (:mod:`simulator.noc.kernel`); ``"general"`` forces the general kernel; ``"unicast"``
+    forces the unicast-only one (an error with multicast packets or bit flips).
     """
     n = len(src)
     src = np.ascontiguousarray(src, dtype=np.int64)
@@ -196,9 +201,15 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
         if cfg.routing == "o1turn":
             raise AxsimError("o1turn routing needs a per-packet choice (route_mode)")
         route_mode = np.full(n, 1 if cfg.routing == "dor_yx" else 0, np.int64)
+    route_mode = np.ascontiguousarray(route_mode, dtype=np.int64)
+    if route_mode.shape != (n,) or (n and (route_mode.min() < 0 or route_mode.max() > 1)):
+        raise AxsimError(f"{name}: route_mode needs one entry per packet ({n}), each 0 (XY) or 1 (YX)")
     order = np.lexsort((np.arange(n), ctime, src)).astype(np.int64)
-    state = kernel.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.arrival_span_cycles)
-    pk_next = chain_queues(state, order, src, ctime)
+    lean = _use_unicast_kernel(kernel_choice, mc, flips, name)
+    mod = kernel_uni_parts if lean else kernel
+    state = mod.new_state(rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.arrival_span_cycles)
+    pk_next = link_queues(state[kernel_uni_parts.U_NI_CUR if lean else kernel.S_NI_CUR],
+                          state[kernel_uni_parts.U_NWAKE if lean else kernel.S_NWAKE], order, src, ctime)
     sc = state[-1]
     sc[kernel.NTOTAL] = n
     sc[kernel.NMEAS] = int(np.sum(measured))
@@ -209,19 +220,24 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     info = np.zeros(4, np.int64)
     fl = _NO_FLIPS if flips is None else flips
     mc_atime = np.full(len(mc.dst), -1, np.int64)
-    status = kernel.simulate(
-        rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
-        cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles,
-        cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
-        cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn",
-        src, dst, size, ctime, np.ascontiguousarray(route_mode, dtype=np.int64),
-        np.ascontiguousarray(measured, dtype=np.int64), pk_next, np.zeros(n, np.int64),
-        np.ascontiguousarray(mc.ptr, dtype=np.int64), np.ascontiguousarray(mc.count, dtype=np.int64),
-        np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime,
-        np.zeros(n, np.int64), np.zeros(1, np.int64), state,
-        int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
-        fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, fl.count, itime, atime, link_flits, occ, info,
-        np.zeros(0, np.int64))
+    timing = (rows, cols, cfg.num_vcs, cfg.vc_buf_size, cfg.routing_delay, cfg.vc_alloc_delay,
+              cfg.sw_alloc_delay, cfg.st_final_delay, cfg.link_latency_cycles,
+              cfg.link_latency_cycles + cfg.injection_extra_cycles, cfg.credit_delay,
+              cfg.alloc_iters, int(cfg.wait_for_tail_credit), cfg.routing == "o1turn")
+    measured = np.ascontiguousarray(measured, dtype=np.int64)
+    if lean:
+        status = kernel_uni.simulate_uni(
+            *timing, (route_mode * nodes + dst) * nodes, size, ctime, route_mode, measured, pk_next, np.zeros(n, np.int64), state,
+            int(window[0]), int(window[1]), int(max_cycles), bool(check), itime, atime, link_flits, occ, info)
+    else:
+        status = kernel.simulate(
+            *timing, src, dst, size, ctime, route_mode, measured, pk_next, np.zeros(n, np.int64),
+            np.ascontiguousarray(mc.ptr, dtype=np.int64), np.ascontiguousarray(mc.count, dtype=np.int64),
+            np.ascontiguousarray(mc.dst, dtype=np.int64), np.zeros(len(mc.dst), np.int64), mc_atime,
+            np.zeros(n, np.int64), np.zeros(1, np.int64), state,
+            int(window[0]), int(window[1]), int(max_cycles), 0, bool(check),
+            fl.lanes, fl.logq, fl.u, fl.ptr, fl.gap, fl.out, fl.count, itime, atime, link_flits, occ, info,
+            np.zeros(0, np.int64))
     end, wflits, hops, nflips = (int(sc[i]) for i in (kernel.NOW, kernel.WFLITS, kernel.HOPS, kernel.NFLIPS))
     if status == kernel.DEADLOCK:
         blocked = [f"({r // cols},{r % cols})" for r in np.flatnonzero(occ)]
@@ -241,10 +257,27 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     return PacketRun(itime, atime, link_flits, end, int(wflits), int(hops), int(nflips), bool(info[3]), mc_atime)
 
 
+def _use_unicast_kernel(choice: str, mc: Multicast, flips: FlipState | None, name: str) -> bool:
+    """Whether :func:`run_packets` runs the unicast-only kernel (see its ``kernel_choice``)."""
+    if choice not in ("auto", "general", "unicast"):
+        raise AxsimError(f"{name}: kernel_choice {choice!r} is not one of 'auto', 'general', 'unicast'")
+    possible = not (mc.ptr >= 0).any() and flips is None
+    if choice == "unicast" and not possible:
+        raise AxsimError(f"{name}: kernel_choice 'unicast' needs unicast packets only and no bit flips "
+                         f"(the unicast-only kernel neither replicates multicast nor draws flips)")
+    return possible and choice != "general"
+
+
 def chain_queues(state: tuple, order: np.ndarray, src: np.ndarray, ctime: np.ndarray) -> np.ndarray:
     """Queue the packets (in ``order``) at their sources' interfaces: set each interface's
-    current packet and wake-up cycle in the kernel ``state``; return the chain ``pk_next``."""
-    ni_cur, nwake = state[kernel.S_NI_CUR], state[kernel.S_NWAKE]
+    current packet and wake-up cycle in the general kernel's ``state``; return the chain ``pk_next``."""
+    return link_queues(state[kernel.S_NI_CUR], state[kernel.S_NWAKE], order, src, ctime)
+
+
+def link_queues(ni_cur: np.ndarray, nwake: np.ndarray, order: np.ndarray, src: np.ndarray,
+                ctime: np.ndarray) -> np.ndarray:
+    """Queue the packets (in ``order``) at their sources' interfaces: set each interface's current
+    packet ``ni_cur`` and wake-up cycle ``nwake``; return the chain ``pk_next``."""
     pk_next = np.full(len(src), -1, np.int64)
     if len(order):
         s = src[order]

@@ -1,4 +1,4 @@
-"""The flit kernel's compiled code is cached per version of all four kernel modules, so an
+"""The flit kernels' compiled code is cached per version of all kernel modules, so an
 update of a module that the kernel only calls into cannot leave an old compiled kernel in use."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import numba.core.config
 import pytest
 
-from simulator.noc import jit, kernel, kernel_alloc, kernel_ni, kernel_parts
+from simulator.noc import jit, kernel, kernel_alloc, kernel_ni, kernel_parts, kernel_uni, kernel_uni_parts
 
 
 def _copy_modules(tmp_path):
@@ -30,7 +30,8 @@ def test_every_kernel_function_is_cached_in_the_folder_of_this_version():
     where = str(jit.cache_dir())
     assert where.endswith(jit.PREFIX + jit.kernel_digest())
     for fn in (kernel.simulate, kernel_alloc._va_islip, kernel_ni._inject, kernel_parts.tables,
-               kernel_parts._mc_branches):
+               kernel_parts._mc_branches, kernel_uni.simulate_uni, kernel_uni_parts._va_many,
+               kernel_uni_parts._inject_uni, kernel_uni_parts._consistent_uni):
         assert fn._cache.cache_path.startswith(where)
 
 

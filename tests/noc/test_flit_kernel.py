@@ -1,10 +1,21 @@
-"""The compiled flit-level router model: delivery, credits, zero-load latency, deadlock watchdog."""
+"""The compiled flit-level router model: delivery, credits, zero-load latency, deadlock watchdog.
+Every test runs with both kernels (all traffic here is unicast): the general one and the
+unicast-only one (``run_packets(kernel_choice=...)``)."""
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
 
-from simulator.noc.router import NetworkDeadlock, RouterConfig, run_packets
+from simulator.noc import router
+from simulator.noc.router import NetworkDeadlock, RouterConfig, run_packets  # noqa: F401 (replaced per kernel below)
+
+
+@pytest.fixture(autouse=True, params=["general", "unicast"])
+def kernel_choice(request, monkeypatch):
+    monkeypatch.setitem(globals(), "run_packets", functools.partial(router.run_packets, kernel_choice=request.param))
+    return request.param
 
 
 def _xy_hops(src, dst, cols):

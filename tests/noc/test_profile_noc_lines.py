@@ -29,3 +29,17 @@ def test_costs_follow_relative_addresses_and_leave_out_calls(tmp_path):
     out.write_text("fn=(1) 0x1000\n0x1000 0 5\n+4 0 3\ncfn=(2)\ncalls=2 0x2000 0\n* 0 100\n+2 0 7\n"
                    "0x3000 0 9\n")
     assert profile_noc_lines._costs(out, 0x1000, 0x100) == {0: 5, 4: 3, 6: 7}
+
+
+def test_the_unicast_kernel_copy_and_its_parts(tmp_path):
+    """--kernel unicast: the copy of kernel_uni.py has line tables and every part's anchor occurs
+    once, in the order of the parts."""
+    source = profile_noc_lines._copy(tmp_path, "unicast")
+    text = (tmp_path / "kernel_lines.py").read_text()
+    assert "def simulate_uni(" in text and text.count("@numba.njit(cache=True, debug=True, ") == 1
+    firsts = []
+    for _, anchor in profile_noc_lines.PARTS_UNI:
+        hits = [i for i, line in enumerate(source) if (line + "\n").startswith(anchor) or line.startswith(anchor)]
+        assert len(hits) == 1, anchor
+        firsts.append(hits[0])
+    assert firsts == sorted(firsts)
