@@ -29,9 +29,9 @@ import numpy as np
 from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip, _va_islip
 from simulator.noc.kernel_ni import _eject, _inject
-from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
+from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
-                                        REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
+                                        REFILL, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
                                         _broken, _credits_consistent, _drain, _lowest, _arrives, _mc_branches, _push_credit, _u,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
@@ -54,9 +54,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     after a cycle in which a transfer's last packet arrived (COMPLETED; ``tr_left``: packets left
     per transfer) or that left a link's uniforms below one flit's bits (REFILL; flips: ``_sample_flips``)."""
     N = rows * cols
-    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
+    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, vrouted, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, pend, pport, pslot, scr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, vports, pend, pport, pslot, scr, sc) = state
     W = pport.shape[0] // N  # pending-arrival wheel slots (1: no wheel)
     wfull = (np.int64(1) << W) - 1
     do_flips = fl_logq.shape[0] > 0
@@ -85,7 +85,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
                        pk_next, pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t,
                        cr_h, cr_n, ovc_busy,
-                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info)
+                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, vports, rcount, wake, W, pend, pport, pslot, info)
         if gmin < 0:
             status = BROKEN
             break
@@ -106,6 +106,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     pslot[r] &= ~(np.int64(1) << s)
                     pp = pport[_u(r * W + s)]
                     pport[_u(r * W + s)] = 0
+                    vports[_u(r)] |= pp
                     while pp != 0:
                         ip = _lowest(pp)
                         pp &= pp - 1
@@ -117,53 +118,42 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     rot = ((x >> s) | (x << (W - s))) & wfull
                     nx = now + _lowest(rot)
                 # routing; VC-allocation and switch requests (loops over set bits of port masks)
-                pm = 0  # input ports holding flits (req_n, reqmask, in_m, out_m are reset after each visit)
-                for ip in range(P):
-                    pm |= np.int64(vmask[r * P + ip] != 0) << ip
+                pm = vports[_u(r)]  # input ports holding flits (req_n, reqmask, in_m, out_m are reset after each visit)
                 vreq = 0  # output ports with VC-allocation requests
-                while pm != 0:
+                inm = 0  # input ports asking for the switch
+                while pm != 0:  # per input port: heads to route, VC-allocation requests, switch requests
                     ip = _lowest(pm)
                     pm &= pm - 1
-                    m = vmask[_u(r * P + ip)]
+                    vm = vmask[_u(r * P + ip)]
+                    rd = vrouted[_u(r * P + ip)]
+                    m = vm & rd  # routed in an earlier visit: VC-allocation and switch requests
                     while m != 0:
                         v = _lowest(m)
-                        m &= m - 1
+                        m &= m - 1  # a routed VC
                         iv = (r * P + ip) * V + v
-                        h = buf_h[_u(iv)]
-                        ft = buf_t[_u(iv), _u(h)]
-                        if ft > now:
-                            nx = min(nx, ft)
-                            continue
-                        if ivc_st[_u(iv)] == IDLE:
-                            rt = buf_rt[_u(iv), _u(h)]  # routed when the head was written (lookahead)
-                            if rt >= 0:
-                                bm = np.int64(1) << rt
-                            else:
-                                pk = buf_pk[_u(iv), _u(h)]
-                                bm, ivc_mcj[_u(iv)] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn,
-                                                                   mc_dst)
-                            ivc_ball[_u(iv)] = bm
-                            ivc_bm[_u(iv)] = bm
-                            ivc_vam[_u(iv)] = 0
-                            b = bm
-                            while b != 0:
-                                ivc_bsent[_u(iv * P + _lowest(b))] = 0
-                                b &= b - 1
-                            ivc_st[_u(iv)] = ROUTED
-                            ivc_t[_u(iv)] = ft + routing_delay
-                        if ivc_t[_u(iv)] > now:
-                            nx = min(nx, ivc_t[_u(iv)])
-                            continue
                         bm = ivc_bm[_u(iv)]
                         vam = ivc_vam[_u(iv)]
-                        while bm != 0:
-                            o = _lowest(bm)
-                            bm &= bm - 1
-                            if (vam >> o) & 1 == 0:
+                        if bm != vam:  # branches waiting for an output VC (the head has arrived)
+                            if ivc_t[_u(iv)] > now:
+                                nx = min(nx, ivc_t[_u(iv)])
+                                continue
+                            b = bm & ~vam
+                            while b != 0:
+                                o = _lowest(b)
+                                b &= b - 1
                                 req_list[_u(o), _u(req_n[_u(o)])] = ip * V + v
                                 req_n[_u(o)] += 1
                                 vreq |= 1 << o
+                            if vam == 0:
                                 continue
+                        h = buf_h[_u(iv)]
+                        ft = buf_t[_u(iv), _u(h)]
+                        if ft > now:  # its next flit is still on the link
+                            nx = min(nx, ft)
+                            continue
+                        while vam != 0:  # branches holding an output VC
+                            o = _lowest(vam)
+                            vam &= vam - 1
                             j = iv * P + o
                             if ivc_bt[_u(j)] > now:
                                 nx = min(nx, ivc_bt[_u(j)])
@@ -186,8 +176,44 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 else:
                                     elig[_u(ip * P + o)] = np.int64(1) << v
                                 reqmask[_u(ip)] |= 1 << o
+                                inm |= np.int64(1) << ip
                             else:
                                 nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
+                    m = vm & ~rd  # idle VCs: a head to route, then its VC-allocation requests
+                    while m != 0:
+                        v = _lowest(m)
+                        m &= m - 1  # an idle VC
+                        iv = (r * P + ip) * V + v
+                        h = buf_h[_u(iv)]
+                        ft = buf_t[_u(iv), _u(h)]
+                        if ft > now:  # the head is still on the link
+                            nx = min(nx, ft)
+                            continue
+                        rt = buf_rt[_u(iv), _u(h)]  # routed when the head was written (lookahead)
+                        if rt >= 0:
+                            bm = np.int64(1) << rt
+                        else:
+                            pk = buf_pk[_u(iv), _u(h)]
+                            bm, ivc_mcj[_u(iv)] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn,
+                                                               mc_dst)
+                        ivc_ball[_u(iv)] = bm
+                        ivc_bm[_u(iv)] = bm
+                        ivc_vam[_u(iv)] = 0
+                        vrouted[_u(r * P + ip)] |= np.int64(1) << v
+                        ivc_t[_u(iv)] = ft + routing_delay
+                        if ft + routing_delay > now:
+                            nx = min(nx, ft + routing_delay)
+                            while bm != 0:
+                                ivc_bsent[_u(iv * P + _lowest(bm))] = 0
+                                bm &= bm - 1
+                            continue
+                        while bm != 0:
+                            o = _lowest(bm)
+                            bm &= bm - 1
+                            ivc_bsent[_u(iv * P + o)] = 0
+                            req_list[_u(o), _u(req_n[_u(o)])] = ip * V + v
+                            req_n[_u(o)] += 1
+                            vreq |= 1 << o
                 # VC allocation per output port
                 vreq0 = vreq
                 while vreq != 0:
@@ -236,15 +262,16 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 else:
                                     elig[ip * P + o] = np.int64(1) << (e - ip * V)
                                 reqmask[ip] |= 1 << o
+                                inm |= np.int64(1) << ip
                     else:  # several requests
                         nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
                                        vc_alloc_delay, req_list, k_matched, grant_v, cred, cr_t, cr_h, cr_n,
                                        ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
                                        wake, reqmask, elig)
+                        if vc_alloc_delay == 0:  # its grants may have added switch requests
+                            for ip in range(P):
+                                inm |= np.int64(reqmask[ip] != 0) << ip
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
-                inm = 0  # input ports asking for the switch
-                for ip in range(P):
-                    inm |= np.int64(reqmask[ip] != 0) << ip
                 inm0 = inm
                 if inm != 0:  # a switch request
                     if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
@@ -357,7 +384,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 buf_rt[_u(div), _u(k)] = (rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[_u(pk)] < 0
                                                           else -1)
                             if buf_n[_u(div)] == 0:
-                                _arrives(d, dip, ovv, t_arr, now, W, vmask, pend, pport, pslot)
+                                _arrives(d, dip, ovv, t_arr, now, W, vmask, vports, pend, pport, pslot)
                             buf_n[_u(div)] += 1
                             rcount[_u(d)] += 1
                             wake[_u(d)] = min(wake[_u(d)], t_arr)
@@ -383,9 +410,11 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             buf_n[_u(iv)] -= 1
                             if buf_n[_u(iv)] == 0:
                                 vmask[_u(r * P + ip)] &= ~(np.int64(1) << v)
+                                if vmask[_u(r * P + ip)] == 0:
+                                    vports[_u(r)] &= ~(np.int64(1) << ip)
                             rcount[_u(r)] -= 1
-                            if ivc_bm[_u(iv)] == 0:
-                                ivc_st[_u(iv)] = IDLE
+                            if ivc_bm[_u(iv)] == 0:  # the packet has left: the VC is idle
+                                vrouted[_u(r * P + ip)] &= ~(np.int64(1) << v)
                             # credit to the upstream output VC
                             if ip == 0:
                                 up = (r * Q + NI) * V + v
