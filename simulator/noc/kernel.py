@@ -10,7 +10,9 @@ Per hop (docs/models.md, "Flit-level NoC and NoP"): routing (``routing_delay``),
 st_final_delay + link_latency`` and a credit upstream ``credit_delay`` after ``s``. Bookkeeping
 only, timing unchanged: a unicast head's output port is looked up when it is written into a buffer
 (``buf_rt``), and a flit written into an empty VC waits on a wheel of pending arrivals until its
-arrival cycle, so a visit scans only VCs whose head has arrived. Allocators:
+arrival cycle, so a visit scans only VCs whose head has arrived; per input port it scans the routed
+VCs (``vrouted``: VC-allocation and switch requests) and the idle ones (route the head, request
+its output VCs) apart, and the ports with such VCs (``vports``) are kept as a mask. Allocators:
 :mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`; state, routing,
 flips: :mod:`simulator.noc.kernel_parts`.
 

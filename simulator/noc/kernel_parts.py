@@ -320,5 +320,6 @@ def new_state(rows, cols, V, D, span=3):
 SC_NAMES = ("now", "meas_done", "window_flits", "hops", "n_flips", "n_done", "n_total", "n_meas", "n_new")
 NOW, MEAS_DONE, WFLITS, HOPS, NFLIPS, NDONE, NTOTAL, NMEAS, NNEW = range(len(SC_NAMES))
 S_NWAKE, S_NI_CUR = 29, 30  # positions of nwake and ni_cur in the state tuple
+S_BUF_N, S_VMASK, S_VROUTED, S_IVC_BM, S_VPORTS = 6, 7, 8, 11, 35  # the per-stage masks and what they follow
 COMPLETED = 4  # status of a resumable call that stopped after a cycle in which packets arrived
 REFILL = 5     # status of a resumable call that stopped because a link's pool of uniforms runs low
