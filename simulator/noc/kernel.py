@@ -171,7 +171,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                     nx = min(nx, buf_t[_u(iv), _u(q)])
                                     continue
                             ov = (r * Q + o) * V + ivc_bovc[_u(j)]
-                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                            _drain(_u(ov), now, cred, cr_t, cr_h, cr_n, D)
                             if cred[_u(ov)] > 0:
                                 if (reqmask[_u(ip)] >> o) & 1:
                                     elig[_u(ip * P + o)] |= np.int64(1) << v
@@ -221,10 +221,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 while vreq != 0:
                     o = _lowest(vreq)
                     vreq &= vreq - 1
-                    nr = req_n[o]
+                    nr = req_n[_u(o)]
                     if nr == 1:
                         obase = (r * Q + o) * V
-                        e = req_list[o, 0]
+                        e = req_list[_u(o), 0]
                         iv = r * P * V + e
                         lo = 0
                         cnt = V
@@ -232,30 +232,30 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             cnt = half
                             if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
                                 lo = half
-                        c = va_iptr[iv]
+                        c = va_iptr[_u(iv)]
                         if c < lo or c >= lo + cnt:
                             c = lo
                         best = -1
                         for _ in range(cnt):
                             ov = obase + c
-                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                            if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                            _drain(_u(ov), now, cred, cr_t, cr_h, cr_n, D)
+                            if ovc_busy[_u(ov)] == 0 and cred[_u(ov)] > 0 and (wait_tail_credit == 0 or cred[_u(ov)] == D):
                                 best = c
                                 break
-                            if ovc_busy[ov] == 0:
-                                wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
+                            if ovc_busy[_u(ov)] == 0:
+                                wake[_u(r)] = min(wake[_u(r)], _credit_head(ov, cr_t, cr_h, cr_n))
                             c += 1
                             if c >= lo + cnt:
                                 c = lo
                         if best >= 0:
                             ov = obase + best
-                            ovc_busy[ov] = 1
-                            ivc_vam[iv] |= 1 << o
+                            ovc_busy[_u(ov)] = 1
+                            ivc_vam[_u(iv)] |= 1 << o
                             j = iv * P + o
-                            ivc_bovc[j] = best
-                            ivc_bt[j] = now + vc_alloc_delay
-                            va_iptr[iv] = best + 1 if best + 1 < V else 0
-                            va_optr[ov] = e + 1 if e + 1 < P * V else 0
+                            ivc_bovc[_u(j)] = best
+                            ivc_bt[_u(j)] = now + vc_alloc_delay
+                            va_iptr[_u(iv)] = best + 1 if best + 1 < V else 0
+                            va_optr[_u(ov)] = e + 1 if e + 1 < P * V else 0
                             nx = min(nx, now + vc_alloc_delay)
                             if vc_alloc_delay == 0 and cred[ov] > 0:
                                 ip = e // V
