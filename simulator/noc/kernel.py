@@ -347,7 +347,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 if done < 0:
                                     status = BROKEN
                                     break
-                            _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
+                            _push_credit(_u(ov), t_arr + credit_delay, cr_t, cr_h, cr_n, D)
                             if cred[_u(ov)] == 0 or (tail and wait_tail_credit != 0):
                                 wake[_u(r)] = min(wake[_u(r)], t_arr + credit_delay)
                             if t_arr >= window_start and t_arr < window_end:
@@ -420,13 +420,13 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             # credit to the upstream output VC
                             if ip == 0:
                                 up = (r * Q + NI) * V + v
-                                _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                                _push_credit(_u(up), now + credit_delay, cr_t, cr_h, cr_n, D)
                                 if cred[_u(up)] == 0 or (ovc_busy[_u(up)] == 0 and wait_tail_credit != 0):
                                     nwake[_u(r)] = min(nwake[_u(r)], now + credit_delay)
                             else:
                                 u = nbr[_u(r), _u(ip)]
                                 up = (u * Q + OPP[_u(ip)]) * V + v
-                                _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                                _push_credit(_u(up), now + credit_delay, cr_t, cr_h, cr_n, D)
                                 if cred[_u(up)] == 0 or (ovc_busy[_u(up)] == 0 and wait_tail_credit != 0):
                                     wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
                     if buf_n[_u(iv)] > 0:  # the next flit of this VC
