@@ -104,8 +104,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     continue
                 nx = INF
                 s = now & (W - 1)
-                if (pslot[r] >> s) & 1:  # heads arriving in this cycle become visible to the scan
-                    pslot[r] &= ~(np.int64(1) << s)
+                if (pslot[_u(r)] >> s) & 1:  # heads arriving in this cycle become visible to the scan
+                    pslot[_u(r)] &= ~(np.int64(1) << s)
                     pp = pport[_u(r * W + s)]
                     pport[_u(r * W + s)] = 0
                     vports[_u(r)] |= pp
@@ -115,8 +115,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         q = (r * W + s) * P + ip
                         vmask[_u(r * P + ip)] |= pend[_u(q)]
                         pend[_u(q)] = 0
-                if pslot[r] != 0:  # the next pending arrival
-                    x = pslot[r]
+                if pslot[_u(r)] != 0:  # the next pending arrival
+                    x = pslot[_u(r)]
                     rot = ((x >> s) | (x << (W - s))) & wfull
                     nx = now + _lowest(rot)
                 # routing; VC-allocation and switch requests (loops over set bits of port masks)
@@ -243,7 +243,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 best = c
                                 break
                             if ovc_busy[_u(ov)] == 0:
-                                wake[_u(r)] = min(wake[_u(r)], _credit_head(ov, cr_t, cr_h, cr_n))
+                                wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
                             c += 1
                             if c >= lo + cnt:
                                 c = lo
@@ -278,10 +278,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                 if inm != 0:  # a switch request
                     if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
                         ip = _lowest(inm)
-                        o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
-                        in_m[ip] = o
-                        sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
-                        sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
+                        o = _rr_pick(reqmask[_u(ip)], sa_iptr[_u(r), _u(ip)])
+                        in_m[_u(ip)] = o
+                        sa_iptr[_u(r), _u(ip)] = o + 1 if o + 1 < P else 0
+                        sa_optr[_u(r), _u(o)] = ip + 1 if ip + 1 < P else 0
                     else:  # several requesting inputs
                         _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
                 while inm != 0:  # switch and link traversal
@@ -432,7 +432,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     if buf_n[_u(iv)] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[_u(iv), _u(buf_h[_u(iv)])]))
                 while vreq0 != 0:
-                    req_n[_lowest(vreq0)] = 0
+                    req_n[_u(_lowest(vreq0))] = 0
                     vreq0 &= vreq0 - 1
                 if inm0 != 0:
                     for ip in range(P):
