@@ -239,7 +239,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                         for _ in range(cnt):
                             ov = obase + c
                             _drain(_u(ov), now, cred, cr_t, cr_h, cr_n, D)
-                            if ovc_busy[_u(ov)] == 0 and cred[_u(ov)] > 0 and (wait_tail_credit == 0 or cred[_u(ov)] == D):
+                            if (ovc_busy[_u(ov)] == 0 and cred[_u(ov)] > 0
+                                    and (wait_tail_credit == 0 or cred[_u(ov)] == D)):
                                 best = c
                                 break
                             if ovc_busy[_u(ov)] == 0:
@@ -383,8 +384,8 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             buf_fi[_u(div), _u(k)] = fi
                             buf_t[_u(div), _u(k)] = t_arr
                             if fi == 0:  # the head's output port at router d (multicast: -1)
-                                buf_rt[_u(div), _u(k)] = (rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[_u(pk)] < 0
-                                                          else -1)
+                                buf_rt[_u(div), _u(k)] = (rtab[_u(pk_mode[_u(pk)]), _u(d), _u(pk_dst[_u(pk)])]
+                                                          if pk_mc[_u(pk)] < 0 else -1)
                             if buf_n[_u(div)] == 0:
                                 _arrives(d, dip, ovv, t_arr, now, W, vmask, vports, pend, pport, pslot)
                             buf_n[_u(div)] += 1
