@@ -101,7 +101,7 @@ def _u(i):
 
 @cached_njit(inline="always")
 def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
-    while cr_n[ov] > 0 and cr_t[ov, cr_h[ov]] <= now:
+    while cr_n[ov] > 0 and cr_t[ov, _u(cr_h[ov])] <= now:
         cr_h[ov] += 1
         if cr_h[ov] == D:
             cr_h[ov] = 0
@@ -114,7 +114,7 @@ def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
     k = cr_h[ov] + cr_n[ov]
     if k >= D:
         k -= D
-    cr_t[ov, k] = t
+    cr_t[ov, _u(k)] = t
     cr_n[ov] += 1
 
 
@@ -124,13 +124,13 @@ def _arrives(r, ip, v, t, now, W, vmask, vports, pend, pport, pslot):
     arrives at cycle ``t``: pending on the wheel until then (the scan then sees only VCs whose
     head has arrived), or visible to the scan at once when ``t`` is beyond the wheel."""
     if t - now >= W:
-        vmask[r * P + ip] |= np.int64(1) << v
-        vports[r] |= np.int64(1) << ip
+        vmask[_u(r * P + ip)] |= np.int64(1) << v
+        vports[_u(r)] |= np.int64(1) << ip
     else:
         s = t & (W - 1)
-        pend[(r * W + s) * P + ip] |= np.int64(1) << v
-        pport[r * W + s] |= 1 << ip
-        pslot[r] |= np.int64(1) << s
+        pend[_u((r * W + s) * P + ip)] |= np.int64(1) << v
+        pport[_u(r * W + s)] |= 1 << ip
+        pslot[_u(r)] |= np.int64(1) << s
 
 
 @cached_njit(inline="always")
