@@ -10,7 +10,9 @@ Per hop (docs/models.md, "Flit-level NoC and NoP"): routing (``routing_delay``),
 st_final_delay + link_latency`` and a credit upstream ``credit_delay`` after ``s``. Bookkeeping
 only, timing unchanged: a unicast head's output port is looked up when it is written into a buffer
 (``buf_rt``), and a flit written into an empty VC waits on a wheel of pending arrivals until its
-arrival cycle, so a visit scans only VCs whose head has arrived. Allocators:
+arrival cycle, so a visit scans only VCs whose head has arrived; per input port it scans the routed
+VCs (``vrouted``: VC-allocation and switch requests) and the idle ones (route the head, request
+its output VCs) apart, and the ports with such VCs (``vports``) are kept as a mask. Allocators:
 :mod:`simulator.noc.kernel_alloc`; interfaces: :mod:`simulator.noc.kernel_ni`; state, routing,
 flips: :mod:`simulator.noc.kernel_parts`.
 
@@ -29,9 +31,9 @@ import numpy as np
 from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip, _va_islip
 from simulator.noc.kernel_ni import _eject, _inject
-from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, IDLE, INF, MAX_CYCLES,  # noqa: F401
+from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
-                                        REFILL, ROUTED, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
+                                        REFILL, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
                                         _broken, _credits_consistent, _drain, _lowest, _arrives, _mc_branches, _push_credit, _u,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
@@ -54,9 +56,9 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
     after a cycle in which a transfer's last packet arrived (COMPLETED; ``tr_left``: packets left
     per transfer) or that left a link's uniforms below one flit's bits (REFILL; flips: ``_sample_flips``)."""
     N = rows * cols
-    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, ivc_st, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
+    (nbr, rtab, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, vrouted, ivc_t, ivc_ball, ivc_bm, ivc_vam, ivc_mcj,
      ivc_bovc, ivc_bt, ivc_bsent, va_iptr, cred, ovc_busy, cr_t, cr_h, cr_n, va_optr, sa_optr, sa_iptr, sa_vptr,
-     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, pend, pport, pslot, scr, sc) = state
+     rcount, wake, nwake, ni_cur, ni_fi, ni_vc, ni_rr, buf_rt, vports, pend, pport, pslot, scr, sc) = state
     W = pport.shape[0] // N  # pending-arrival wheel slots (1: no wheel)
     wfull = (np.int64(1) << W) - 1
     do_flips = fl_logq.shape[0] > 0
@@ -85,7 +87,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
         gmin = _inject(N, V, D, now, INF, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
                        pk_next, pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t,
                        cr_h, cr_n, ovc_busy,
-                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info)
+                       buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, vports, rcount, wake, W, pend, pport, pslot, info)
         if gmin < 0:
             status = BROKEN
             break
@@ -102,68 +104,58 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                     continue
                 nx = INF
                 s = now & (W - 1)
-                if (pslot[r] >> s) & 1:  # heads arriving in this cycle become visible to the scan
-                    pslot[r] &= ~(np.int64(1) << s)
+                if (pslot[_u(r)] >> s) & 1:  # heads arriving in this cycle become visible to the scan
+                    pslot[_u(r)] &= ~(np.int64(1) << s)
                     pp = pport[_u(r * W + s)]
                     pport[_u(r * W + s)] = 0
+                    vports[_u(r)] |= pp
                     while pp != 0:
                         ip = _lowest(pp)
                         pp &= pp - 1
                         q = (r * W + s) * P + ip
                         vmask[_u(r * P + ip)] |= pend[_u(q)]
                         pend[_u(q)] = 0
-                if pslot[r] != 0:  # the next pending arrival
-                    x = pslot[r]
+                if pslot[_u(r)] != 0:  # the next pending arrival
+                    x = pslot[_u(r)]
                     rot = ((x >> s) | (x << (W - s))) & wfull
                     nx = now + _lowest(rot)
                 # routing; VC-allocation and switch requests (loops over set bits of port masks)
-                pm = 0  # input ports holding flits (req_n, reqmask, in_m, out_m are reset after each visit)
-                for ip in range(P):
-                    pm |= np.int64(vmask[r * P + ip] != 0) << ip
+                pm = vports[_u(r)]  # input ports holding flits (req_n, reqmask, in_m, out_m are reset after each visit)
                 vreq = 0  # output ports with VC-allocation requests
-                while pm != 0:
+                inm = 0  # input ports asking for the switch
+                while pm != 0:  # per input port: heads to route, VC-allocation requests, switch requests
                     ip = _lowest(pm)
                     pm &= pm - 1
-                    m = vmask[_u(r * P + ip)]
+                    vm = vmask[_u(r * P + ip)]
+                    rd = vrouted[_u(r * P + ip)]
+                    m = vm & rd  # routed in an earlier visit: VC-allocation and switch requests
                     while m != 0:
                         v = _lowest(m)
-                        m &= m - 1
+                        m &= m - 1  # a routed VC
                         iv = (r * P + ip) * V + v
-                        h = buf_h[_u(iv)]
-                        ft = buf_t[_u(iv), _u(h)]
-                        if ft > now:
-                            nx = min(nx, ft)
-                            continue
-                        if ivc_st[_u(iv)] == IDLE:
-                            rt = buf_rt[_u(iv), _u(h)]  # routed when the head was written (lookahead)
-                            if rt >= 0:
-                                bm = np.int64(1) << rt
-                            else:
-                                pk = buf_pk[_u(iv), _u(h)]
-                                bm, ivc_mcj[_u(iv)] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn,
-                                                                   mc_dst)
-                            ivc_ball[_u(iv)] = bm
-                            ivc_bm[_u(iv)] = bm
-                            ivc_vam[_u(iv)] = 0
-                            b = bm
-                            while b != 0:
-                                ivc_bsent[_u(iv * P + _lowest(b))] = 0
-                                b &= b - 1
-                            ivc_st[_u(iv)] = ROUTED
-                            ivc_t[_u(iv)] = ft + routing_delay
-                        if ivc_t[_u(iv)] > now:
-                            nx = min(nx, ivc_t[_u(iv)])
-                            continue
                         bm = ivc_bm[_u(iv)]
                         vam = ivc_vam[_u(iv)]
-                        while bm != 0:
-                            o = _lowest(bm)
-                            bm &= bm - 1
-                            if (vam >> o) & 1 == 0:
+                        if bm != vam:  # branches waiting for an output VC (the head has arrived)
+                            if ivc_t[_u(iv)] > now:
+                                nx = min(nx, ivc_t[_u(iv)])
+                                continue
+                            b = bm & ~vam
+                            while b != 0:
+                                o = _lowest(b)
+                                b &= b - 1
                                 req_list[_u(o), _u(req_n[_u(o)])] = ip * V + v
                                 req_n[_u(o)] += 1
                                 vreq |= 1 << o
+                            if vam == 0:
                                 continue
+                        h = buf_h[_u(iv)]
+                        ft = buf_t[_u(iv), _u(h)]
+                        if ft > now:  # its next flit is still on the link
+                            nx = min(nx, ft)
+                            continue
+                        while vam != 0:  # branches holding an output VC
+                            o = _lowest(vam)
+                            vam &= vam - 1
                             j = iv * P + o
                             if ivc_bt[_u(j)] > now:
                                 nx = min(nx, ivc_bt[_u(j)])
@@ -179,24 +171,60 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                     nx = min(nx, buf_t[_u(iv), _u(q)])
                                     continue
                             ov = (r * Q + o) * V + ivc_bovc[_u(j)]
-                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
+                            _drain(_u(ov), now, cred, cr_t, cr_h, cr_n, D)
                             if cred[_u(ov)] > 0:
                                 if (reqmask[_u(ip)] >> o) & 1:
                                     elig[_u(ip * P + o)] |= np.int64(1) << v
                                 else:
                                     elig[_u(ip * P + o)] = np.int64(1) << v
                                 reqmask[_u(ip)] |= 1 << o
+                                inm |= np.int64(1) << ip
                             else:
                                 nx = min(nx, _credit_head(ov, cr_t, cr_h, cr_n))
+                    m = vm & ~rd  # idle VCs: a head to route, then its VC-allocation requests
+                    while m != 0:
+                        v = _lowest(m)
+                        m &= m - 1  # an idle VC
+                        iv = (r * P + ip) * V + v
+                        h = buf_h[_u(iv)]
+                        ft = buf_t[_u(iv), _u(h)]
+                        if ft > now:  # the head is still on the link
+                            nx = min(nx, ft)
+                            continue
+                        rt = buf_rt[_u(iv), _u(h)]  # routed when the head was written (lookahead)
+                        if rt >= 0:
+                            bm = np.int64(1) << rt
+                        else:
+                            pk = buf_pk[_u(iv), _u(h)]
+                            bm, ivc_mcj[_u(iv)] = _mc_branches(r, pk, cols, pk_mode[pk], pk_src, pk_mc, pk_mcn,
+                                                               mc_dst)
+                        ivc_ball[_u(iv)] = bm
+                        ivc_bm[_u(iv)] = bm
+                        ivc_vam[_u(iv)] = 0
+                        vrouted[_u(r * P + ip)] |= np.int64(1) << v
+                        ivc_t[_u(iv)] = ft + routing_delay
+                        if ft + routing_delay > now:
+                            nx = min(nx, ft + routing_delay)
+                            while bm != 0:
+                                ivc_bsent[_u(iv * P + _lowest(bm))] = 0
+                                bm &= bm - 1
+                            continue
+                        while bm != 0:
+                            o = _lowest(bm)
+                            bm &= bm - 1
+                            ivc_bsent[_u(iv * P + o)] = 0
+                            req_list[_u(o), _u(req_n[_u(o)])] = ip * V + v
+                            req_n[_u(o)] += 1
+                            vreq |= 1 << o
                 # VC allocation per output port
                 vreq0 = vreq
                 while vreq != 0:
                     o = _lowest(vreq)
                     vreq &= vreq - 1
-                    nr = req_n[o]
+                    nr = req_n[_u(o)]
                     if nr == 1:
                         obase = (r * Q + o) * V
-                        e = req_list[o, 0]
+                        e = req_list[_u(o), 0]
                         iv = r * P * V + e
                         lo = 0
                         cnt = V
@@ -204,30 +232,31 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             cnt = half
                             if pk_mode[buf_pk[iv, buf_h[iv]]] == 1:
                                 lo = half
-                        c = va_iptr[iv]
+                        c = va_iptr[_u(iv)]
                         if c < lo or c >= lo + cnt:
                             c = lo
                         best = -1
                         for _ in range(cnt):
                             ov = obase + c
-                            _drain(ov, now, cred, cr_t, cr_h, cr_n, D)
-                            if ovc_busy[ov] == 0 and cred[ov] > 0 and (wait_tail_credit == 0 or cred[ov] == D):
+                            _drain(_u(ov), now, cred, cr_t, cr_h, cr_n, D)
+                            if (ovc_busy[_u(ov)] == 0 and cred[_u(ov)] > 0
+                                    and (wait_tail_credit == 0 or cred[_u(ov)] == D)):
                                 best = c
                                 break
-                            if ovc_busy[ov] == 0:
+                            if ovc_busy[_u(ov)] == 0:
                                 wake[r] = min(wake[r], _credit_head(ov, cr_t, cr_h, cr_n))
                             c += 1
                             if c >= lo + cnt:
                                 c = lo
                         if best >= 0:
                             ov = obase + best
-                            ovc_busy[ov] = 1
-                            ivc_vam[iv] |= 1 << o
+                            ovc_busy[_u(ov)] = 1
+                            ivc_vam[_u(iv)] |= 1 << o
                             j = iv * P + o
-                            ivc_bovc[j] = best
-                            ivc_bt[j] = now + vc_alloc_delay
-                            va_iptr[iv] = best + 1 if best + 1 < V else 0
-                            va_optr[ov] = e + 1 if e + 1 < P * V else 0
+                            ivc_bovc[_u(j)] = best
+                            ivc_bt[_u(j)] = now + vc_alloc_delay
+                            va_iptr[_u(iv)] = best + 1 if best + 1 < V else 0
+                            va_optr[_u(ov)] = e + 1 if e + 1 < P * V else 0
                             nx = min(nx, now + vc_alloc_delay)
                             if vc_alloc_delay == 0 and cred[ov] > 0:
                                 ip = e // V
@@ -236,23 +265,24 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 else:
                                     elig[ip * P + o] = np.int64(1) << (e - ip * V)
                                 reqmask[ip] |= 1 << o
+                                inm |= np.int64(1) << ip
                     else:  # several requests
                         nx = _va_islip(r, o, nr, now, nx, V, D, half, alloc_iters, wait_tail_credit, vc_split,
                                        vc_alloc_delay, req_list, k_matched, grant_v, cred, cr_t, cr_h, cr_n,
                                        ovc_busy, va_optr, va_iptr, ivc_vam, ivc_bovc, ivc_bt, buf_pk, buf_h, pk_mode,
                                        wake, reqmask, elig)
+                        if vc_alloc_delay == 0:  # its grants may have added switch requests
+                            for ip in range(P):
+                                inm |= np.int64(reqmask[ip] != 0) << ip
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
-                inm = 0  # input ports asking for the switch
-                for ip in range(P):
-                    inm |= np.int64(reqmask[ip] != 0) << ip
                 inm0 = inm
                 if inm != 0:  # a switch request
                     if inm & (inm - 1) == 0:  # one requesting input: every output it asks grants it; it accepts one
                         ip = _lowest(inm)
-                        o = _rr_pick(reqmask[ip], sa_iptr[r, ip])
-                        in_m[ip] = o
-                        sa_iptr[r, ip] = o + 1 if o + 1 < P else 0
-                        sa_optr[r, o] = ip + 1 if ip + 1 < P else 0
+                        o = _rr_pick(reqmask[_u(ip)], sa_iptr[_u(r), _u(ip)])
+                        in_m[_u(ip)] = o
+                        sa_iptr[_u(r), _u(ip)] = o + 1 if o + 1 < P else 0
+                        sa_optr[_u(r), _u(o)] = ip + 1 if ip + 1 < P else 0
                     else:  # several requesting inputs
                         _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
                 while inm != 0:  # switch and link traversal
@@ -318,7 +348,7 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                                 if done < 0:
                                     status = BROKEN
                                     break
-                            _push_credit(ov, t_arr + credit_delay, cr_t, cr_h, cr_n, D)
+                            _push_credit(_u(ov), t_arr + credit_delay, cr_t, cr_h, cr_n, D)
                             if cred[_u(ov)] == 0 or (tail and wait_tail_credit != 0):
                                 wake[_u(r)] = min(wake[_u(r)], t_arr + credit_delay)
                             if t_arr >= window_start and t_arr < window_end:
@@ -354,10 +384,10 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             buf_fi[_u(div), _u(k)] = fi
                             buf_t[_u(div), _u(k)] = t_arr
                             if fi == 0:  # the head's output port at router d (multicast: -1)
-                                buf_rt[_u(div), _u(k)] = (rtab[pk_mode[pk], d, pk_dst[pk]] if pk_mc[_u(pk)] < 0
-                                                          else -1)
+                                buf_rt[_u(div), _u(k)] = (rtab[_u(pk_mode[_u(pk)]), _u(d), _u(pk_dst[_u(pk)])]
+                                                          if pk_mc[_u(pk)] < 0 else -1)
                             if buf_n[_u(div)] == 0:
-                                _arrives(d, dip, ovv, t_arr, now, W, vmask, pend, pport, pslot)
+                                _arrives(d, dip, ovv, t_arr, now, W, vmask, vports, pend, pport, pslot)
                             buf_n[_u(div)] += 1
                             rcount[_u(d)] += 1
                             wake[_u(d)] = min(wake[_u(d)], t_arr)
@@ -383,25 +413,27 @@ def simulate(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay, st
                             buf_n[_u(iv)] -= 1
                             if buf_n[_u(iv)] == 0:
                                 vmask[_u(r * P + ip)] &= ~(np.int64(1) << v)
+                                if vmask[_u(r * P + ip)] == 0:
+                                    vports[_u(r)] &= ~(np.int64(1) << ip)
                             rcount[_u(r)] -= 1
-                            if ivc_bm[_u(iv)] == 0:
-                                ivc_st[_u(iv)] = IDLE
+                            if ivc_bm[_u(iv)] == 0:  # the packet has left: the VC is idle
+                                vrouted[_u(r * P + ip)] &= ~(np.int64(1) << v)
                             # credit to the upstream output VC
                             if ip == 0:
                                 up = (r * Q + NI) * V + v
-                                _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                                _push_credit(_u(up), now + credit_delay, cr_t, cr_h, cr_n, D)
                                 if cred[_u(up)] == 0 or (ovc_busy[_u(up)] == 0 and wait_tail_credit != 0):
                                     nwake[_u(r)] = min(nwake[_u(r)], now + credit_delay)
                             else:
                                 u = nbr[_u(r), _u(ip)]
                                 up = (u * Q + OPP[_u(ip)]) * V + v
-                                _push_credit(up, now + credit_delay, cr_t, cr_h, cr_n, D)
+                                _push_credit(_u(up), now + credit_delay, cr_t, cr_h, cr_n, D)
                                 if cred[_u(up)] == 0 or (ovc_busy[_u(up)] == 0 and wait_tail_credit != 0):
                                     wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
                     if buf_n[_u(iv)] > 0:  # the next flit of this VC
                         nx = min(nx, max(now + 1, buf_t[_u(iv), _u(buf_h[_u(iv)])]))
                 while vreq0 != 0:
-                    req_n[_lowest(vreq0)] = 0
+                    req_n[_u(_lowest(vreq0))] = 0
                     vreq0 &= vreq0 - 1
                 if inm0 != 0:
                     for ip in range(P):

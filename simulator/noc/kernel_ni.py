@@ -11,7 +11,7 @@ from simulator.noc.kernel_parts import INF, NI, P, Q, _arrives, _credit_head, _d
 @cached_njit(error_model="numpy")
 def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_ctime, pk_mode, pk_size, pk_next,
             pk_itime, pk_dst, pk_mc, rtab, buf_rt, ni_cur, ni_fi, ni_vc, ni_rr, nwake, cred, cr_t, cr_h, cr_n,
-            ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, rcount, wake, W, pend, pport, pslot, info):
+            ovc_busy, buf_pk, buf_fi, buf_t, buf_h, buf_n, vmask, vports, rcount, wake, W, pend, pport, pslot, info):
     """One flit per interface and cycle into input port 0 of its router, on a VC of that port
     taken round robin among the free ones. Returns the earliest wake-up of an interface (or -1
     when an input buffer would overflow: an invariant broken, details in ``info``)."""
@@ -76,7 +76,7 @@ def _inject(N, V, D, now, gmin, vc_split, wait_tail_credit, link_latency, pk_cti
         if fi == 0:  # the head's output port at router n (multicast: -1)
             buf_rt[iv, k] = rtab[pk_mode[pk], n, pk_dst[pk]] if pk_mc[pk] < 0 else -1
         if buf_n[iv] == 0:
-            _arrives(n, 0, v, now + link_latency, now, W, vmask, pend, pport, pslot)
+            _arrives(n, 0, v, now + link_latency, now, W, vmask, vports, pend, pport, pslot)
         buf_n[iv] += 1
         rcount[n] += 1
         wake[n] = min(wake[n], now + link_latency)

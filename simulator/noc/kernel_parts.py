@@ -15,7 +15,6 @@ NI = 5
 OPP = np.array([0, 2, 1, 4, 3], dtype=np.int64)
 INF = np.int64(1) << np.int64(62)
 
-IDLE, ROUTED = 0, 1  # input VC: no packet at its head yet routed; head packet routed
 OK, DEADLOCK, MAX_CYCLES, BROKEN = 0, 1, 2, 3
 # info[0]: the code of the broken invariant: 1 credit out of range, 2 flit out of order,
 # 3 buffer overflow; info[1:3] where (vc index, cycle)
@@ -102,7 +101,7 @@ def _u(i):
 
 @cached_njit(inline="always")
 def _drain(ov, now, cred, cr_t, cr_h, cr_n, D):
-    while cr_n[ov] > 0 and cr_t[ov, cr_h[ov]] <= now:
+    while cr_n[ov] > 0 and cr_t[ov, _u(cr_h[ov])] <= now:
         cr_h[ov] += 1
         if cr_h[ov] == D:
             cr_h[ov] = 0
@@ -115,22 +114,23 @@ def _push_credit(ov, t, cr_t, cr_h, cr_n, D):
     k = cr_h[ov] + cr_n[ov]
     if k >= D:
         k -= D
-    cr_t[ov, k] = t
+    cr_t[ov, _u(k)] = t
     cr_n[ov] += 1
 
 
 @cached_njit(inline="always")
-def _arrives(r, ip, v, t, now, W, vmask, pend, pport, pslot):
+def _arrives(r, ip, v, t, now, W, vmask, vports, pend, pport, pslot):
     """A flit becomes the head of the empty input VC ``v`` of port ``ip`` of router ``r`` and
     arrives at cycle ``t``: pending on the wheel until then (the scan then sees only VCs whose
     head has arrived), or visible to the scan at once when ``t`` is beyond the wheel."""
     if t - now >= W:
-        vmask[r * P + ip] |= np.int64(1) << v
+        vmask[_u(r * P + ip)] |= np.int64(1) << v
+        vports[_u(r)] |= np.int64(1) << ip
     else:
         s = t & (W - 1)
-        pend[(r * W + s) * P + ip] |= np.int64(1) << v
-        pport[r * W + s] |= 1 << ip
-        pslot[r] |= np.int64(1) << s
+        pend[_u((r * W + s) * P + ip)] |= np.int64(1) << v
+        pport[_u(r * W + s)] |= 1 << ip
+        pslot[_u(r)] |= np.int64(1) << s
 
 
 @cached_njit(inline="always")
@@ -284,8 +284,13 @@ def new_state(rows, cols, V, D, span=3):
     arrays (:func:`scratch`; the kernel runs without numba's reference counting, so it allocates
     nothing) and the scalars ``sc`` (see :data:`SC_NAMES`). Per input VC ``iv`` and output port
     ``o`` (index ``iv * P + o``): the output VC of that branch, the cycle it may ask for the
-    switch, flits it has sent. After the interfaces' state: ``buf_rt`` (per buffer slot holding
-    a head: its output port at that router, -1 for multicast). Then the pending-arrival wheel
+    switch, flits it has sent. After the buffers: ``vmask`` (per router and input port: the
+    VCs whose head flit has arrived or is still on the link beyond the wheel) and ``vrouted``
+    (per router and input port: the VCs whose head packet is routed and has branches left; a VC
+    keeps its bit while its buffer is empty between two flits of a packet, and a VC not in it
+    is idle). After the interfaces' state: ``buf_rt`` (per buffer slot holding a head: its
+    output port at that router, -1 for multicast) and ``vports`` (per router: the input ports
+    with a bit in ``vmask``). Then the pending-arrival wheel
     (:func:`wheel_slots` of ``span``, the longest delay between writing a flit into a buffer
     and its arrival): VCs per (router, slot, input port) whose head arrives in that slot, the
     input ports per (router, slot) and the slots per router with pending arrivals."""
@@ -297,7 +302,7 @@ def new_state(rows, cols, V, D, span=3):
     return (nbr, rtab,
             np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int32), np.zeros((NIV, D), np.int64),
             np.zeros(NIV, np.int32), np.zeros(NIV, np.int32), np.zeros(N * P, np.int64),
-            np.zeros(NIV, np.int32), np.zeros(NIV, np.int64), np.zeros(NIV, np.int64), np.zeros(NIV, np.int64),
+            np.zeros(N * P, np.int64), np.zeros(NIV, np.int64), np.zeros(NIV, np.int64), np.zeros(NIV, np.int64),
             np.zeros(NIV, np.int64), np.full(NIV, -1, np.int64),
             np.zeros(NIV * P, np.int32), np.zeros(NIV * P, np.int64), np.zeros(NIV * P, np.int64),
             np.zeros(NIV, np.int32),
@@ -306,7 +311,7 @@ def new_state(rows, cols, V, D, span=3):
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N, np.int64), np.full(N, INF, np.int64), np.full(N, INF, np.int64),
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
-            np.zeros((NIV, D), np.int32),
+            np.zeros((NIV, D), np.int32), np.zeros(N, np.int64),
             np.zeros(N * max(W, 1) * P, np.int64), np.zeros(N * max(W, 1), np.int64), np.zeros(N, np.int64),
             scratch(V), np.zeros(len(SC_NAMES), np.int64))
 
@@ -315,5 +320,6 @@ def new_state(rows, cols, V, D, span=3):
 SC_NAMES = ("now", "meas_done", "window_flits", "hops", "n_flips", "n_done", "n_total", "n_meas", "n_new")
 NOW, MEAS_DONE, WFLITS, HOPS, NFLIPS, NDONE, NTOTAL, NMEAS, NNEW = range(len(SC_NAMES))
 S_NWAKE, S_NI_CUR = 29, 30  # positions of nwake and ni_cur in the state tuple
+S_BUF_N, S_VMASK, S_VROUTED, S_IVC_BM, S_VPORTS = 6, 7, 8, 11, 35  # the per-stage masks and what they follow
 COMPLETED = 4  # status of a resumable call that stopped after a cycle in which packets arrived
 REFILL = 5     # status of a resumable call that stopped because a link's pool of uniforms runs low

@@ -13,11 +13,14 @@ import profile_noc  # noqa: E402
 
 
 def test_counts_agree_with_the_kernel_on_a_small_mesh():
-    m = profile_noc.profile(4, 0.1, 2, 2000)  # raises if arrivals differ from the kernel's
+    m = profile_noc.profile(4, 0.1, 2, 2000)  # raises if arrivals differ from the kernel's (2-flit packets)
     c = m["counts"]
     assert c["grants"] == m["hops"] > 0  # one switch grant per router traversal
     assert c["sa_requests"] <= c["visits"] <= 16 * c["cycles"]  # at most every router in a stepped cycle
-    assert c["vc_not_arrived"] < c["vc_scans"]
+    assert c["vc_not_arrived"] < c["vc_scans"] and c["idle_not_arrived"] < c["idle_scans"]
+    # a head is routed once per router it passes (ejection included): the idle VCs scanned with
+    # their head arrived are the packets' router traversals, flit-hops / 2 with 2-flit packets
+    assert c["idle_scans"] - c["idle_not_arrived"] == m["hops"] // 2
     assert c["empty_visits"] < c["visits"]
     assert c["sa_several"] <= c["sa_requests"]
     assert c["va_one"] > 0 and c["cycles"] > 0
