@@ -142,8 +142,10 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 while vreq != 0:
                     o = _lowest(vreq)
                     vreq &= vreq - 1
-                    if req_n[o] > 1:
-                        nx = _va_many(r, o, req_n[o], now, nx, V, D, alloc_iters, wait_tail_credit, vc_split,
+                    nr = req_n[o]
+                    req_n[o] = 0
+                    if nr > 1:
+                        nx = _va_many(r, o, nr, now, nx, V, D, alloc_iters, wait_tail_credit, vc_split,
                                       vc_alloc_delay, req_list, k_matched, grant_v, ivr, sl_p, ovr, crt, pk_mode,
                                       wake, reqmask, elig)
                         if vc_alloc_delay == 0:  # grants may have asked for the switch
@@ -264,7 +266,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         ovr[q + O_BUSY] = 0
                         ivr[b + I_ST] = S_IDLE
                         ivr[b + I_FI] = 0
-                        if req_n[_u(o)] > 0:  # heads waiting for a VC of this port may get this one
+                        if (vreq0 >> o) & 1:  # heads waiting for a VC of this port may get this one
                             nx = now + 1
                     else:
                         ivr[b + I_FI] = fi + 1
@@ -287,9 +289,6 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         _opush(up, now + credit_delay, ovr, crt, D)
                         if ovr[_u(up * KO) + O_CRED] == 0 or (ovr[_u(up * KO) + O_BUSY] == 0 and wait_tail_credit):
                             wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
-                while vreq0 != 0:
-                    req_n[_lowest(vreq0)] = 0
-                    vreq0 &= vreq0 - 1
                 if inm0 & (inm0 - 1) != 0:  # several inputs: iSLIP set matches of outputs too
                     for ip in range(P):
                         out_m[ip] = -1
