@@ -200,6 +200,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                     ip = _lowest(inm)
                     inm &= inm - 1
                     o = in_m[_u(ip)]
+                    in_m[_u(ip)] = -1
                     if o < 0:  # lost the switch: try again next cycle
                         nx = now + 1
                         continue
@@ -296,7 +297,6 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                     ip = _lowest(inm0)
                     inm0 &= inm0 - 1
                     reqmask[_u(ip)] = 0
-                    in_m[_u(ip)] = -1
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break
