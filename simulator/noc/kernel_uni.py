@@ -202,6 +202,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                     o = in_m[_u(ip)]
                     in_m[_u(ip)] = -1
                     if o < 0:  # lost the switch: try again next cycle
+                        reqmask[_u(ip)] = 0
                         nx = now + 1
                         continue
                     eo = elig[_u(ip * P + o)]
@@ -209,6 +210,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                     sa_vptr1[_u(r * P + ip)] = v + 1 if v + 1 < V else 0
                     if reqmask[_u(ip)] != 1 << o or eo != np.int64(1) << v:  # other requests lost
                         nx = now + 1
+                    reqmask[_u(ip)] = 0  # the input's requests of this visit are answered
                     iv = (r * P + ip) * V + v
                     b = _u(iv * KI)
                     h = ivr[b + I_H]
@@ -293,10 +295,6 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 if inm0 & (inm0 - 1) != 0:  # several inputs: iSLIP set matches of outputs too
                     for ip in range(P):
                         out_m[ip] = -1
-                while inm0 != 0:
-                    ip = _lowest(inm0)
-                    inm0 &= inm0 - 1
-                    reqmask[_u(ip)] = 0
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break
