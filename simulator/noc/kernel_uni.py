@@ -187,8 +187,9 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         if c >= lo + cnt:
                             c = lo
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
-                inm0 = inm
                 if inm & (inm - 1) != 0:
+                    # (its out_m is written, never read here: not reset; in_m and reqmask are reset
+                    # input by input as the traversal below reads them)
                     _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
                 elif inm != 0:  # one requesting input: it takes the output nearest its pointer
                     ip = _lowest(inm)
@@ -292,9 +293,6 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         _opush(up, now + credit_delay, ovr, crt, D)
                         if ovr[_u(up * KO) + O_CRED] == 0 or (ovr[_u(up * KO) + O_BUSY] == 0 and wait_tail_credit):
                             wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
-                if inm0 & (inm0 - 1) != 0:  # several inputs: iSLIP set matches of outputs too
-                    for ip in range(P):
-                        out_m[ip] = -1
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break
