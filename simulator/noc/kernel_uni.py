@@ -67,6 +67,10 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
     half = V // 2
     now, meas_done, window_flits, hops, _, n_done, n_total, n_meas = _scalars(sc)
     pipe = sw_alloc_delay + st_final_delay + link_latency
+    # flat views of the (router, port) tables for the visit: index r * P + port, P a constant (no
+    # row stride reloaded from the stack at each access)
+    nbr1, link1 = nbr.reshape(-1), link_flits.reshape(-1)
+    sa_iptr1, sa_optr1, sa_vptr1 = sa_iptr.reshape(-1), sa_optr.reshape(-1), sa_vptr.reshape(-1)
     status = OK
     while meas_done < n_meas or (n_meas == 0 and n_done < n_total):
         if now >= until:
@@ -138,8 +142,10 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 while vreq != 0:
                     o = _lowest(vreq)
                     vreq &= vreq - 1
-                    if req_n[o] > 1:
-                        nx = _va_many(r, o, req_n[o], now, nx, V, D, alloc_iters, wait_tail_credit, vc_split,
+                    nr = req_n[o]
+                    req_n[o] = 0
+                    if nr > 1:
+                        nx = _va_many(r, o, nr, now, nx, V, D, alloc_iters, wait_tail_credit, vc_split,
                                       vc_alloc_delay, req_list, k_matched, grant_v, ivr, sl_p, ovr, crt, pk_mode,
                                       wake, reqmask, elig)
                         if vc_alloc_delay == 0:  # grants may have asked for the switch
@@ -181,27 +187,31 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         if c >= lo + cnt:
                             c = lo
                 # switch allocation (separable iSLIP over ports), then the VC within the input port
-                inm0 = inm
                 if inm & (inm - 1) != 0:
+                    # (its out_m is written, never read here: not reset; in_m and reqmask are reset
+                    # input by input as the traversal below reads them)
                     _sa_islip(r, reqmask, in_m, out_m, alloc_iters, sa_optr, sa_iptr, colreq, grant_o)
                 elif inm != 0:  # one requesting input: it takes the output nearest its pointer
                     ip = _lowest(inm)
-                    o = _rr_pick(reqmask[_u(ip)], sa_iptr[_u(r), _u(ip)])
+                    o = _rr_pick(reqmask[_u(ip)], sa_iptr1[_u(r * P + ip)])
                     in_m[_u(ip)] = o
-                    sa_iptr[_u(r), _u(ip)] = o + 1 if o + 1 < P else 0
-                    sa_optr[_u(r), _u(o)] = ip + 1 if ip + 1 < P else 0
+                    sa_iptr1[_u(r * P + ip)] = o + 1 if o + 1 < P else 0
+                    sa_optr1[_u(r * P + o)] = ip + 1 if ip + 1 < P else 0
                 while inm != 0:  # switch and link traversal, then the buffer's head leaves
                     ip = _lowest(inm)
                     inm &= inm - 1
                     o = in_m[_u(ip)]
+                    in_m[_u(ip)] = -1
                     if o < 0:  # lost the switch: try again next cycle
+                        reqmask[_u(ip)] = 0
                         nx = now + 1
                         continue
                     eo = elig[_u(ip * P + o)]
-                    v = _rr_pick(eo, sa_vptr[_u(r), _u(ip)])
-                    sa_vptr[_u(r), _u(ip)] = v + 1 if v + 1 < V else 0
+                    v = _rr_pick(eo, sa_vptr1[_u(r * P + ip)])
+                    sa_vptr1[_u(r * P + ip)] = v + 1 if v + 1 < V else 0
                     if reqmask[_u(ip)] != 1 << o or eo != np.int64(1) << v:  # other requests lost
                         nx = now + 1
+                    reqmask[_u(ip)] = 0  # the input's requests of this visit are answered
                     iv = (r * P + ip) * V + v
                     b = _u(iv * KI)
                     h = ivr[b + I_H]
@@ -216,7 +226,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                     if cr < 0:
                         status = _broken(info, 1, ov, now)
                         break
-                    link_flits[_u(r), _u(o)] += 1
+                    link1[_u(r * P + o)] += 1
                     t_arr = now + pipe
                     if o == 0:  # ejection: the interface takes the flit and returns the credit
                         if pk_recv[_u(pk)] != fi:
@@ -234,7 +244,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                             n_done += 1
                     else:
                         hops += 1
-                        d = nbr[_u(r), _u(o)]
+                        d = nbr1[_u(r * P + o)]
                         dip = OPP[_u(o)]
                         div = (d * P + dip) * V + ovv
                         db = _u(div * KI)
@@ -260,7 +270,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         ovr[q + O_BUSY] = 0
                         ivr[b + I_ST] = S_IDLE
                         ivr[b + I_FI] = 0
-                        if req_n[_u(o)] > 0:  # heads waiting for a VC of this port may get this one
+                        if (vreq0 >> o) & 1:  # heads waiting for a VC of this port may get this one
                             nx = now + 1
                     else:
                         ivr[b + I_FI] = fi + 1
@@ -278,22 +288,11 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         if ovr[_u(up * KO) + O_CRED] == 0 or (ovr[_u(up * KO) + O_BUSY] == 0 and wait_tail_credit):
                             nwake[_u(r)] = min(nwake[_u(r)], now + credit_delay)
                     else:
-                        u = nbr[_u(r), _u(ip)]
+                        u = nbr1[_u(r * P + ip)]
                         up = (u * Q + OPP[_u(ip)]) * V + v
                         _opush(up, now + credit_delay, ovr, crt, D)
                         if ovr[_u(up * KO) + O_CRED] == 0 or (ovr[_u(up * KO) + O_BUSY] == 0 and wait_tail_credit):
                             wake[_u(u)] = min(wake[_u(u)], now + credit_delay)
-                while vreq0 != 0:
-                    req_n[_lowest(vreq0)] = 0
-                    vreq0 &= vreq0 - 1
-                if inm0 & (inm0 - 1) != 0:  # several inputs: iSLIP set matches of outputs too
-                    for ip in range(P):
-                        out_m[ip] = -1
-                while inm0 != 0:
-                    ip = _lowest(inm0)
-                    inm0 &= inm0 - 1
-                    reqmask[_u(ip)] = 0
-                    in_m[_u(ip)] = -1
                 wake[r] = min(wake[r], nx)
                 if status != OK:
                     break
