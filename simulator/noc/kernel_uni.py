@@ -89,12 +89,9 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
             status = BROKEN
             break
         for w0 in range(0, N, 64):  # routers due in this cycle, 64 per mask word
-            if late:
-                due = dmask[_u(w0 >> 6)]
-            else:  # a wake-up may fall in this cycle: scan the word when its turn comes
-                due = np.int64(0)
-                for k in range(min(64, N - w0)):
-                    due |= np.int64(wake[w0 + k] <= now) << k
+            if not late:  # a wake-up may fall in this cycle: scan the word when its turn comes
+                _due_masks(min(64, N - w0), 1, now, wake[w0:], nwake[w0:], dmask[w0 >> 6:])
+            due = dmask[_u(w0 >> 6)]
             while due != 0:
                 r = w0 + _lowest(due)
                 due &= due - 1

@@ -191,7 +191,7 @@ def _due_masks(N, NW, now, wake, nwake, dmask):
     return anyd != 0
 
 
-@cached_njit(inline="always")
+@cached_njit(error_model="numpy")
 def _next_due(N, wake, nwake):
     """The earliest wake-up of a router or an interface (INF: none)."""
     gmin = INF
