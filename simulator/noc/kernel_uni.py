@@ -21,8 +21,8 @@ from simulator.noc.kernel_alloc import _sa_islip
 from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _broken,
                                         _lowest, _rr_pick, _scalars, _store, _u)
 from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_VP,
-                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _due_masks, _inject_uni, _next_due,
-                                            _arrives_uni, _odrain, _ohead, _opush, _va_many)
+                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _due_masks,
+                                            _inject_uni, _next_due, _arrives_uni, _odrain, _ohead, _opush, _va_many)
 
 
 @cached_njit(inline="always")
@@ -308,8 +308,8 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 break
         if status != OK:
             break
-        # the next cycle in which something is due: now + 1 if anything is due by then (the masks
-        # of it are ready), else the earliest wake-up
+        # the next cycle in which something is due: now + 1 if anything is due by then (its mask
+        # of due routers is then ready), else the earliest wake-up
         ready = _due_masks(N, NW, now + 1, wake, nwake, dmask)
         gmin = now + 1 if ready else _next_due(N, wake, nwake)
         ready = ready and late
