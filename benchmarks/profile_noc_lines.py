@@ -66,7 +66,7 @@ PARTS_UNI = (("per cycle: loop control, the interfaces", "    while meas_done < 
              ("switch and link traversal", "                while inm != 0:  # switch and link traversal"),
              ("buffer pop and credit", "                    ivr[b + I_H] = h + 1 if h + 1 < D else 0"),
              ("end of a visit", "                wake[r] = min(wake[r], nx)\n"),
-             ("end of a cycle", "        for r in range(N):  # the next cycle in which something is due"))
+             ("end of a cycle", "        # the next cycle in which something is due: now + 1"))
 # kernel_choice of run_packets -> (module, compiled function, parts of a visit)
 TARGETS = {"general": ("kernel", "simulate", PARTS), "unicast": ("kernel_uni", "simulate_uni", PARTS_UNI)}
 

@@ -21,8 +21,8 @@ from simulator.noc.kernel_alloc import _sa_islip
 from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _broken,
                                         _lowest, _rr_pick, _scalars, _store, _u)
 from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_VP,
-                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _inject_uni,
-                                            _arrives_uni, _odrain, _ohead, _opush, _va_many)
+                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _due_masks,
+                                            _inject_uni, _next_due, _arrives_uni, _odrain, _ohead, _opush, _va_many)
 
 
 @cached_njit(inline="always")
@@ -61,7 +61,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
     DEADLOCK, MAX_CYCLES or BROKEN (``info``: code, index, cycle)."""
     N = rows * cols
     (nbr, rflat, ivr, sl_t, sl_p, ovr, crt, vmask, wake, nwake, rcount, ni_cur, ni_fi, ni_vc, ni_rr,
-     sa_iptr, sa_optr, sa_vptr, pend, pport, pslot, pmask, scr, sc) = state
+     sa_iptr, sa_optr, sa_vptr, pend, pport, pslot, pmask, dmask, scr, sc) = state
     elig, reqmask, req_list, req_n, grant_v, k_matched, grant_o, colreq, in_m, out_m = scr
     W = pport.shape[0] // N
     half = V // 2
@@ -71,6 +71,12 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
     # row stride reloaded from the stack at each access)
     nbr1, link1 = nbr.reshape(-1), link_flits.reshape(-1)
     sa_iptr1, sa_optr1, sa_vptr1 = sa_iptr.reshape(-1), sa_optr.reshape(-1), sa_vptr.reshape(-1)
+    NW = (N + 63) // 64
+    # every wake-up set in a cycle is later than the cycle (router configurations always: the
+    # delays are >= 1): the mask of due routers taken at the end of cycle now, for now + 1, is
+    # the one of cycle now + 1 at every point of it (docs/performance.md)
+    late = pipe >= 1 and credit_delay >= 1 and inject_latency >= 1
+    ready = False  # dmask holds the due routers of cycle now
     status = OK
     while meas_done < n_meas or (n_meas == 0 and n_done < n_total):
         if now >= until:
@@ -79,16 +85,17 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
         if check and not _consistent_uni(N, V, D, nbr, ovr, ivr, info, now):
             status = BROKEN
             break
-        gmin = _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size,
-                           pk_next, pk_itime, pk_rkey, rflat, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t,
-                           sl_p, vmask, pmask, rcount, wake, W, pend, pport, pslot, info)
-        if gmin < 0:
+        if not ready:
+            _due_masks(N, NW, now, wake, nwake, dmask)
+        if _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size, pk_next,
+                       pk_itime, pk_rkey, rflat, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t, sl_p, vmask,
+                       pmask, rcount, wake, W, pend, pport, pslot, info) < 0:
             status = BROKEN
             break
         for w0 in range(0, N, 64):  # routers due in this cycle, 64 per mask word
-            due = np.int64(0)
-            for k in range(min(64, N - w0)):
-                due |= np.int64(wake[w0 + k] <= now) << k
+            if not late:  # a wake-up may fall in this cycle: scan the word when its turn comes
+                _due_masks(min(64, N - w0), 1, now, wake[w0:], nwake[w0:], dmask[w0 >> 6:])
+            due = dmask[_u(w0 >> 6)]
             while due != 0:
                 r = w0 + _lowest(due)
                 due &= due - 1
@@ -300,8 +307,11 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                 break
         if status != OK:
             break
-        for r in range(N):  # the next cycle in which something is due
-            gmin = min(gmin, wake[r], nwake[r])
+        # the next cycle in which something is due: now + 1 if anything is due by then (its mask
+        # of due routers is then ready), else the earliest wake-up
+        ready = _due_masks(N, NW, now + 1, wake, nwake, dmask)
+        gmin = now + 1 if ready else _next_due(N, wake, nwake)
+        ready = ready and late
         if gmin >= INF:
             if n_done < n_total:
                 status = DEADLOCK

@@ -173,20 +173,44 @@ def _va_many(r, o, nr, now, nx, V, D, alloc_iters, wait_tail_credit, vc_split, v
     return nx
 
 
+@cached_njit(error_model="numpy")  # not inlined: the vectorised loop keeps its registers to itself
+def _due_masks(N, NW, now, wake, nwake, dmask):
+    """Bit masks of the routers due at cycle ``now`` (``wake[r] <= now``; ``dmask[w]`` bit ``k``:
+    router ``64 * w + k``); returns whether any router or interface (``nwake[n] <= now``) is due.
+    LLVM vectorises the loop (four routers per AVX2 compare)."""
+    anyd = np.int64(0)
+    for w in range(NW):
+        w0 = w * 64
+        rm = np.int64(0)
+        im = np.int64(0)
+        for k in range(min(64, N - w0)):
+            rm |= np.int64(wake[_u(w0 + k)] <= now) << k
+            im |= np.int64(nwake[_u(w0 + k)] <= now) << k
+        dmask[_u(w)] = rm
+        anyd |= rm | im
+    return anyd != 0
+
+
+@cached_njit(error_model="numpy")
+def _next_due(N, wake, nwake):
+    """The earliest wake-up of a router or an interface (INF: none)."""
+    gmin = INF
+    for r in range(N):
+        gmin = min(gmin, wake[_u(r)], nwake[_u(r)])
+    return gmin
+
+
 @cached_njit(error_model="numpy")
 def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_ctime, pk_mode, pk_size, pk_next,
                 pk_itime, pk_rkey, rflat, ni_cur, ni_fi, ni_vc, ni_rr, nwake, ovr, crt, ivr, sl_t, sl_p, vmask, pmask,
                 rcount, wake, W, pend, pport, pslot, info):
     """The interfaces, as :func:`simulator.noc.kernel_ni._inject`: one flit per interface and cycle
     into input port 0 of its router, on a VC taken round robin among the free ones (o1turn: of
-    the packet's class). Returns the earliest wake-up of an interface, or -1 on a buffer overflow
-    (``info`` set)."""
-    gmin = INF
+    the packet's class). Returns 0, or -1 on a buffer overflow (``info`` set); the next cycle in
+    which an interface is due is searched at the end of the cycle (:func:`_due_masks`)."""
     half = V // 2
     for n in range(N):
-        nw = nwake[_u(n)]
-        if nw > now:
-            gmin = min(gmin, nw)
+        if nwake[_u(n)] > now:
             continue
         nwake[_u(n)] = INF
         pk = ni_cur[_u(n)]
@@ -194,7 +218,6 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
             continue
         if pk_ctime[_u(pk)] > now:
             nwake[_u(n)] = pk_ctime[_u(pk)]
-            gmin = min(gmin, pk_ctime[_u(pk)])
             continue
         v = ni_vc[_u(n)]
         base = (n * Q + NI) * V
@@ -223,13 +246,11 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
                 c += 1
             if v < 0:
                 nwake[_u(n)] = nx
-                gmin = min(gmin, nx)
                 continue
         ov = base + v
         _odrain(ov, now, ovr, crt, D)
         if ovr[_u(ov * KO) + O_CRED] <= 0:
             nwake[_u(n)] = _ohead(ov, ovr, crt, D)
-            gmin = min(gmin, nwake[_u(n)])
             continue
         iv = (n * P) * V + v
         b = _u(iv * KI)
@@ -265,8 +286,7 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
             ni_fi[_u(n)] = fi + 1
             nw = now + 1
         nwake[_u(n)] = nw
-        gmin = min(gmin, nw)
-    return gmin
+    return 0
 
 
 @cached_njit()
@@ -302,7 +322,8 @@ def new_state(rows, cols, V, D, span=3):
     flits per router, the interfaces' current packet, flit, VC and round-robin pointer, the
     switch allocator's pointers (per router and port: output, input, VC within the input), the
     pending-arrival wheel (as :func:`simulator.noc.kernel_parts.new_state`), the input ports per
-    router with VCs to scan (bit ``ip`` set iff ``vmask[r * P + ip] != 0``), the per-visit
+    router with VCs to scan (bit ``ip`` set iff ``vmask[r * P + ip] != 0``), the
+    masks of the routers due in a cycle (:func:`_due_masks`), the per-visit
     scratch and the scalars (:data:`simulator.noc.kernel_parts.SC_NAMES`)."""
     N = rows * cols
     NIV = N * P * V
@@ -318,4 +339,4 @@ def new_state(rows, cols, V, D, span=3):
             np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.zeros(N, np.int64),
             np.zeros((N, P), np.int64), np.zeros((N, P), np.int64), np.zeros((N, P), np.int64),
             np.zeros(N * W * P, np.int64), np.zeros(N * W, np.int64), np.zeros(N, np.int64), np.zeros(N, np.int64),
-            scratch(V), np.zeros(len(SC_NAMES), np.int64))
+            np.zeros((N + 63) // 64, np.int64), scratch(V), np.zeros(len(SC_NAMES), np.int64))
