@@ -18,11 +18,11 @@ import numpy as np
 
 from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip
-from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _broken,
+from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _arrives, _broken,
                                         _lowest, _rr_pick, _scalars, _store, _u)
 from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_VP,
                                             S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _due_masks,
-                                            _inject_uni, _next_due, _arrives_uni, _odrain, _ohead, _opush, _va_many)
+                                            _inject_uni, _next_due, _odrain, _ohead, _opush, _va_many)
 
 
 @cached_njit(inline="always")
@@ -265,7 +265,7 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
                         sl_t[_u(div * D + k)] = t_arr
                         sl_p[_u(div * D + k)] = pk * 8 + (rflat[_u(pk_rkey[_u(pk)] + d)] if fi == 0 else 0)
                         if dn == 0:
-                            _arrives_uni(d, dip, ovv, t_arr, now, W, vmask, pmask, pend, pport, pslot)
+                            _arrives(d, dip, ovv, t_arr, now, W, vmask, pmask, pend, pport, pslot)
                         ivr[db + I_N] = dn + 1
                         rcount[_u(d)] += 1
                         wake[_u(d)] = min(wake[_u(d)], t_arr)

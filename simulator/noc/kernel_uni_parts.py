@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.noc.jit import cached_njit
-from simulator.noc.kernel_parts import (INF, NI, OPP, P, Q, SC_NAMES, _lowest, _rr_pick, _u, scratch,
+from simulator.noc.kernel_parts import (INF, NI, OPP, P, Q, SC_NAMES, _arrives, _lowest, _rr_pick, _u, scratch,
                                         tables, wheel_slots)
 
 KI = 8  # words per input-VC record; fields (unsigned: a record index is base + field, no wrap-around):
@@ -63,22 +63,6 @@ def _ohead(ov, ovr, crt, D):
     """Cycle of the next credit in flight to output VC ``ov`` (INF: none)."""
     q = _u(ov * KO)
     return crt[_u(ov * D + ovr[q + O_H])] if ovr[q + O_N] > 0 else INF
-
-
-@cached_njit(inline="always")
-def _arrives_uni(r, ip, v, t, now, W, vmask, pmask, pend, pport, pslot):
-    """A flit becomes the head of the empty input VC ``v`` of port ``ip`` of router ``r``, arriving
-    at cycle ``t``: on the pending-arrival wheel until then (as
-    :func:`simulator.noc.kernel_parts._arrives`), or at once among the VCs the visits scan
-    (``vmask``, and the router's ports with such VCs ``pmask``) when ``t`` is beyond the wheel."""
-    if t - now >= W:
-        vmask[_u(r * P + ip)] |= np.int64(1) << v
-        pmask[_u(r)] |= 1 << ip
-    else:
-        s = t & (W - 1)
-        pend[_u((r * W + s) * P + ip)] |= np.int64(1) << v
-        pport[_u(r * W + s)] |= 1 << ip
-        pslot[_u(r)] |= np.int64(1) << s
 
 
 @cached_njit(inline="always")
@@ -268,7 +252,7 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
         sl_t[_u(iv * D + k)] = t
         sl_p[_u(iv * D + k)] = pk * 8 + (rflat[_u(pk_rkey[_u(pk)] + n)] if fi == 0 else 0)
         if cnt == 0:
-            _arrives_uni(n, 0, v, t, now, W, vmask, pmask, pend, pport, pslot)
+            _arrives(n, 0, v, t, now, W, vmask, pmask, pend, pport, pslot)
         ivr[b + I_N] = cnt + 1
         rcount[_u(n)] += 1
         wake[_u(n)] = min(wake[_u(n)], t)
