@@ -19,9 +19,9 @@ import numpy as np
 from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip
 from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _arrives, _broken,
-                                        _lowest, _rr_pick, _scalars, _store, _u)
-from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_VP,
-                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _consistent_uni, _due_masks,
+                                        _credits_consistent, _lowest, _rr_pick, _scalars, _store, _u)
+from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_N, O_VP,
+                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _due_masks,
                                             _inject_uni, _next_due, _odrain, _ohead, _opush, _va_many)
 
 
@@ -82,7 +82,9 @@ def simulate_uni(rows, cols, V, D, routing_delay, vc_alloc_delay, sw_alloc_delay
         if now >= until:
             status = MAX_CYCLES
             break
-        if check and not _consistent_uni(N, V, D, nbr, ovr, ivr, info, now):
+        # the credit invariant, on strided views of the records' credit, in-flight and flit counts
+        if check and not _credits_consistent(N, V, D, nbr, ovr[O_CRED::KO], ovr[O_N::KO], ivr[I_N::KI], info,
+                                             now):
             status = BROKEN
             break
         if not ready:

@@ -273,32 +273,6 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
     return 0
 
 
-@cached_njit()
-def _consistent_uni(N, V, D, nbr, ovr, ivr, info, now):
-    """The credit invariant of :func:`simulator.noc.kernel_parts._credits_consistent` on this
-    layout: every output VC holds 0..D credits, and credits + credits in flight + flits held
-    downstream == D. On failure info = (4, vc, now)."""
-    for r in range(N):
-        for o in range(Q):
-            for v in range(V):
-                ov = (r * Q + o) * V + v
-                held = 0
-                if o == NI:
-                    held = ivr[_u(((r * P) * V + v) * KI) + I_N]
-                elif o > 0:
-                    d = nbr[r, o]
-                    if d < 0:
-                        continue
-                    held = ivr[_u(((d * P + OPP[o]) * V + v) * KI) + I_N]
-                c = ovr[_u(ov * KO) + O_CRED]
-                if c < 0 or c > D or c + ovr[_u(ov * KO) + O_N] + held != D:
-                    info[0] = 4
-                    info[1] = ov
-                    info[2] = now
-                    return False
-    return True
-
-
 def new_state(rows, cols, V, D, span=3):
     """State of :func:`simulator.noc.kernel_uni.simulate_uni` (module docstring): neighbour table,
     routing table (output port at ``[(mode * N + dst) * N + r]``), input-VC records, buffer slots, output-VC records and their credit rings,

@@ -31,7 +31,7 @@ def test_every_kernel_function_is_cached_in_the_folder_of_this_version():
     assert where.endswith(jit.PREFIX + jit.kernel_digest())
     for fn in (kernel.simulate, kernel_alloc._va_islip, kernel_ni._inject, kernel_parts.tables,
                kernel_parts._mc_branches, kernel_uni.simulate_uni, kernel_uni_parts._va_many,
-               kernel_uni_parts._inject_uni, kernel_uni_parts._consistent_uni):
+               kernel_uni_parts._inject_uni):
         assert fn._cache.cache_path.startswith(where)
 
 
