@@ -34,7 +34,8 @@ from simulator.noc.kernel_ni import _eject, _inject
 from simulator.noc.kernel_parts import (BROKEN, COMPLETED, DEADLOCK, HOPS, INF, MAX_CYCLES,  # noqa: F401
                                         MEAS_DONE, NDONE, NFLIPS, NI, NMEAS, NNEW, NOW, NTOTAL, OK, OPP, P, Q,
                                         REFILL, S_NI_CUR, S_NWAKE, SC_NAMES, WFLITS, _credit_head,
-                                        _broken, _credits_consistent, _drain, _lowest, _arrives, _mc_branches, _push_credit, _u,
+                                        _broken, _credits_consistent, _drain, _lowest, _arrives, _mc_branches,
+                                        _push_credit, _u,
                                         _rr_pick, _sample_flips, _scalars, _store, new_state, tables)
 
 

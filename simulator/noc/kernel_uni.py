@@ -20,8 +20,8 @@ from simulator.noc.jit import cached_njit
 from simulator.noc.kernel_alloc import _sa_islip
 from simulator.noc.kernel_parts import (BROKEN, DEADLOCK, INF, MAX_CYCLES, NI, OK, OPP, P, Q, _arrives, _broken,
                                         _credits_consistent, _lowest, _rr_pick, _scalars, _store, _u)
-from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED, O_N, O_VP,
-                                            S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _due_masks,
+from simulator.noc.kernel_uni_parts import (I_FI, I_H, I_N, I_O, I_OVC, I_ST, I_T, I_VP, KI, KO, O_BUSY, O_CRED,
+                                            O_N, O_VP, S_ACTIVE, S_IDLE, S_ROUTED, _ask_switch, _due_masks,
                                             _inject_uni, _next_due, _odrain, _ohead, _opush, _va_many)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.noc.jit import cached_njit
-from simulator.noc.kernel_parts import (INF, NI, OPP, P, Q, SC_NAMES, _arrives, _lowest, _rr_pick, _u, scratch,
+from simulator.noc.kernel_parts import (INF, NI, P, Q, SC_NAMES, _arrives, _lowest, _rr_pick, _u, scratch,
                                         tables, wheel_slots)
 
 KI = 8  # words per input-VC record; fields (unsigned: a record index is base + field, no wrap-around):
@@ -275,14 +275,15 @@ def _inject_uni(N, V, D, now, vc_split, wait_tail_credit, inject_latency, pk_cti
 
 def new_state(rows, cols, V, D, span=3):
     """State of :func:`simulator.noc.kernel_uni.simulate_uni` (module docstring): neighbour table,
-    routing table (output port at ``[(mode * N + dst) * N + r]``), input-VC records, buffer slots, output-VC records and their credit rings,
-    the non-empty VCs per (router, input port), the routers' and interfaces' wake-up cycles, the
-    flits per router, the interfaces' current packet, flit, VC and round-robin pointer, the
-    switch allocator's pointers (per router and port: output, input, VC within the input), the
-    pending-arrival wheel (as :func:`simulator.noc.kernel_parts.new_state`), the input ports per
-    router with VCs to scan (bit ``ip`` set iff ``vmask[r * P + ip] != 0``), the
-    masks of the routers due in a cycle (:func:`_due_masks`), the per-visit
-    scratch and the scalars (:data:`simulator.noc.kernel_parts.SC_NAMES`)."""
+    routing table (output port at ``[(mode * N + dst) * N + r]``), input-VC records, buffer slots,
+    output-VC records and their credit rings, the non-empty VCs per (router, input port), the
+    routers' and interfaces' wake-up cycles, the flits per router, the interfaces' current packet,
+    flit, VC and round-robin pointer, the switch allocator's pointers (per router and port: output,
+    input, VC within the input), the pending-arrival wheel (as
+    :func:`simulator.noc.kernel_parts.new_state`), the input ports per router with VCs to scan (bit
+    ``ip`` set iff ``vmask[r * P + ip] != 0``), the masks of the routers due in a cycle
+    (:func:`_due_masks`), the per-visit scratch and the scalars
+    (:data:`simulator.noc.kernel_parts.SC_NAMES`)."""
     N = rows * cols
     NIV = N * P * V
     NOV = N * Q * V

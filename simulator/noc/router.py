@@ -227,7 +227,8 @@ def run_packets(rows: int, cols: int, cfg: RouterConfig, src: np.ndarray, dst: n
     measured = np.ascontiguousarray(measured, dtype=np.int64)
     if lean:
         status = kernel_uni.simulate_uni(
-            *timing, (route_mode * nodes + dst) * nodes, size, ctime, route_mode, measured, pk_next, np.zeros(n, np.int64), state,
+            *timing, (route_mode * nodes + dst) * nodes, size, ctime, route_mode, measured, pk_next,
+            np.zeros(n, np.int64), state,
             int(window[0]), int(window[1]), int(max_cycles), bool(check), itime, atime, link_flits, occ, info)
     else:
         status = kernel.simulate(
@@ -266,12 +267,6 @@ def _use_unicast_kernel(choice: str, mc: Multicast, flips: FlipState | None, nam
         raise AxsimError(f"{name}: kernel_choice 'unicast' needs unicast packets only and no bit flips "
                          f"(the unicast-only kernel neither replicates multicast nor draws flips)")
     return possible and choice != "general"
-
-
-def chain_queues(state: tuple, order: np.ndarray, src: np.ndarray, ctime: np.ndarray) -> np.ndarray:
-    """Queue the packets (in ``order``) at their sources' interfaces: set each interface's
-    current packet and wake-up cycle in the general kernel's ``state``; return the chain ``pk_next``."""
-    return link_queues(state[kernel.S_NI_CUR], state[kernel.S_NWAKE], order, src, ctime)
 
 
 def link_queues(ni_cur: np.ndarray, nwake: np.ndarray, order: np.ndarray, src: np.ndarray,
